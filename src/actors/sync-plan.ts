@@ -1,0 +1,164 @@
+import type { Requirements, Tasks } from '../schemas/phase-outputs.ts'
+
+/**
+ * The pure part of SYNC: check a task plan against the requirements and work out the coverage matrix and an execution order.
+ * The server writes tickets and tasks from this; the tasks evaluator applies the same checks through `checkPlan`.
+ */
+
+export interface SyncPlan {
+  ok: boolean
+  errors: string[]
+  coverage: { requirement: string; title: string; tasks: string[] }[]
+  /** Task ids in a valid topological order (dependencies first), ties by id; empty when the graph has a cycle. */
+  order: string[]
+  uncovered: string[]
+  cycles: string[][]
+}
+
+export interface GraphNode {
+  id: string
+  depends_on: string[]
+}
+
+/** Numeric-aware, so TSK-999 sorts before TSK-1000. */
+export const byId = new Intl.Collator('en', { numeric: true }).compare
+
+export function planSync(requirements: Requirements, tasks: Tasks): SyncPlan {
+  const errors = checkPlan(tasks, requirements)
+  const coverage = coverageOf(requirements, tasks)
+  const cycles = findCycles(tasks.tasks)
+  return {
+    ok: errors.length === 0,
+    errors,
+    coverage,
+    order: cycles.length === 0 ? topologicalOrder(tasks.tasks) : [],
+    uncovered: coverage.filter((row) => row.tasks.length === 0).map((row) => row.requirement),
+    cycles,
+  }
+}
+
+/**
+ * Every structural problem of a plan, each phrased as what to fix. Without `requirements` the requirement references and
+ * coverage are not checked (the caller reports that they are missing).
+ */
+export function checkPlan(plan: Tasks, requirements: Requirements | undefined): string[] {
+  const errors: string[] = []
+  if (plan.tickets.length === 0) errors.push('no tickets: plan at least one ticket.')
+  if (plan.tasks.length === 0) errors.push('no tasks: plan at least one task.')
+  for (const id of duplicates(plan.tickets.map((t) => t.id))) errors.push(`duplicate ticket id ${id}: give every ticket its own id.`)
+  for (const id of duplicates(plan.tasks.map((t) => t.id))) errors.push(`duplicate task id ${id}: give every task its own id.`)
+
+  const ticketIds = new Set(plan.tickets.map((t) => t.id))
+  const taskIds = new Set(plan.tasks.map((t) => t.id))
+  for (const task of plan.tasks) {
+    if (!ticketIds.has(task.ticket)) {
+      errors.push(`${task.id} belongs to unknown ticket "${task.ticket}": set its ticket to one of ${[...ticketIds].join(', ')}.`)
+    }
+    for (const dep of task.depends_on) {
+      if (dep === task.id) errors.push(`${task.id} depends on itself: remove ${dep} from its depends_on.`)
+      else if (!taskIds.has(dep)) errors.push(`${task.id} depends on unknown task ${dep}: depend only on tasks of this plan.`)
+    }
+  }
+  for (const ticket of plan.tickets) {
+    if (!plan.tasks.some((task) => task.ticket === ticket.id)) errors.push(`${ticket.id} has no tasks: add a task to it or remove it.`)
+  }
+  // A self-loop is already reported above as "depends on itself".
+  for (const cycle of findCycles(plan.tasks).filter((c) => c.length > 2)) {
+    errors.push(`dependency cycle ${cycle.join(' → ')}: remove one of these dependencies.`)
+  }
+  if (requirements) errors.push(...requirementErrors(plan, requirements))
+  return errors
+}
+
+function requirementErrors(plan: Tasks, requirements: Requirements): string[] {
+  const errors: string[] = []
+  const known = requirements.requirements.map((r) => r.id)
+  for (const item of [...plan.tickets, ...plan.tasks]) {
+    for (const ref of item.requirements.filter((r) => !known.includes(r))) {
+      errors.push(`${item.id} references unknown requirement ${ref}: use one of ${known.join(', ')}.`)
+    }
+  }
+  const uncovered = coverageOf(requirements, plan).filter((row) => row.tasks.length === 0)
+  if (uncovered.length > 0) {
+    const names = uncovered.map((row) => `${row.requirement} (${row.title})`).join(', ')
+    errors.push(`not covered by any task: ${names}: list each requirement in the requirements of at least one task.`)
+  }
+  return errors
+}
+
+function coverageOf(requirements: Requirements, plan: Tasks): SyncPlan['coverage'] {
+  return requirements.requirements.map((r) => ({
+    requirement: r.id,
+    title: r.title,
+    tasks: plan.tasks.filter((task) => task.requirements.includes(r.id)).map((task) => task.id).sort(byId),
+  }))
+}
+
+/** The ids that occur more than once, each once. */
+export function duplicates(ids: string[]): string[] {
+  return [...new Set(ids.filter((id, index) => ids.indexOf(id) !== index))]
+}
+
+/**
+ * One dependency cycle as a closed path, e.g. `['TSK-001', 'TSK-002', 'TSK-001']` (TSK-001 depends on TSK-002, which
+ * depends on TSK-001), or null. Dependencies on unknown ids are ignored. Deterministic: nodes are visited by id.
+ */
+export function findCycle(nodes: GraphNode[]): string[] | null {
+  const graph = toGraph(nodes)
+  const state = new Map<string, 'open' | 'done'>()
+  const path: string[] = []
+  const visit = (id: string): string[] | null => {
+    if (state.get(id) === 'done') return null
+    if (state.get(id) === 'open') return [...path.slice(path.indexOf(id)), id]
+    state.set(id, 'open')
+    path.push(id)
+    for (const dep of graph.get(id) ?? []) {
+      const cycle = visit(dep)
+      if (cycle) return cycle
+    }
+    path.pop()
+    state.set(id, 'done')
+    return null
+  }
+  for (const id of graph.keys()) {
+    const cycle = visit(id)
+    if (cycle) return cycle
+  }
+  return null
+}
+
+/** Disjoint cycles: find one, drop its nodes, repeat. Enough to name every knot without enumerating all cycles. */
+function findCycles(nodes: GraphNode[]): string[][] {
+  const cycles: string[][] = []
+  let rest = nodes
+  for (let cycle = findCycle(rest); cycle; cycle = findCycle(rest)) {
+    cycles.push(cycle)
+    const drop = new Set(cycle)
+    rest = rest.filter((node) => !drop.has(node.id))
+  }
+  return cycles
+}
+
+/** Ids with dependencies before dependents; among those ready at once, the lowest id first. Throws on a cycle. */
+export function topologicalOrder(nodes: GraphNode[]): string[] {
+  const graph = toGraph(nodes)
+  const pending = [...graph.keys()]
+  const placed = new Set<string>()
+  while (pending.length > 0) {
+    const next = pending.findIndex((id) => (graph.get(id) ?? []).every((dep) => placed.has(dep)))
+    if (next < 0) throw new Error(`dependency cycle: ${(findCycle(nodes) ?? []).join(' → ')}`)
+    const [id] = pending.splice(next, 1) as [string]
+    placed.add(id)
+  }
+  return [...placed]
+}
+
+/** id → known dependencies, ids in order; duplicate nodes merge their dependencies. */
+function toGraph(nodes: GraphNode[]): Map<string, string[]> {
+  const ids = new Set(nodes.map((node) => node.id))
+  const deps = new Map<string, Set<string>>([...ids].sort(byId).map((id) => [id, new Set<string>()]))
+  for (const node of nodes) {
+    for (const dep of node.depends_on) if (ids.has(dep)) deps.get(node.id)!.add(dep)
+  }
+  return new Map([...deps].map(([id, set]) => [id, [...set].sort(byId)]))
+}

@@ -1,0 +1,123 @@
+import * as v from 'valibot'
+
+/**
+ * The machinery every evaluator shares: read a submission against its schema (keeping a best-effort typed view even when it
+ * is invalid, so the score still says how much is right), score weighted checks and write the feedback the model reads.
+ */
+
+/** The lowest score that is accepted (when there is no hard failure). */
+export const ACCEPT_SCORE = 0.7
+
+export interface Verdict {
+  accepted: boolean
+  /** 0..1, two decimals. */
+  score: number
+  /** Text for the model: one line when accepted, else a list of everything to fix. */
+  feedback: string
+  hard_failures: string[]
+}
+
+/** A scored check; `fix` is the feedback line shown when it fails. Weights of one evaluator sum to 1. */
+export interface Check {
+  weight: number
+  pass: boolean
+  fix: string
+}
+
+export function verdict(checks: Check[], hardFailures: string[]): Verdict {
+  const sum = checks.reduce((total, check) => total + (check.pass ? check.weight : 0), 0)
+  // Rounded before comparing, so 0.1 + 0.6 counts as the 0.7 it is meant to be.
+  const score = Math.round(sum * 100) / 100
+  const accepted = score >= ACCEPT_SCORE && hardFailures.length === 0
+  const bullets = [...hardFailures, ...checks.filter((check) => !check.pass).map((check) => check.fix)]
+  const feedback = accepted
+    ? `Accepted with score ${score.toFixed(2)}.`
+    : [`Rejected (score ${score.toFixed(2)}).`, ...bullets.map((line) => `- ${line}`)].join('\n')
+  return { accepted, score, feedback, hard_failures: hardFailures }
+}
+
+/** The parts of valibot's schema objects we walk; our phase schemas only use these kinds. */
+type Node = v.GenericSchema & {
+  entries?: Record<string, Node>
+  item?: Node
+  options?: readonly string[]
+}
+
+/**
+ * Validate `raw` with `schema`. Invalid input still yields `data`: the raw value coerced into the schema's shape (wrong types
+ * become empty values), so checks can score what is there. `failures` names each schema issue by dot path.
+ */
+export function inspect<S extends v.GenericSchema>(
+  schema: S,
+  raw: unknown,
+): { data: v.InferOutput<S>; failures: string[] } {
+  const result = v.safeParse(schema, raw)
+  if (result.success) return { data: result.output, failures: [] }
+  const root = schema as unknown as Node
+  return {
+    data: coerce(root, raw) as v.InferOutput<S>,
+    failures: result.issues.map((issue) => describeIssue(root, issue)),
+  }
+}
+
+/** Read a property path of an unvalidated value. */
+export function rawAt(raw: unknown, ...keys: string[]): unknown {
+  let value = raw
+  for (const key of keys) value = isRecord(value) ? value[key] : undefined
+  return value
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function coerce(schema: Node, raw: unknown): unknown {
+  switch (schema.type) {
+    case 'object': {
+      const record = isRecord(raw) ? raw : {}
+      return Object.fromEntries(Object.entries(schema.entries ?? {}).map(([key, entry]) => [key, coerce(entry, record[key])]))
+    }
+    case 'array':
+      return Array.isArray(raw) && schema.item ? raw.map((item) => coerce(schema.item!, item)) : []
+    case 'number':
+      return typeof raw === 'number' && Number.isFinite(raw) ? raw : 0
+    case 'boolean':
+      return raw === true
+    default:
+      return typeof raw === 'string' ? raw.trim() : ''
+  }
+}
+
+function describeIssue(root: Node, issue: v.BaseIssue<unknown>): string {
+  const path = v.getDotPath(issue) ?? 'submission'
+  if (issue.kind !== 'schema') {
+    // Our own pipe messages ("must not be empty") read well; valibot's defaults start with "Invalid".
+    const message = issue.message.startsWith('Invalid') ? `must be ${issue.expected} (got ${issue.received})` : issue.message
+    return `${path}: ${message}`
+  }
+  const got = issue.received === 'undefined' ? 'it is missing' : `got ${issue.received}`
+  return `${path}: must be ${expected(schemaAt(root, issue))} (${got})`
+}
+
+/** The schema a schema issue is about; for a missing key valibot reports the parent object, the path names the key. */
+function schemaAt(root: Node, issue: v.BaseIssue<unknown>): Node | undefined {
+  let node: Node | undefined = root
+  for (const item of issue.path ?? []) {
+    node = node?.type === 'object' ? node.entries?.[String(item.key)] : node?.item
+  }
+  return node
+}
+
+function expected(schema: Node | undefined): string {
+  if (!schema) return 'valid'
+  switch (schema.type) {
+    case 'object':
+      return 'an object'
+    case 'array':
+      return 'an array'
+    case 'picklist':
+      return `one of ${(schema.options ?? []).map((option) => JSON.stringify(option)).join(', ')}`
+    default:
+      return `a ${schema.type}`
+  }
+}

@@ -1,0 +1,106 @@
+import { mkdir, open, readFile, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import postgres from 'postgres'
+import { logger } from '../log.ts'
+
+const log = logger('omoi:db')
+
+// `any`: postgres.js types its helpers (sql(row, ...columns)) only with the loose parameter map
+export type Sql = postgres.Sql<any>
+
+/** An open database: the postgres.js client and how to close everything behind it. */
+export interface Database {
+  sql: Sql
+  /** true on embedded PGlite: one connection, no LISTEN/NOTIFY. */
+  embedded: boolean
+  /** A URL other processes on this machine can connect to (the embedded server's, or DATABASE_URL). */
+  url: string
+  close(): Promise<void>
+  /** Embedded only: the whole data directory as a tarball (tests load a migrated copy per file). */
+  dump?: () => Promise<Blob>
+}
+
+/** int8 and numeric come back as JS numbers: our counters and money stay far below 2^53. */
+const numberTypes = {
+  int8: { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) },
+  numeric: { to: 1700, from: [1700], serialize: (x: number) => String(x), parse: (x: string) => Number(x) },
+}
+
+export function connectUrl(url: string, options: { max?: number } = {}): Sql {
+  return postgres(url, {
+    max: options.max ?? 10,
+    onnotice: () => {},
+    types: numberTypes,
+    connection: { application_name: 'omoi' },
+  }) as unknown as Sql
+}
+
+/** Real PostgreSQL at DATABASE_URL. */
+export async function openPostgres(url: string): Promise<Database> {
+  const sql = connectUrl(url)
+  await sql`select 1`
+  return { sql, embedded: false, url, close: () => sql.end({ timeout: 5 }) }
+}
+
+/**
+ * Embedded PGlite kept in `dir`, served on a loopback port by pglite-socket so the same postgres.js code talks to it.
+ * PGlite is one connection: postgres.js gets `max: 1` (more corrupt queries).
+ */
+export async function openEmbedded(dir: string, options: { loadDataDir?: Blob } = {}): Promise<Database> {
+  const { PGlite } = await import('@electric-sql/pglite')
+  const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket')
+  let release = async () => {}
+  let dataDir: string | undefined
+  if (dir !== 'memory://') {
+    await mkdir(dir, { recursive: true })
+    release = await lockDataDir(dir)
+    dataDir = join(dir, 'pgdata')
+  }
+  const db = await PGlite.create(dataDir, options.loadDataDir ? { loadDataDir: options.loadDataDir } : {})
+  const server = new PGLiteSocketServer({ db, port: 0, host: '127.0.0.1' })
+  await server.start()
+  const address = (server as unknown as { server: { address(): { port: number } } }).server.address()
+  const url = `postgres://postgres@127.0.0.1:${address.port}/postgres`
+  const sql = connectUrl(url, { max: 1 })
+  log.info('embedded database ready', { dir: dataDir ?? 'memory', port: address.port })
+  return {
+    sql,
+    embedded: true,
+    url,
+    async close() {
+      await sql.end({ timeout: 5 })
+      await server.stop()
+      await db.close()
+      await release()
+    },
+    dump: () => db.dumpDataDir('none'),
+  }
+}
+
+/** Two processes on one PGlite directory corrupt it: the second one is refused with a clear message. */
+async function lockDataDir(dir: string): Promise<() => Promise<void>> {
+  const lockPath = join(dir, 'omoi.lock')
+  try {
+    const handle = await open(lockPath, 'wx')
+    await handle.writeFile(String(process.pid))
+    await handle.close()
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+    const pid = Number(await readFile(lockPath, 'utf8').catch(() => ''))
+    if (pid && pid !== process.pid && isAlive(pid)) {
+      throw new Error(`the embedded database in ${dir} is in use by process ${pid}; stop it or set OMOI_DATA_DIR elsewhere`)
+    }
+    await rm(lockPath, { force: true })
+    return lockDataDir(dir)
+  }
+  return () => rm(lockPath, { force: true })
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}

@@ -1,0 +1,81 @@
+import type { Sql } from './connect.ts'
+import type { NewEvent, SpecEvent } from '../schemas/events.ts'
+
+interface EventRow extends Omit<SpecEvent, 'created_at'> {
+  created_at: Date
+}
+
+const toEvent = (r: EventRow): SpecEvent => ({ ...r, created_at: r.created_at.toISOString() })
+
+/**
+ * Appends events to a spec's log inside the caller's transaction. The spec row is locked first, so appends to one spec
+ * are serialized and `seq` has no gaps; events whose producer id is already stored are skipped (idempotent retries).
+ * Returns the events written, in seq order, and how many were duplicates.
+ */
+export async function appendEvents(
+  tx: Sql,
+  specId: string,
+  events: NewEvent[],
+): Promise<{ written: SpecEvent[]; duplicates: number }> {
+  if (events.length === 0) return { written: [], duplicates: 0 }
+  const [spec] = await tx<{ last_seq: number }[]>`select last_seq from specs where id = ${specId} for update`
+  if (!spec) throw new Error(`spec ${specId} does not exist`)
+  const ids = events.map((e) => e.id)
+  const existing = new Set(
+    (await tx<{ id: string }[]>`select id from sandbox_events where id in ${tx(ids)}`).map((r) => r.id),
+  )
+  const seen = new Set<string>()
+  const fresh = events.filter((e) => !existing.has(e.id) && !seen.has(e.id) && seen.add(e.id))
+  if (fresh.length === 0) return { written: [], duplicates: events.length }
+  const rows = fresh.map((e, i) => ({
+    seq: spec.last_seq + i + 1,
+    id: e.id,
+    spec_id: specId,
+    sandbox_id: e.sandbox_id ?? null,
+    type: e.type,
+    data: e.data,
+    source: e.source,
+  }))
+  const written = await tx<EventRow[]>`
+    insert into sandbox_events ${tx(rows as never, 'seq', 'id', 'spec_id', 'sandbox_id', 'type', 'data', 'source')}
+    returning seq, id, spec_id, sandbox_id, type, data, source, created_at`
+  await tx`update specs set last_seq = ${spec.last_seq + fresh.length} where id = ${specId}`
+  return { written: written.map(toEvent).sort((a, b) => a.seq - b.seq), duplicates: events.length - fresh.length }
+}
+
+export interface EventQuery {
+  limit: number
+  offset: number
+  after_seq?: number
+  type?: string
+}
+
+/** Newest first; oldest first when `after_seq` is given (a client catching up). */
+export async function listEvents(sql: Sql, specId: string, q: EventQuery): Promise<{ events: SpecEvent[]; total: number }> {
+  const after = q.after_seq ?? null
+  const type = q.type ?? null
+  const filter = sql`spec_id = ${specId}
+    and (${after}::bigint is null or seq > ${after}::bigint)
+    and (${type}::text is null or type = ${type}::text)`
+  const order = after === null ? sql`seq desc` : sql`seq asc`
+  const [rows, [count]] = await Promise.all([
+    sql<EventRow[]>`select * from sandbox_events where ${filter} order by ${order} limit ${q.limit} offset ${q.offset}`,
+    sql<{ total: number }[]>`select count(*)::int8 as total from sandbox_events where ${filter}`,
+  ])
+  return { events: rows.map(toEvent), total: count?.total ?? 0 }
+}
+
+/** Every event after `afterSeq`, oldest first: what a joining viewer replays. */
+export async function eventsAfter(sql: Sql, specId: string, afterSeq: number, limit = 10_000): Promise<SpecEvent[]> {
+  const rows = await sql<EventRow[]>`
+    select * from sandbox_events where spec_id = ${specId} and seq > ${afterSeq} order by seq asc limit ${limit}`
+  return rows.map(toEvent)
+}
+
+/** User messages for a sandbox's agent, after a given seq. */
+export async function userMessagesAfter(sql: Sql, specId: string, afterSeq: number): Promise<SpecEvent[]> {
+  const rows = await sql<EventRow[]>`
+    select * from sandbox_events where spec_id = ${specId} and type = 'user.message' and seq > ${afterSeq}
+    order by seq asc limit 100`
+  return rows.map(toEvent)
+}

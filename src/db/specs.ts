@@ -1,0 +1,102 @@
+import type { Sql } from './connect.ts'
+import type { SpecPhase } from '../schemas/phase-outputs.ts'
+
+export type SpecStatus = 'draft' | 'executing' | 'paused' | 'awaiting_approval' | 'completed' | 'failed' | 'cancelled'
+
+export interface PhaseSummary {
+  phase: string
+  status: 'pending' | 'running' | 'awaiting_approval' | 'completed' | 'failed'
+  attempts: number
+  eval_score: number | null
+  started_at: string | null
+  ended_at: string | null
+}
+
+export interface SpecRow {
+  id: string
+  project_id: string | null
+  user_id: string
+  title: string
+  description: string
+  status: SpecStatus
+  current_phase: SpecPhase
+  approval: 'auto' | 'manual'
+  budget_usd: number | null
+  cost_usd: number
+  input_tokens: number
+  output_tokens: number
+  last_seq: number
+  kind: 'spec' | 'quick'
+  phases: PhaseSummary[]
+  created_at: Date
+  updated_at: Date
+}
+
+/** What the caller may do with a spec: owner and editor steer it, viewer reads and watches. */
+export type SpecAccess = 'owner' | 'editor' | 'viewer'
+
+export interface SpecWithAccess extends SpecRow {
+  access: SpecAccess
+}
+
+export const FINAL_STATUSES: readonly SpecStatus[] = ['completed', 'failed', 'cancelled']
+
+export async function insertSpec(
+  sql: Sql,
+  s: Pick<SpecRow, 'id' | 'project_id' | 'user_id' | 'title' | 'description' | 'approval' | 'budget_usd' | 'kind'>,
+): Promise<SpecRow> {
+  const [row] = await sql<SpecRow[]>`
+    insert into specs ${sql(s, 'id', 'project_id', 'user_id', 'title', 'description', 'approval', 'budget_usd', 'kind')}
+    returning *`
+  return row!
+}
+
+export async function findSpec(sql: Sql, specId: string): Promise<SpecRow | null> {
+  const [row] = await sql<SpecRow[]>`select * from specs where id = ${specId}`
+  return row ?? null
+}
+
+/** The spec and the user's access to it; null when the user may not see it (callers answer 404). */
+export async function findSpecFor(sql: Sql, specId: string, userId: string): Promise<SpecWithAccess | null> {
+  const [row] = await sql<SpecWithAccess[]>`
+    select s.*,
+      case when s.user_id = ${userId} then 'owner'
+           when p.owner_id = ${userId} then 'editor'
+           else m.role end as access
+    from specs s
+    left join projects p on p.id = s.project_id
+    left join project_members m on m.project_id = s.project_id and m.user_id = ${userId}
+    where s.id = ${specId}
+      and (s.user_id = ${userId} or p.owner_id = ${userId} or m.user_id is not null)`
+  return row ?? null
+}
+
+export async function listSpecsForProject(sql: Sql, projectId: string): Promise<SpecRow[]> {
+  return sql<SpecRow[]>`select * from specs where project_id = ${projectId} order by created_at desc`
+}
+
+/** Written by the actor host in the same transaction as the snapshot. */
+export async function updateSpecState(
+  sql: Sql,
+  specId: string,
+  state: { status: SpecStatus; current_phase: SpecPhase; phases: PhaseSummary[] },
+): Promise<SpecRow> {
+  const [row] = await sql<SpecRow[]>`
+    update specs set status = ${state.status}, current_phase = ${state.current_phase},
+      phases = ${sql.json(state.phases as never)}, updated_at = now()
+    where id = ${specId} returning *`
+  return row!
+}
+
+/** Adds priced usage to the spec; returns the new totals. */
+export async function addUsage(
+  sql: Sql,
+  specId: string,
+  usage: { cost_usd: number; input_tokens: number; output_tokens: number },
+): Promise<Pick<SpecRow, 'cost_usd' | 'budget_usd' | 'input_tokens' | 'output_tokens'>> {
+  const [row] = await sql<SpecRow[]>`
+    update specs set cost_usd = cost_usd + ${usage.cost_usd}, input_tokens = input_tokens + ${usage.input_tokens},
+      output_tokens = output_tokens + ${usage.output_tokens}, updated_at = now()
+    where id = ${specId} returning cost_usd, budget_usd, input_tokens, output_tokens`
+  return row!
+}

@@ -1,0 +1,42 @@
+import { Hono } from 'hono'
+import type { Config } from '../config.ts'
+import type { Sql } from '../db/connect.ts'
+import type { AuthService } from '../auth/service.ts'
+import { notFoundHandler, onError } from './errors.ts'
+import { checkOrigin, identify, limitBody, type Env } from './middleware.ts'
+import { authRoutes } from './routes/auth.ts'
+import { boardRoutes, ticketReadRoutes } from './routes/board.ts'
+import { healthRoutes } from './routes/health.ts'
+import { projectRoutes } from './routes/projects.ts'
+import { specReadRoutes } from './routes/specs.ts'
+import { webRoutes } from './static.ts'
+
+export interface AppDeps {
+  config: Config
+  sql: Sql
+  auth: AuthService
+  webDir: string
+}
+
+/** The Hono app: REST under /api/v1 (CONTRACT §3–4, §7), health checks, and the web app. */
+export function createApp(deps: AppDeps) {
+  const { config, sql, auth } = deps
+  const api = new Hono<Env>()
+    .use(limitBody())
+    .use(identify(auth))
+    .use(checkOrigin({ allowed: () => (config.publicUrl ? [config.publicUrl] : []) }))
+    .route('/auth', authRoutes(auth))
+    .route('/projects', projectRoutes(sql))
+    .route('/specs', specReadRoutes(sql))
+    .route('/', boardRoutes(sql))
+    .route('/tickets', ticketReadRoutes(sql))
+    .notFound(notFoundHandler)
+
+  return new Hono()
+    .onError(onError)
+    .route('/', healthRoutes(sql))
+    .route('/api/v1', api)
+    .all('/api/*', notFoundHandler)
+    .route('/', webRoutes(deps.webDir))
+    .notFound(notFoundHandler)
+}

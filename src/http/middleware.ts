@@ -1,0 +1,86 @@
+import type { Context, MiddlewareHandler } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
+import { getConnInfo } from '@hono/node-server/conninfo'
+import { verifyRequestOrigin } from 'lucia'
+import * as v from 'valibot'
+import { AppError } from '../errors.ts'
+import type { AuthService, Identity } from '../auth/service.ts'
+import { parseInput } from '../schemas/parse.ts'
+
+export type Env = { Variables: { identity: Identity | null } }
+
+export const MAX_BODY_BYTES = 1024 * 1024
+
+/** Bodies over 1 MiB are refused with 413 before they are read whole. */
+export function limitBody(options: { maxBytes?: number } = {}): MiddlewareHandler {
+  return bodyLimit({
+    maxSize: options.maxBytes ?? MAX_BODY_BYTES,
+    onError: (c) => {
+      // the rest of the body is never read, so the connection cannot be reused
+      c.header('Connection', 'close')
+      throw new AppError('too_large', 'The request body is larger than 1 MiB.')
+    },
+  })
+}
+
+/** Sets `identity` from the Bearer token or the session cookie; renews the cookie when lucia extended the session. */
+export function identify(auth: AuthService): MiddlewareHandler<Env> {
+  return async function identify(c, next) {
+    const identity = await auth.identify({ cookie: c.req.header('cookie'), authorization: c.req.header('authorization') })
+    c.set('identity', identity)
+    if (identity?.refreshCookie) c.header('Set-Cookie', identity.refreshCookie, { append: true })
+    await next()
+  }
+}
+
+/**
+ * Writes authenticated by cookie must come from our own origin (CSRF). Bearer-authenticated calls carry no ambient
+ * credentials and are exempt.
+ */
+export function checkOrigin(options: { allowed: () => string[] }): MiddlewareHandler<Env> {
+  return async function checkOrigin(c, next) {
+    const identity = c.get('identity')
+    if (identity?.via === 'cookie' && !['GET', 'HEAD', 'OPTIONS'].includes(c.req.method)) {
+      const origin = c.req.header('origin')
+      const host = c.req.header('host')
+      const allowed = [...(host ? [host] : []), ...options.allowed()]
+      if (!origin || !verifyRequestOrigin(origin, allowed)) {
+        throw new AppError('forbidden', 'This request must come from the omoi web app (its Origin header is missing or foreign).')
+      }
+    }
+    await next()
+  }
+}
+
+export function requireUser(c: Context<Env>): Identity {
+  const identity = c.get('identity')
+  if (!identity) throw new AppError('unauthenticated', 'Log in first, or send Authorization: Bearer <token>.')
+  return identity
+}
+
+/** Reads a JSON body and validates it; malformed JSON and schema failures are 400 `invalid_body`. */
+export async function readBody<const S extends v.GenericSchema>(c: Context, schema: S): Promise<v.InferOutput<S>> {
+  const text = await c.req.text()
+  let json: unknown
+  try {
+    json = text.trim() === '' ? {} : JSON.parse(text)
+  } catch {
+    throw new AppError('invalid_body', 'The request body is not valid JSON.', { body: ['is not valid JSON'] })
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+    throw new AppError('invalid_body', 'The request body must be a JSON object.', { body: ['must be a JSON object'] })
+  }
+  return parseInput(schema, json)
+}
+
+export function readQuery<const S extends v.GenericSchema>(c: Context, schema: S): v.InferOutput<S> {
+  return parseInput(schema, c.req.query(), 'query')
+}
+
+export function clientAddress(c: Context): string {
+  try {
+    return getConnInfo(c).remote.address ?? 'unknown'
+  } catch {
+    return 'unknown'
+  }
+}

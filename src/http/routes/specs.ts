@@ -1,0 +1,39 @@
+import { Hono } from 'hono'
+import { notFound } from '../../errors.ts'
+import type { Sql } from '../../db/connect.ts'
+import { loadArtifacts } from '../../db/artifacts.ts'
+import { listEvents } from '../../db/events.ts'
+import { findSpecFor } from '../../db/specs.ts'
+import { CreateSpecSchema, EventsQuerySchema } from '../../schemas/api.ts'
+import { createDraftSpec } from '../../actors/create-spec.ts'
+import { presentSpec } from '../../schemas/present.ts'
+import { readBody, readQuery, requireUser, type Env } from '../middleware.ts'
+
+/** CONTRACT §4: creating a draft spec; reading a spec, its artifacts and its event log. */
+export function specReadRoutes(sql: Sql) {
+  const load = async (specId: string, userId: string) => {
+    const spec = await findSpecFor(sql, specId, userId)
+    if (!spec) throw notFound('Spec')
+    return spec
+  }
+  return new Hono<Env>()
+    .post('/', async (c) => {
+      const { user } = requireUser(c)
+      const spec = await createDraftSpec(sql, user.id, await readBody(c, CreateSpecSchema))
+      return c.json(presentSpec(spec, 'owner'), 201)
+    })
+    .get('/:id', async (c) => {
+      const spec = await load(c.req.param('id'), requireUser(c).user.id)
+      return c.json(presentSpec(spec, spec.access))
+    })
+    .get('/:id/artifacts', async (c) => {
+      const spec = await load(c.req.param('id'), requireUser(c).user.id)
+      return c.json(await loadArtifacts(sql, spec.id))
+    })
+    .get('/:id/events', async (c) => {
+      const spec = await load(c.req.param('id'), requireUser(c).user.id)
+      const q = readQuery(c, EventsQuerySchema)
+      const { events, total } = await listEvents(sql, spec.id, q)
+      return c.json({ spec_id: spec.id, events, total })
+    })
+}

@@ -1,0 +1,183 @@
+import { execFile, spawn } from 'node:child_process'
+import { closeSync, openSync } from 'node:fs'
+import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { promisify } from 'node:util'
+import { logger } from '../log.ts'
+import { SandboxError, type SandboxHandle, type SandboxLiveness, type SandboxProvider, type SandboxSpec } from './provider.ts'
+
+const log = logger('omoi:sandbox:local')
+const exec = promisify(execFile)
+const IDENTITY = ['-c', 'user.name=omoi', '-c', 'user.email=omoi@omoi.local']
+const STOP_GRACE_MS = 3_000
+
+/** Credentials in git URLs (`https://user:secret@host`) never reach an error message. */
+function redact(text: string): string {
+  return text.replace(/(\w+:\/\/)[^\s/@]+@/g, '$1***@')
+}
+
+/** Runs git without a shell; a failure becomes a SandboxError carrying git's own words. */
+async function git(cwd: string, args: string[], config: string[] = []): Promise<string> {
+  try {
+    const { stdout } = await exec('git', [...config, ...args], { cwd, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } })
+    return stdout.trim()
+  } catch (err) {
+    const stderr = (err as { stderr?: string }).stderr?.trim()
+    throw new SandboxError(redact(`git ${args[0]} failed: ${stderr || (err as Error).message}`))
+  }
+}
+
+/** A branch name that git would read as an option is refused before it reaches a command line. */
+function checkBranches(repo: SandboxSpec['repo']): void {
+  for (const branch of [repo.baseBranch, repo.workBranch, ...repo.mergeBranches]) {
+    if (!branch || branch.startsWith('-')) throw new SandboxError(`not a branch name: "${branch}"`)
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(() => true, () => false)
+}
+
+/** Fresh working copy of the spec's repository on its work branch, with the dependency branches merged in. */
+async function prepareWorkspace(workspace: string, repo: SandboxSpec['repo']): Promise<void> {
+  checkBranches(repo)
+  await rm(workspace, { recursive: true, force: true })
+  if (repo.url === null) {
+    await git('.', ['init', '-q', '-b', repo.baseBranch, workspace])
+    await git(workspace, ['commit', '-q', '--allow-empty', '-m', 'initial commit'], IDENTITY)
+  } else {
+    await git('.', ['clone', '-q', '--', repo.url, workspace])
+    await git(workspace, ['checkout', '-q', repo.baseBranch])
+  }
+  await git(workspace, ['checkout', '-q', '-B', repo.workBranch])
+  for (const branch of repo.mergeBranches) {
+    await git(workspace, ['fetch', '-q', 'origin', `+refs/heads/${branch}:refs/remotes/origin/${branch}`])
+    try {
+      await git(workspace, ['merge', '-q', '--no-edit', '-m', `omoi: merge ${branch}`, `origin/${branch}`], IDENTITY)
+    } catch (err) {
+      await git(workspace, ['merge', '--abort']).catch(() => {})
+      throw new SandboxError(`merging ${branch} into ${repo.workBranch} failed (a conflict?): ${(err as Error).message}`)
+    }
+  }
+}
+
+/** Is `pid` alive and running this worker? Reading its command line guards against a reused pid. */
+async function isOurWorker(pid: number, workerPath: string): Promise<boolean> {
+  if (!Number.isInteger(pid) || pid <= 0) return false
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')
+  return cmdline.split('\0').includes(workerPath)
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err
+  }
+}
+
+/**
+ * The default provider: each sandbox is a working copy under `<dataDir>/sandboxes/<id>/workspace` and a detached
+ * `node <workerPath>` process in its own process group, so it outlives a server restart and can be re-attached by pid.
+ * Linux only (liveness is read from /proc).
+ */
+export function createLocalProvider(opts: { dataDir: string; workerPath: string }): SandboxProvider {
+  const workerPath = resolve(opts.workerPath)
+  const status = async (handle: SandboxHandle): Promise<SandboxLiveness> =>
+    (await isOurWorker(Number(handle.externalId), workerPath)) ? 'running' : 'exited'
+
+  return {
+    name: 'local',
+
+    async start(spec) {
+      const dir = join(resolve(opts.dataDir), 'sandboxes', spec.id)
+      const workspace = join(dir, 'workspace')
+      // Starting the same sandbox twice re-attaches: the working copy of a live worker is never wiped.
+      const previous = Number(await readFile(join(dir, 'pid'), 'utf8').catch(() => ''))
+      if (await isOurWorker(previous, workerPath)) return { id: spec.id, externalId: String(previous) }
+      await mkdir(dir, { recursive: true })
+      await prepareWorkspace(workspace, spec.repo)
+
+      const env: Record<string, string> = { ...spec.env }
+      if (process.env.PATH) env.PATH = process.env.PATH
+      if (process.env.HOME) env.HOME = process.env.HOME
+      const logFd = openSync(join(dir, 'worker.log'), 'a')
+      try {
+        const child = spawn(process.execPath, [workerPath], { cwd: workspace, env, detached: true, stdio: ['ignore', logFd, logFd] })
+        const pid = child.pid
+        if (pid === undefined) {
+          const error = await new Promise<Error>((done) => child.once('error', done))
+          throw new SandboxError(`could not start the worker: ${error.message}`)
+        }
+        child.on('error', (err) => log.error('worker process error', { sandbox_id: spec.id, err }))
+        child.unref()
+        await writeFile(join(dir, 'pid'), `${pid}\n`)
+        log.info('sandbox started', { sandbox_id: spec.id, pid })
+        return { id: spec.id, externalId: String(pid) }
+      } finally {
+        closeSync(logFd)
+      }
+    },
+
+    status,
+
+    async stop(handle) {
+      const pid = Number(handle.externalId)
+      if ((await status(handle)) === 'exited') return
+      signalGroup(pid, 'SIGTERM')
+      const until = Date.now() + STOP_GRACE_MS
+      while (Date.now() < until) {
+        if ((await status(handle)) === 'exited') return
+        await sleep(50)
+      }
+      log.warn('worker ignored SIGTERM, killing it', { sandbox_id: handle.id, pid })
+      signalGroup(pid, 'SIGKILL')
+    },
+
+    async close() {},
+  }
+}
+
+const creatingRepos = new Map<string, Promise<string>>()
+
+/**
+ * The repository of a project that has no repo_url: a bare repo at `<dataDir>/repos/<projectId>.git` whose
+ * `defaultBranch` holds one initial commit. Created once; later calls (also concurrent ones) answer the same path.
+ */
+export function ensureProjectRepo(dataDir: string, projectId: string, defaultBranch: string): Promise<string> {
+  if (!/^[\w-]+$/.test(projectId)) return Promise.reject(new SandboxError(`not a project id: ${projectId}`))
+  if (defaultBranch.startsWith('-')) return Promise.reject(new SandboxError(`not a branch name: "${defaultBranch}"`))
+  const path = join(resolve(dataDir), 'repos', `${projectId}.git`)
+  let creating = creatingRepos.get(path)
+  if (!creating) {
+    creating = createRepo(path, projectId, defaultBranch).finally(() => creatingRepos.delete(path))
+    creatingRepos.set(path, creating)
+  }
+  return creating
+}
+
+async function createRepo(path: string, projectId: string, defaultBranch: string): Promise<string> {
+  if (await exists(path)) return path
+  const reposDir = join(path, '..')
+  await mkdir(reposDir, { recursive: true })
+  // Built in a scratch directory and renamed into place: a crash half-way leaves no half-made repository behind.
+  const scratch = await mkdtemp(join(reposDir, `.${projectId}-`))
+  try {
+    const bare = join(scratch, 'repo.git')
+    const work = join(scratch, 'work')
+    await git(scratch, ['init', '-q', '--bare', '-b', defaultBranch, bare])
+    await git(scratch, ['init', '-q', '-b', defaultBranch, work])
+    await writeFile(join(work, 'README.md'), `# ${projectId}\n\nCreated by omoi.\n`)
+    await git(work, ['add', 'README.md'])
+    await git(work, ['commit', '-q', '-m', 'initial commit'], IDENTITY)
+    await git(work, ['push', '-q', bare, `HEAD:refs/heads/${defaultBranch}`])
+    // Another process may have won the race; its repository is as good as ours.
+    await rename(bare, path).catch(async (err: unknown) => {
+      if (!(await exists(path))) throw err
+    })
+  } finally {
+    await rm(scratch, { recursive: true, force: true })
+  }
+  return path
+}

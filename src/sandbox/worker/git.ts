@@ -1,0 +1,28 @@
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import { redact } from './log.ts'
+
+const exec = promisify(execFile)
+const IDENTITY = ['-c', 'user.name=omoi agent', '-c', 'user.email=agent@omoi.local']
+
+async function git(cwd: string, args: string[], config: string[] = []): Promise<string> {
+  try {
+    const { stdout } = await exec('git', [...config, ...args], { cwd, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } })
+    return stdout.trim()
+  } catch (err) {
+    const stderr = (err as { stderr?: string }).stderr?.trim()
+    throw new Error(redact(`git ${args[0]} failed: ${stderr || (err as Error).message}`))
+  }
+}
+
+/**
+ * Commits everything in the workspace (an empty commit when nothing changed) and force-pushes it to the task's
+ * branch on origin. Answers the commit id.
+ */
+export async function commitAndPush(cwd: string, message: string, branch: string): Promise<string> {
+  await git(cwd, ['add', '-A'])
+  await git(cwd, ['commit', '--allow-empty', '--no-verify', '-q', '-m', message], IDENTITY)
+  const commit = await git(cwd, ['rev-parse', 'HEAD'])
+  await git(cwd, ['push', '-q', '-f', 'origin', `HEAD:refs/heads/${branch}`])
+  return commit
+}

@@ -1,0 +1,59 @@
+import type { AgentPhase, CompleteTask, PhaseOutputs, TaskPlan, TicketPlan, Requirement } from './phase-outputs.ts'
+
+/** A tool as offered to the model (Anthropic Messages API `tools` entry). */
+export interface ToolDefinition {
+  name: string
+  description: string
+  input_schema: { type: 'object'; properties?: Record<string, unknown>; required?: string[]; [k: string]: unknown }
+}
+
+export interface AssignmentSpec {
+  id: string
+  title: string
+  description: string
+}
+
+/** GET /sandboxes/:id/assignment — everything the worker needs, nothing of the server's secrets. */
+export interface PhaseAssignment {
+  kind: 'phase'
+  sandbox_id: string
+  spec: AssignmentSpec
+  phase: AgentPhase
+  attempt: number
+  /** Submissions already used in this phase attempt (a replaced sandbox continues the count). */
+  submissions_used: number
+  max_submissions: number
+  context: {
+    prior: Partial<PhaseOutputs>
+    /** Feedback from a person (revise) or from the evaluator's last rejection. */
+    feedback: string[]
+  }
+  tools: ToolDefinition[]
+  submit_tool: string
+  /** ISO time after which the worker gives up. */
+  deadline: string
+  model: string
+}
+
+export interface TaskAssignment {
+  kind: 'task'
+  sandbox_id: string
+  spec: AssignmentSpec
+  task: TaskPlan & { branch: string; base_branches: string[] }
+  attempt: number
+  submissions_used: number
+  max_submissions: number
+  context: {
+    ticket: TicketPlan
+    requirements: Requirement[]
+    design: PhaseOutputs['design'] | null
+    dependencies: { id: string; title: string; result: CompleteTask | null }[]
+    feedback: string[]
+  }
+  tools: ToolDefinition[]
+  submit_tool: 'complete_task'
+  deadline: string
+  model: string
+}
+
+export type Assignment = PhaseAssignment | TaskAssignment

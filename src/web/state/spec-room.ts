@@ -1,0 +1,209 @@
+/**
+ * One spec room's live state (CONTRACT §6): joins `spec:<id>` over the socket, keeps the event log (deduped by seq,
+ * backfilled over REST if a hole appears), the spec, presence, artifacts and the live tickets of the spec. On every
+ * reconnect it rejoins with the last seq it saw, so only missed events come back.
+ */
+import { signal, type Signal } from '@preact/signals'
+import { api, errorMessage } from '../api.ts'
+import { hasGap, lastContiguousSeq, mergeEvents } from '../lib/events.ts'
+import { ticketSpecId } from '../lib/tickets.ts'
+import { emitAck, getSocket, onConnect } from '../socket.ts'
+import type { Ack, Artifacts, CommandName, JoinAck, SocketError, Spec, SpecEvent, Ticket, Viewer } from '../types.ts'
+
+export type JoinStatus = 'joining' | 'joined' | 'error'
+
+export interface SpecRoom {
+  readonly specId: string
+  readonly spec: Signal<Spec | null>
+  /** `can_edit` as the server answered the join (per caller); broadcast `spec:state` does not change it. */
+  readonly serverCanEdit: Signal<boolean | undefined>
+  readonly events: Signal<readonly SpecEvent[]>
+  readonly viewers: Signal<Viewer[]>
+  readonly joinStatus: Signal<JoinStatus>
+  readonly joinError: Signal<SocketError | null>
+  /** A REST backfill of missed events failed; the timeline says so. */
+  readonly backfillError: Signal<string | null>
+  readonly artifacts: Signal<Artifacts | null>
+  readonly artifactsError: Signal<string | null>
+  readonly tickets: Signal<Ticket[] | null>
+  readonly ticketsError: Signal<string | null>
+  /** Starts listening and joins; returns the function that leaves. */
+  start(): () => void
+  rejoin(): void
+  command(command: CommandName, extra?: { phase?: string; feedback?: string; text?: string; task_id?: string }): Promise<Ack>
+  /** POST /specs/:id/execute, for a spec still in `draft`. */
+  execute(): Promise<void>
+  reloadArtifacts(): void
+  reloadTickets(): void
+}
+
+const ARTIFACT_EVENTS = new Set([
+  'spec.phase_completed',
+  'spec.awaiting_approval',
+  'spec.approved',
+  'spec.revision_requested',
+  'spec.tasks_queued',
+])
+const TICKET_EVENT = /^spec\.(task_|tasks_queued|execution_)/
+
+function debounce(fn: () => void, ms: number): { (): void; cancel(): void } {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const run = () => {
+    clearTimeout(timer)
+    timer = setTimeout(fn, ms)
+  }
+  run.cancel = () => clearTimeout(timer)
+  return run
+}
+
+export function createSpecRoom(specId: string): SpecRoom {
+  const spec = signal<Spec | null>(null)
+  const serverCanEdit = signal<boolean | undefined>(undefined)
+  const events = signal<readonly SpecEvent[]>([])
+  const viewers = signal<Viewer[]>([])
+  const joinStatus = signal<JoinStatus>('joining')
+  const joinError = signal<SocketError | null>(null)
+  const backfillError = signal<string | null>(null)
+  const artifacts = signal<Artifacts | null>(null)
+  const artifactsError = signal<string | null>(null)
+  const tickets = signal<Ticket[] | null>(null)
+  const ticketsError = signal<string | null>(null)
+  let disposed = false
+  let filling = false
+
+  const append = (incoming: readonly SpecEvent[]) => {
+    const next = mergeEvents(events.value, incoming)
+    if (next === events.value) return
+    events.value = next
+    if (hasGap(next)) void backfill()
+  }
+
+  /** Fetches over REST whatever a hole in the log is missing (seq is gap-free, so a hole is a miss). */
+  async function backfill(): Promise<void> {
+    if (filling) return
+    filling = true
+    try {
+      for (let round = 0; round < 50 && !disposed && hasGap(events.value); round++) {
+        const after = lastContiguousSeq(events.value)!
+        const page = await api.events(specId, { after_seq: after, limit: 500 })
+        const before = events.value
+        events.value = mergeEvents(before, page.events ?? [])
+        if (events.value === before) break // the server has nothing for the hole; do not spin
+      }
+      backfillError.value = null
+    } catch (err) {
+      backfillError.value = `Some events could not be loaded: ${errorMessage(err)}`
+    } finally {
+      filling = false
+    }
+  }
+
+  const loadArtifacts = debounce(() => {
+    api.artifacts(specId).then(
+      (a) => {
+        if (disposed) return
+        artifacts.value = a
+        artifactsError.value = null
+      },
+      (err) => !disposed && (artifactsError.value = errorMessage(err)),
+    )
+  }, 300)
+
+  const loadTickets = debounce(() => {
+    const projectId = spec.value?.project_id ?? null
+    api
+      .board(projectId)
+      .then(async (board) => {
+        const mine = board.columns.flatMap((c) => c.tickets).filter((t) => ticketSpecId(t) === specId)
+        return Promise.all(mine.map((t) => (Array.isArray(t.tasks) ? t : api.ticket(t.id))))
+      })
+      .then(
+        (list) => {
+          if (disposed) return
+          tickets.value = list
+          ticketsError.value = null
+        },
+        (err) => !disposed && (ticketsError.value = errorMessage(err)),
+      )
+  }, 500)
+
+  async function join(): Promise<void> {
+    const socket = getSocket()
+    if (joinStatus.value !== 'joined') joinStatus.value = 'joining'
+    const after = lastContiguousSeq(events.value)
+    const ack = await emitAck<JoinAck>(socket, 'spec:join', after === null ? { spec_id: specId } : { spec_id: specId, after_seq: after })
+    if (disposed) return
+    if (!ack.ok) {
+      joinError.value = ack.error
+      joinStatus.value = 'error'
+      return
+    }
+    joinError.value = null
+    if (ack.spec) {
+      spec.value = ack.spec
+      serverCanEdit.value = typeof ack.spec.can_edit === 'boolean' ? ack.spec.can_edit : undefined
+    }
+    viewers.value = ack.viewers ?? viewers.value
+    append(ack.events ?? [])
+    joinStatus.value = 'joined'
+    if (artifacts.value === null) loadArtifacts()
+    if (tickets.value === null && ack.spec && ['sync', 'execute', 'done'].includes(ack.spec.current_phase)) loadTickets()
+  }
+
+  const onEvent = (e: SpecEvent) => {
+    if (e.spec_id !== specId) return
+    append([e])
+    if (ARTIFACT_EVENTS.has(e.type)) loadArtifacts()
+    if (TICKET_EVENT.test(e.type)) loadTickets()
+  }
+  const onState = (s: Spec) => {
+    if (s.id !== specId) return
+    const phaseChanged = spec.value?.current_phase !== s.current_phase
+    spec.value = s
+    if (phaseChanged) loadArtifacts()
+  }
+  const onPresence = (p: { spec_id: string; viewers: Viewer[] }) => {
+    if (p.spec_id === specId) viewers.value = p.viewers ?? []
+  }
+
+  return {
+    specId,
+    spec,
+    serverCanEdit,
+    events,
+    viewers,
+    joinStatus,
+    joinError,
+    backfillError,
+    artifacts,
+    artifactsError,
+    tickets,
+    ticketsError,
+    start() {
+      const socket = getSocket()
+      socket.on('spec:event', onEvent)
+      socket.on('spec:state', onState)
+      socket.on('spec:presence', onPresence)
+      const stopConnect = onConnect(socket, () => void join())
+      return () => {
+        disposed = true
+        loadArtifacts.cancel()
+        loadTickets.cancel()
+        stopConnect()
+        socket.off('spec:event', onEvent)
+        socket.off('spec:state', onState)
+        socket.off('spec:presence', onPresence)
+        if (socket.connected) socket.emit('spec:leave', { spec_id: specId }, () => {})
+      }
+    },
+    rejoin: () => void join(),
+    command: (command, extra = {}) => emitAck(getSocket(), 'spec:command', { spec_id: specId, command, ...extra }),
+    async execute() {
+      await api.execute(specId)
+      const fresh = await api.spec(specId)
+      if (!disposed) spec.value = fresh
+    },
+    reloadArtifacts: loadArtifacts,
+    reloadTickets: loadTickets,
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * The shapes the browser reads from the API (CONTRACT §3–6). Planning outputs and the event row are shared with the
+ * server as types only, so nothing server-side ends up in the bundle.
+ */
+import type { SpecEvent } from '../schemas/events.ts'
+import type { Design, Exploration, Requirements, SpecPhase, Tasks } from '../schemas/phase-outputs.ts'
+
+export type { SpecEvent, SpecPhase, Exploration, Requirements, Design, Tasks }
+
+export type Role = 'user' | 'admin' | (string & {})
+
+export interface User {
+  id: string
+  email: string
+  name: string
+  role: Role
+}
+
+export interface Project {
+  id: string
+  name: string
+  repo_url?: string | null
+  default_branch?: string | null
+  owner_id?: string
+  role?: string
+  created_at?: string
+}
+
+export type SpecStatus = 'draft' | 'executing' | 'paused' | 'awaiting_approval' | 'completed' | 'failed' | 'cancelled'
+
+export interface PhaseRecord {
+  phase: SpecPhase
+  status: string
+  attempts: number
+  eval_score: number | null
+  started_at: string | null
+  ended_at: string | null
+}
+
+/** Token counts arrive as one number or split by direction; both are shown. */
+export type Tokens = number | { input_tokens?: number; output_tokens?: number; input?: number; output?: number; total?: number }
+
+export interface Spec {
+  id: string
+  project_id: string | null
+  user_id: string
+  title: string
+  description: string
+  status: SpecStatus
+  current_phase: SpecPhase
+  approval: 'auto' | 'manual'
+  budget_usd?: number | null
+  cost_usd: number
+  tokens: Tokens | null
+  created_at: string
+  updated_at: string
+  phases: PhaseRecord[]
+  /** Whether the caller may steer this spec; added by the server per caller. */
+  can_edit?: boolean
+}
+
+export interface LaunchResult {
+  spec_id: string
+  status: 'created' | 'executing'
+  current_phase: SpecPhase
+  sandbox_id: string | null
+  message?: string
+}
+
+/** `sync`: the coverage matrix SYNC stored; its exact shape is the server's, shown generically. */
+export interface Artifacts {
+  exploration: Exploration | null
+  requirements: Requirements | null
+  design: Design | null
+  tasks: Tasks | null
+  sync: Record<string, unknown> | null
+}
+
+export type TicketStatus = 'backlog' | 'building' | 'testing' | 'done' | 'blocked'
+export type TaskStatus = 'pending' | 'queued' | 'running' | 'completed' | 'failed' | 'blocked'
+
+export interface Task {
+  id: string
+  title: string
+  status: TaskStatus
+  description?: string
+  branch?: string | null
+  depends_on?: string[]
+  /** The planner's id (`TSK-001`), under whichever name the server uses. */
+  plan_id?: string
+  key?: string
+  ref?: string
+  external_id?: string
+}
+
+export interface Ticket {
+  id: string
+  title: string
+  status: TicketStatus
+  description?: string
+  priority?: string
+  project_id?: string | null
+  spec_id?: string | null
+  spec_title?: string | null
+  spec?: { id: string; title: string } | null
+  tasks?: Task[]
+  task_progress?: { completed: number; total: number }
+  tasks_completed?: number
+  tasks_total?: number
+  branches?: string[]
+  plan_id?: string
+  key?: string
+  ref?: string
+  external_id?: string
+}
+
+export interface Board {
+  columns: { status: TicketStatus; tickets: Ticket[] }[]
+}
+
+export interface Viewer {
+  user_id: string
+  name: string
+}
+
+export interface Presence {
+  spec_id: string
+  viewers: Viewer[]
+}
+
+export type CommandName = 'approve' | 'revise' | 'pause' | 'resume' | 'cancel' | 'retry' | 'message'
+
+export interface SocketError {
+  code: string
+  message: string
+}
+
+export type Ack<T = Record<string, unknown>> = ({ ok: true } & T) | { ok: false; error: SocketError }
+
+export interface JoinAck {
+  spec: Spec
+  events: SpecEvent[]
+  viewers: Viewer[]
+}
+
+export interface ActorRow {
+  spec_id: string
+  state: unknown
+  status: string
+  node: string | null
+  sandbox_id: string | null
+  started_at: string | null
+  last_transition_at: string | null
+}
+
+export interface ActorTransition {
+  spec_id: string
+  from: unknown
+  to: unknown
+  event: unknown
+  at: string
+}

@@ -1,0 +1,49 @@
+import { ulid } from '../../src/ids.ts'
+
+export interface ApiResponse<T = any> {
+  status: number
+  body: T
+  headers: Headers
+}
+
+/** A REST client for tests: JSON in and out, Bearer token when logged in. */
+export class Api {
+  token: string | undefined
+  user: { id: string; email: string; name: string; role: string } | undefined
+
+  constructor(readonly baseUrl: string) {}
+
+  async request<T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse<T>> {
+    const res = await fetch(`${this.baseUrl}/api/v1${path}`, {
+      method,
+      headers: {
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
+        ...headers,
+      },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    })
+    const text = await res.text()
+    let parsed: unknown = text
+    try {
+      parsed = text ? JSON.parse(text) : null
+    } catch {
+      // not JSON: keep the text for the assertion message
+    }
+    return { status: res.status, body: parsed as T, headers: res.headers }
+  }
+
+  get = <T = any>(path: string) => this.request<T>('GET', path)
+  post = <T = any>(path: string, body?: unknown) => this.request<T>('POST', path, body ?? {})
+
+  /** Signs up a new user with a unique email and keeps its token. */
+  async signup(name = 'Ada', email = `${name.toLowerCase()}-${ulid()}@example.com`): Promise<this> {
+    const res = await this.post('/auth/signup', { email, password: 'correct horse battery', name })
+    if (res.status !== 201) throw new Error(`signup failed: ${res.status} ${JSON.stringify(res.body)}`)
+    this.token = res.body.token
+    this.user = res.body.user
+    return this
+  }
+}
+
+export const asUser = async (baseUrl: string, name?: string) => new Api(baseUrl).signup(name)

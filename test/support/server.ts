@@ -1,0 +1,32 @@
+import { mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { loadConfig } from '../../src/config.ts'
+import type { Database } from '../../src/db/connect.ts'
+import { startServer, type RunningServer } from '../../src/server.ts'
+import { freshDatabase } from './db.ts'
+
+export interface TestServer extends RunningServer {
+  dataDir: string
+  /** Closes the server and its database. */
+  stop(): Promise<void>
+}
+
+/** The real server on a free port with a fresh database (or the one given) and a temporary data directory. */
+export async function startTestServer(
+  env: Record<string, string> = {},
+  options: { database?: Database; dataDir?: string } = {},
+): Promise<TestServer> {
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'omoi-data-')))
+  const database = options.database ?? (await freshDatabase())
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', OMOI_DATA_DIR: dataDir, ...env })
+  const server = await startServer(config, { database })
+  return {
+    ...server,
+    dataDir,
+    async stop() {
+      await server.close()
+      if (!options.database) await database.close()
+    },
+  }
+}

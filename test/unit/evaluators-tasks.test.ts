@@ -1,0 +1,136 @@
+import { describe, expect, it } from 'vitest'
+import { evaluatePhase, evaluateTask } from '../../src/actors/evaluators.ts'
+import type { Tasks } from '../../src/schemas/phase-outputs.ts'
+import { goodCompleteTask, goodRequirements, goodTasks } from '../support/fixtures.ts'
+
+const prior = { requirements: goodRequirements }
+const evaluate = (o: unknown) => evaluatePhase('tasks', o, prior)
+
+function tasksWith(change: (plan: Tasks) => void): Tasks {
+  const plan = structuredClone(goodTasks)
+  change(plan)
+  return plan
+}
+
+describe('tasks', () => {
+  it('fails hard when the requirements phase output is missing', () => {
+    const verdict = evaluatePhase('tasks', goodTasks, {})
+    expect(verdict.accepted).toBe(false)
+    expect(verdict.score).toBe(1)
+    expect(verdict.hard_failures).toEqual([expect.stringMatching(/^requirements phase output is missing/)])
+  })
+
+  it('rejects a plan with no tickets and no tasks', () => {
+    const verdict = evaluate({ tickets: [], tasks: [] })
+    expect(verdict.hard_failures).toEqual([
+      'no tickets: plan at least one ticket.',
+      'no tasks: plan at least one task.',
+      expect.stringContaining('not covered by any task: REQ-001 (Set a due date on a todo), REQ-002'),
+    ])
+  })
+
+  it('names a dependency cycle', () => {
+    const verdict = evaluate(tasksWith((p) => (p.tasks[0]!.depends_on = ['TSK-002'])))
+    expect(verdict.accepted).toBe(false)
+    expect(verdict.feedback).toContain('- dependency cycle TSK-001 → TSK-002 → TSK-001: remove one of these dependencies.')
+  })
+
+  it('rejects a task that depends on itself or on an unknown task', () => {
+    const verdict = evaluate(tasksWith((p) => (p.tasks[1]!.depends_on = ['TSK-002', 'TSK-009'])))
+    expect(verdict.hard_failures).toEqual([
+      'TSK-002 depends on itself: remove TSK-002 from its depends_on.',
+      'TSK-002 depends on unknown task TSK-009: depend only on tasks of this plan.',
+    ])
+  })
+
+  it('rejects unknown tickets, duplicate ids and tickets without tasks', () => {
+    const verdict = evaluate(
+      tasksWith((p) => {
+        p.tasks[3]!.ticket = 'TKT-003'
+        p.tasks[2]!.ticket = 'TKT-001'
+        p.tasks.push(structuredClone(p.tasks[0]!))
+      }),
+    )
+    expect(verdict.hard_failures).toEqual([
+      'duplicate task id TSK-001: give every task its own id.',
+      'TSK-004 belongs to unknown ticket "TKT-003": set its ticket to one of TKT-001, TKT-002.',
+      'TKT-002 has no tasks: add a task to it or remove it.',
+    ])
+  })
+
+  it('rejects unknown requirement references and names uncovered requirements', () => {
+    const verdict = evaluate(
+      tasksWith((p) => {
+        p.tickets[0]!.requirements = ['REQ-001', 'REQ-009']
+        p.tasks[1]!.requirements = ['REQ-001']
+      }),
+    )
+    expect(verdict.hard_failures).toEqual([
+      'TKT-001 references unknown requirement REQ-009: use one of REQ-001, REQ-002, REQ-003.',
+      'not covered by any task: REQ-002 (Reject due dates in the past): list each requirement in the requirements of at least one task.',
+    ])
+  })
+
+  it('names schema issues by dot path', () => {
+    const verdict = evaluate(tasksWith((p) => Object.assign(p.tasks[0]!, { estimate_hours: -1, id: 'T1' })))
+    expect(verdict.hard_failures.slice(0, 2)).toEqual([
+      'tasks.0.id: must look like TSK-001',
+      'tasks.0.estimate_hours: must be >=0 (got -1)',
+    ])
+  })
+
+  it('scores descriptions, estimates, files, requirement links and priorities', () => {
+    const verdict = evaluate(
+      tasksWith((p) => {
+        for (const ticket of p.tickets) ticket.priority = 'high'
+        p.tasks[0]!.description = 'Migration.'
+        p.tasks[1]!.estimate_hours = 0
+        p.tasks[2]!.files = []
+      }),
+    )
+    expect(verdict).toMatchObject({ accepted: false, score: 0.1, hard_failures: [] })
+    expect(verdict.feedback.split('\n')).toEqual([
+      'Rejected (score 0.10).',
+      '- descriptions under 20 characters (TSK-001): say what is to be done and how to tell it is done.',
+      '- tasks without a positive estimate_hours (TSK-002): estimate each task in hours.',
+      '- tasks that list no files (TSK-003): name the files each task will create or change.',
+      '- every ticket has priority "high": rank them (critical, high, medium, low) so what matters most goes first.',
+    ])
+  })
+})
+
+describe('complete_task', () => {
+  const task = { id: 'TSK-003', title: 'Query for due todos' }
+
+  it('rejects failing tests even when everything else is fine', () => {
+    const verdict = evaluateTask({ ...goodCompleteTask, tests: { ...goodCompleteTask.tests, passed: false } }, task)
+    expect(verdict).toMatchObject({ accepted: false, score: 1 })
+    expect(verdict.feedback).toBe(
+      'Rejected (score 1.00).\n- the tests you reported did not pass: fix them and run them again.',
+    )
+  })
+
+  it('rejects an empty summary', () => {
+    const verdict = evaluateTask({ ...goodCompleteTask, summary: ' ' }, task)
+    expect(verdict.hard_failures).toEqual(['summary: must not be empty'])
+    expect(verdict.feedback).toContain('- summary is 0 characters: say in at least 20 what you did for TSK-003 "Query for due todos".')
+  })
+
+  it('reports missing tests as a schema issue, not as failed tests', () => {
+    const { tests: _, ...rest } = goodCompleteTask
+    expect(evaluateTask(rest, task).hard_failures).toEqual(['tests: must be an object (it is missing)'])
+    const wrongType = evaluateTask({ ...goodCompleteTask, tests: { ...goodCompleteTask.tests, passed: 'yes' } }, task)
+    expect(wrongType.hard_failures).toEqual(['tests.passed: must be a boolean (got "yes")'])
+  })
+
+  it('scores files, command and output', () => {
+    const verdict = evaluateTask({ ...goodCompleteTask, files_changed: [], tests: { command: '', passed: true, output_tail: '' } }, task)
+    expect(verdict).toMatchObject({ accepted: false, score: 0.3, hard_failures: [] })
+    expect(verdict.feedback.split('\n')).toEqual([
+      'Rejected (score 0.30).',
+      '- files_changed is empty: list every file you created or changed.',
+      '- tests.command is empty: give the command you ran the tests with.',
+      '- tests.output_tail is empty: include the last lines the test run printed.',
+    ])
+  })
+})
