@@ -10,6 +10,17 @@ import { createSessionStore } from './auth/sessions.ts'
 import { createAuthService } from './auth/service.ts'
 import { createApp } from './http/app.ts'
 import { logger } from './log.ts'
+import { buildWorker } from '../scripts/build-worker.ts'
+import { SpecCommands } from './actors/commands.ts'
+import { SpecHost } from './actors/host.ts'
+import { createSandboxRunner } from './actors/runner.ts'
+import { SandboxApi } from './actors/sandbox-api.ts'
+import { Semaphore } from './actors/serial-queue.ts'
+import { specMachine } from './actors/spec-machine.ts'
+import { createSyncWriter } from './actors/sync.ts'
+import { createDaytonaProvider } from './sandbox/daytona.ts'
+import { createLocalProvider } from './sandbox/local.ts'
+import type { SandboxProvider } from './sandbox/provider.ts'
 
 const log = logger('omoi:server')
 
@@ -20,6 +31,7 @@ export interface RunningServer {
   port: number
   database: Database
   config: Config
+  host: SpecHost
   /** Stop accepting, finish in-flight requests, stop actors, close the database (unless it was handed in). */
   close(): Promise<void>
 }
@@ -33,7 +45,30 @@ export async function startServer(config: Config, options: { database?: Database
 
   const sessions = createSessionStore(sql, { secureCookies: (config.publicUrl ?? '').startsWith('https://') })
   const auth = createAuthService(sql, sessions, config.adminEmails)
-  const app = createApp({ config, sql, auth, webDir: join(ROOT_DIR, 'dist', 'web') })
+  const provider = createProvider(config, await buildWorker())
+  let callbackUrl = ''
+  const host: SpecHost = new SpecHost({
+    sql,
+    nodeId: config.nodeId,
+    singleNode: !config.cluster,
+    settings: { silenceMs: config.silenceMs, phaseTimeoutMs: config.phaseTimeoutMs, taskConcurrency: config.taskConcurrency },
+    machine: specMachine.provide({
+      actors: {
+        sandboxRunner: createSandboxRunner({
+          sql,
+          provider,
+          taskSlots: new Semaphore(config.nodeTaskLimit),
+          shuttingDown: () => host.shuttingDown,
+          env: () => ({ callbackUrl, model: { apiKey: config.model.apiKey, baseUrl: config.model.baseUrl, name: config.model.name } }),
+          dataDir: config.dataDir,
+        }),
+        syncWriter: createSyncWriter(sql),
+      },
+    }),
+  })
+  const commands = new SpecCommands(sql, host, config)
+  const sandboxApi = new SandboxApi(sql, host, config)
+  const app = createApp({ config, sql, auth, commands, sandboxApi, webDir: join(ROOT_DIR, 'dist', 'web') })
 
   const http: HttpServer = createServer(getRequestListener(app.fetch))
   await new Promise<void>((resolve, reject) => {
@@ -42,7 +77,9 @@ export async function startServer(config: Config, options: { database?: Database
   })
   const port = (http.address() as AddressInfo).port
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`
-  log.info('listening', { url, node: config.nodeId, embedded: database.embedded })
+  callbackUrl = `${config.publicUrl ?? url}/api/v1`
+  log.info('listening', { url, node: config.nodeId, embedded: database.embedded, sandbox: provider.name })
+  await host.boot()
 
   let closing: Promise<void> | undefined
   const close = () =>
@@ -51,8 +88,16 @@ export async function startServer(config: Config, options: { database?: Database
         http.close(() => resolve())
         http.closeIdleConnections()
       })
+      await host.shutdown()
+      await provider.close()
       if (!options.database) await database.close()
     })())
 
-  return { url, port, database, config, close }
+  return { url, port, database, config, host, close }
+}
+
+function createProvider(config: Config, workerPath: string): SandboxProvider {
+  if (config.sandbox.kind === 'local') return createLocalProvider({ dataDir: config.dataDir, workerPath })
+  const { apiKey, apiUrl, target, gitToken } = config.sandbox
+  return createDaytonaProvider({ apiKey, workerBundlePath: workerPath, ...(apiUrl ? { apiUrl } : {}), ...(target ? { target } : {}), ...(gitToken ? { gitToken } : {}) })
 }

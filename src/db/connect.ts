@@ -104,3 +104,11 @@ function isAlive(pid: number): boolean {
     return false
   }
 }
+
+/**
+ * Runs `fn` in one transaction. The transaction handle is typed as `Sql` so the query functions of src/db take either
+ * (postgres.js's TransactionSql lacks only begin/end, which those functions never call).
+ */
+export function transaction<T>(sql: Sql, fn: (tx: Sql) => Promise<T>): Promise<T> {
+  return sql.begin((tx) => fn(tx as unknown as Sql)) as Promise<T>
+}

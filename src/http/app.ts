@@ -10,25 +10,36 @@ import { healthRoutes } from './routes/health.ts'
 import { projectRoutes } from './routes/projects.ts'
 import { specReadRoutes } from './routes/specs.ts'
 import { webRoutes } from './static.ts'
+import { specCommandRoutes } from './routes/spec-commands.ts'
+import { quickTicketRoutes } from './routes/tickets.ts'
+import { sandboxRoutes } from './routes/sandboxes.ts'
+import type { SpecCommands } from '../actors/commands.ts'
+import type { SandboxApi } from '../actors/sandbox-api.ts'
 
 export interface AppDeps {
   config: Config
   sql: Sql
   auth: AuthService
+  commands: SpecCommands
+  sandboxApi: SandboxApi
   webDir: string
 }
 
 /** The Hono app: REST under /api/v1 (CONTRACT §3–4, §7), health checks, and the web app. */
 export function createApp(deps: AppDeps) {
-  const { config, sql, auth } = deps
+  const { config, sql, auth, commands } = deps
   const api = new Hono<Env>()
     .use(limitBody())
+    // sandboxes authenticate with their own token, not a session (and are not browsers: no Origin check)
+    .route('/sandboxes', sandboxRoutes(deps.sandboxApi))
     .use(identify(auth))
     .use(checkOrigin({ allowed: () => (config.publicUrl ? [config.publicUrl] : []) }))
     .route('/auth', authRoutes(auth))
     .route('/projects', projectRoutes(sql))
+    .route('/specs', specCommandRoutes(commands))
     .route('/specs', specReadRoutes(sql))
     .route('/', boardRoutes(sql))
+    .route('/tickets', quickTicketRoutes(sql, commands))
     .route('/tickets', ticketReadRoutes(sql))
     .notFound(notFoundHandler)
 

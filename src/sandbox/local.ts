@@ -56,8 +56,10 @@ async function prepareWorkspace(workspace: string, repo: SandboxSpec['repo']): P
     try {
       await git(workspace, ['merge', '-q', '--no-edit', '-m', `omoi: merge ${branch}`, `origin/${branch}`], IDENTITY)
     } catch (err) {
+      const conflicts = await git(workspace, ['diff', '--name-only', '--diff-filter=U']).catch(() => '')
       await git(workspace, ['merge', '--abort']).catch(() => {})
-      throw new SandboxError(`merging ${branch} into ${repo.workBranch} failed (a conflict?): ${(err as Error).message}`)
+      const why = conflicts ? `conflicts in ${conflicts.split('\n').join(', ')}` : (err as Error).message
+      throw new SandboxError(`merging ${branch} into ${repo.workBranch} failed: ${why}`)
     }
   }
 }
@@ -96,6 +98,7 @@ export function createLocalProvider(opts: { dataDir: string; workerPath: string 
       // Starting the same sandbox twice re-attaches: the working copy of a live worker is never wiped.
       const previous = Number(await readFile(join(dir, 'pid'), 'utf8').catch(() => ''))
       if (await isOurWorker(previous, workerPath)) return { id: spec.id, externalId: String(previous) }
+      if (!(await exists(workerPath))) throw new SandboxError(`the worker bundle ${workerPath} is missing: run npm run build:worker`)
       await mkdir(dir, { recursive: true })
       await prepareWorkspace(workspace, spec.repo)
 

@@ -29,7 +29,8 @@ async function startFakeApi(assignment: Assignment) {
   const messages: InjectedMessage[] = []
   let ended = false
   const server = createServer(async (req, res) => {
-    const send = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
+    const send = (status: number, body: unknown) =>
+      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
     if (ended || req.headers.authorization !== `Bearer ${TOKEN}`) return send(401, { error: { code: 'unauthenticated' } })
     const chunks: Buffer[] = []
     for await (const chunk of req) chunks.push(chunk as Buffer)
@@ -80,10 +81,12 @@ function assignmentFor(kind: 'phase' | 'task', sandboxId: string): Assignment {
   }
   if (kind === 'phase') {
     const context = { prior: { explore: goodExploration }, feedback: [] }
-    return { ...common, kind, phase: 'explore', context, tools: [...WORKSPACE_TOOLS, phaseSubmitTool('explore')], submit_tool: 'submit_exploration' }
+    const tools = [...WORKSPACE_TOOLS, phaseSubmitTool('explore')]
+    return { ...common, kind, phase: 'explore', context, tools, submit_tool: 'submit_exploration' }
   }
   const task = { ...goodTasks.tasks[0]!, branch: TASK_BRANCH, base_branches: ['main'] }
-  const context = { ticket: goodTasks.tickets[0]!, requirements: goodRequirements.requirements, design: null, dependencies: [], feedback: [] }
+  const { requirements } = goodRequirements
+  const context = { ticket: goodTasks.tickets[0]!, requirements, design: null, dependencies: [], feedback: [] }
   return { ...common, kind, task, context, tools: [...WORKSPACE_TOOLS, taskSubmitTool()], submit_tool: 'complete_task' }
 }
 
@@ -111,6 +114,7 @@ async function launch(kind: 'phase' | 'task', options: { apiKey?: string; mergeB
   const id = `sbx_test${++runs}`
   const apiKey = options.apiKey ?? `key-${id}`
   const api = await startFakeApi(assignmentFor(kind, id))
+  cleanups.push(api.close)
   const env = {
     OMOI_SANDBOX_ID: id,
     OMOI_SANDBOX_TOKEN: TOKEN,
@@ -126,7 +130,7 @@ async function launch(kind: 'phase' | 'task', options: { apiKey?: string; mergeB
   const workBranch = kind === 'phase' ? `omoi/scratch/${id}` : TASK_BRANCH
   const repo = { url: origin, baseBranch: 'main', workBranch, mergeBranches: options.mergeBranches ?? [] }
   const handle = await provider.start({ id, kind, specId: 'spec_x', env, repo })
-  cleanups.push(() => provider.stop(handle), api.close)
+  cleanups.unshift(() => provider.stop(handle))
   const requests = () => model.requests.filter((r) => r.apiKey === apiKey)
   return { api, handle, requests, log: () => readFile(join(dataDir, 'sandboxes', id, 'worker.log'), 'utf8') }
 }
@@ -156,7 +160,8 @@ describe('the sandbox worker', () => {
       'agent.tool_use:read_file',
       'agent.tool_result:read_file',
     ])
-    expect(toolEvents.find((e) => e.type === 'agent.tool_result' && e.data.tool === 'read_file')?.data).toMatchObject({ ok: true, summary: expect.stringContaining('# prj_test') })
+    const readResult = toolEvents.find((e) => e.type === 'agent.tool_result' && e.data.tool === 'read_file')
+    expect(readResult?.data).toMatchObject({ ok: true, summary: expect.stringContaining('# prj_test') })
 
     expect(api.results.map((r) => [r.outcome, r.output])).toEqual([['submitted', { summary: 'x' }], ['submitted', goodExploration]])
     const rejection = JSON.stringify(requests().at(-1)!.body.messages.at(-1))
@@ -219,7 +224,9 @@ describe('the sandbox worker', () => {
       await git(work, 'push', '-q', 'origin', `${side}:refs/heads/conflict/${side}`)
     }
     await rm(scratch, { recursive: true, force: true })
-    await expect(launch('task', { mergeBranches: ['conflict/left', 'conflict/right'] })).rejects.toThrow(/merging conflict\/right into omoi\/x\/TSK-001/)
+    await expect(launch('task', { mergeBranches: ['conflict/left', 'conflict/right'] })).rejects.toThrow(
+      /merging conflict\/right into omoi\/x\/TSK-001 failed: conflicts in README.md/,
+    )
   })
 
   it('stop() ends a working worker and status() follows', async () => {

@@ -108,7 +108,8 @@ export async function startFakeModel(initial: FakeModelOptions = {}): Promise<Fa
     const has = (name: string) => called.some((b) => b.name === name)
     if (tool === 'complete_task') {
       const task = req.taskId ?? 'TSK-000'
-      if (!has('write_file')) return toolUse('write_file', { path: `omoi-${task}.txt`, content: `done by the fake model for ${task}\n` }, 'Writing the change.')
+      const file = { path: `omoi-${task}.txt`, content: `done by the fake model for ${task}\n` }
+      if (!has('write_file')) return toolUse('write_file', file, 'Writing the change.')
       if (!has('run_command')) return toolUse('run_command', { command: `cat omoi-${task}.txt` }, 'Checking it.')
       return toolUse(tool, completeTaskInput(task), 'Done.')
     }
@@ -144,7 +145,9 @@ export async function startFakeModel(initial: FakeModelOptions = {}): Promise<Fa
     for (const unsupported of ['temperature', 'top_p', 'top_k']) {
       if (unsupported in body) return error(400, 'invalid_request_error', `${unsupported} is not supported by this model`)
     }
-    if (!body.model || !body.max_tokens || !Array.isArray(body.messages)) return error(400, 'invalid_request_error', 'model, max_tokens and messages are required')
+    if (!body.model || !body.max_tokens || !Array.isArray(body.messages)) {
+      return error(400, 'invalid_request_error', 'model, max_tokens and messages are required')
+    }
     if (!submitTool) return error(400, 'invalid_request_error', 'the fake model needs one of the submit tools')
     if (options.hang?.(captured)) return
     if (options.delayMs) await new Promise((r) => setTimeout(r, options.delayMs))

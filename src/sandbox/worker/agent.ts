@@ -81,40 +81,13 @@ class AgentRun {
       } catch (err) {
         return this.fail(modelErrorText(err))
       }
-      this.countUsage(response.usage)
-      const content: Anthropic.ContentBlockParam[] = []
-      for (const block of response.content) {
-        if (block.type === 'text') {
-          content.push({ type: 'text', text: block.text })
-          if (block.text.trim()) d.events.push('agent.message', { text: block.text })
-        } else if (block.type === 'tool_use') {
-          content.push({ type: 'tool_use', id: block.id, name: block.name, input: block.input })
-        }
-      }
-      this.messages.push({ role: 'assistant', content: content.length > 0 ? content : [{ type: 'text', text: '(no answer)' }] })
-      const calls = content.filter((b): b is Anthropic.ToolUseBlockParam => b.type === 'tool_use')
+      const calls = this.record(response)
       if (calls.length === 0) {
         if (++nudges > MAX_NUDGES) return this.fail(`the model stopped ${nudges} times without calling ${a.submit_tool}`)
         next = { role: 'user', content: [{ type: 'text', text: `You must call ${a.submit_tool} to finish.` }] }
         continue
       }
-      const results: Anthropic.ToolResultBlockParam[] = []
-      let verdict: { done: boolean; accepted: boolean } = { done: false, accepted: false }
-      for (const call of calls) {
-        d.events.push('agent.tool_use', { tool: call.name, input: truncateStrings(call.input) })
-        let outcome: ToolOutcome
-        if (verdict.done) {
-          outcome = { ok: false, text: 'not run: the work is finished' }
-        } else if (call.name === a.submit_tool) {
-          const submitted = await this.submit(call.input)
-          outcome = submitted.outcome
-          verdict = { done: submitted.done, accepted: submitted.outcome.ok }
-        } else {
-          outcome = await d.workspace.run(call.name, call.input)
-        }
-        d.events.push('agent.tool_result', { tool: call.name, ok: outcome.ok, summary: outcome.text.slice(0, SUMMARY_CAP) })
-        results.push({ type: 'tool_result', tool_use_id: call.id, content: outcome.text, is_error: !outcome.ok })
-      }
+      const { results, verdict } = await this.runCalls(calls)
       if (verdict.done) {
         d.events.push('agent.completed', { accepted: verdict.accepted })
         return
@@ -122,6 +95,47 @@ class AgentRun {
       next = { role: 'user', content: results }
     }
     return this.fail(`gave up after ${MAX_TURNS} model turns without an accepted submission`)
+  }
+
+  /** Adds the model's answer to the conversation and the event log; answers its tool calls. */
+  private record(response: Anthropic.Message): Anthropic.ToolUseBlockParam[] {
+    this.countUsage(response.usage)
+    const content: Anthropic.ContentBlockParam[] = []
+    const calls: Anthropic.ToolUseBlockParam[] = []
+    for (const block of response.content) {
+      if (block.type === 'text') {
+        content.push({ type: 'text', text: block.text })
+        if (block.text.trim()) this.d.events.push('agent.message', { text: block.text })
+      } else if (block.type === 'tool_use') {
+        const call = { type: 'tool_use' as const, id: block.id, name: block.name, input: block.input }
+        content.push(call)
+        calls.push(call)
+      }
+    }
+    this.messages.push({ role: 'assistant', content: content.length > 0 ? content : [{ type: 'text', text: '(no answer)' }] })
+    return calls
+  }
+
+  /** Runs the tool calls of one answer in order; a submission the server calls done ends the run. */
+  private async runCalls(calls: Anthropic.ToolUseBlockParam[]) {
+    const results: Anthropic.ToolResultBlockParam[] = []
+    let verdict = { done: false, accepted: false }
+    for (const call of calls) {
+      this.d.events.push('agent.tool_use', { tool: call.name, input: truncateStrings(call.input) })
+      let outcome: ToolOutcome
+      if (verdict.done) {
+        outcome = { ok: false, text: 'not run: the work is finished' }
+      } else if (call.name === this.a.submit_tool) {
+        const submitted = await this.submit(call.input)
+        outcome = submitted.outcome
+        verdict = { done: submitted.done, accepted: submitted.outcome.ok }
+      } else {
+        outcome = await this.d.workspace.run(call.name, call.input)
+      }
+      this.d.events.push('agent.tool_result', { tool: call.name, ok: outcome.ok, summary: outcome.text.slice(0, SUMMARY_CAP) })
+      results.push({ type: 'tool_result', tool_use_id: call.id, content: outcome.text, is_error: !outcome.ok })
+    }
+    return { results, verdict }
   }
 
   private addInjectedMessages(turn: UserTurn): void {

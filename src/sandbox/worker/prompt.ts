@@ -39,7 +39,8 @@ function taskSections(a: TaskAssignment): string[] {
   return [
     section(
       'Your job',
-      `Your task: ${task.id} — ${task.title}\n\n${task.description}\n\nFiles likely involved: ${task.files.join(', ') || '(none named)'}\n` +
+      `Your task: ${task.id} — ${task.title}\n\n${task.description}\n\n` +
+        `Files likely involved: ${task.files.join(', ') || '(none named)'}\n` +
         'Implement it in the workspace, run the relevant tests with run_command, and fix what fails. ' +
         `When you call complete_task your changes are committed and pushed to branch ${task.branch}.`,
     ),

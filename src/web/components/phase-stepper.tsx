@@ -1,3 +1,4 @@
+import { useLayoutEffect, useRef } from 'preact/hooks'
 import { formatScore } from '../lib/format.ts'
 import type { Step, StepState } from '../lib/phases.ts'
 
@@ -23,8 +24,17 @@ const MARKERS: Record<StepState, string> = {
 
 /** explore → … → done, with each phase's state, attempts, evaluator score and why attempts failed. */
 export function PhaseStepper(props: { steps: Step[] }) {
+  const list = useRef<HTMLOListElement>(null)
+  const at = props.steps.find((s) => s.current)?.phase
+  // On a narrow screen the stepper scrolls sideways: bring the current phase into view (without scrolling the page).
+  useLayoutEffect(() => {
+    const el = list.current
+    const step = el?.querySelector<HTMLElement>('[aria-current="step"]')
+    if (!el || !step || el.scrollWidth <= el.clientWidth) return
+    el.scrollLeft = step.offsetLeft - (el.clientWidth - step.offsetWidth) / 2
+  }, [at])
   return (
-    <ol class="stepper" data-testid="phase-stepper" aria-label="Phases">
+    <ol class="stepper" data-testid="phase-stepper" aria-label="Phases" ref={list}>
       {props.steps.map((s, i) => (
         <li
           key={s.phase}

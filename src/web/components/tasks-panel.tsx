@@ -1,5 +1,6 @@
+import { useSignal } from '@preact/signals'
 import { liveIndex, ticketBranches } from '../lib/tickets.ts'
-import type { Task, Tasks, Ticket } from '../types.ts'
+import type { Ack, Task, Tasks, Ticket } from '../types.ts'
 import { NotYet } from './artifact-panels.tsx'
 import { StatusBadge } from './status-badge.tsx'
 
@@ -14,9 +15,11 @@ export function TasksPanel(props: {
   live: Ticket[] | null
   liveError: string | null
   canRetry: boolean
-  onRetryTask: (taskId: string) => void
+  onRetryTask: (taskId: string) => Promise<Ack>
 }) {
   const { plan, live } = props
+  const retrying = useSignal<string | null>(null)
+  const retryError = useSignal<{ taskId: string; message: string } | null>(null)
   if (!plan) return <NotYet what="tasks" testid="artifact-tasks" />
   const liveTasks: Task[] = (live ?? []).flatMap((t) => t.tasks ?? [])
   const findTask = liveIndex(liveTasks)
@@ -73,9 +76,26 @@ export function TasksPanel(props: {
           </ul>
         ) : null}
         {props.canRetry && liveTask && liveTask.status === 'failed' ? (
-          <button type="button" class="btn btn--small" data-testid="task-retry" onClick={() => props.onRetryTask(liveTask.id)}>
-            Retry this task
+          <button
+            type="button"
+            class="btn btn--small"
+            data-testid="task-retry"
+            disabled={retrying.value !== null}
+            onClick={async () => {
+              retrying.value = liveTask.id
+              retryError.value = null
+              const ack = await props.onRetryTask(liveTask.id)
+              retrying.value = null
+              if (!ack.ok) retryError.value = { taskId: liveTask.id, message: ack.error.message }
+            }}
+          >
+            {retrying.value === liveTask.id ? 'Retrying…' : 'Retry this task'}
           </button>
+        ) : null}
+        {liveTask && retryError.value?.taskId === liveTask.id ? (
+          <p class="field__error" role="alert" data-testid="task-retry-error">
+            {retryError.value.message}
+          </p>
         ) : null}
       </li>
     )

@@ -1,5 +1,5 @@
-import { useComputed, useSignal } from '@preact/signals'
-import { useLayoutEffect, useRef } from 'preact/hooks'
+import { useSignal } from '@preact/signals'
+import { useLayoutEffect, useMemo, useRef } from 'preact/hooks'
 import { countNewerThan, eventTypes, filterEvents, groupEvents, type EventFilter } from '../lib/events.ts'
 import type { SpecEvent } from '../types.ts'
 import { EventRow, ToolGroupRow } from './event-row.tsx'
@@ -24,7 +24,7 @@ export function Timeline(props: { events: readonly SpecEvent[]; notice?: string 
   /** The first row in view and its distance from the top, to keep it in place when rows are added above. */
   const anchor = useRef<{ row: HTMLElement; offset: number } | null>(null)
 
-  const types = useComputed(() => eventTypes(events))
+  const types = useMemo(() => eventTypes(events), [events])
   const items = groupEvents(filterEvents(events, { filter: filter.value, showHeartbeats: showHeartbeats.value }))
   const shown = items.slice(0, limit.value)
   const newest = events.length > 0 ? events[events.length - 1]!.seq : null
@@ -99,7 +99,7 @@ export function Timeline(props: { events: readonly SpecEvent[]; notice?: string 
                 <option value="source:user">People</option>
               </optgroup>
               <optgroup label="By type">
-                {types.value.map((t) => (
+                {types.map((t) => (
                   <option key={t} value={`type:${t}`}>
                     {t}
                   </option>

@@ -1,0 +1,166 @@
+import { AppError } from '../errors.ts'
+import { newId, newUuid } from '../ids.ts'
+import type { Config } from '../config.ts'
+import { transaction, type Sql } from '../db/connect.ts'
+import { findSpec, findSpecFor, FINAL_STATUSES, type SpecRow, type SpecWithAccess } from '../db/specs.ts'
+import type { PublicUser } from '../db/users.ts'
+import { assertCanSteer } from '../auth/access.ts'
+import { ApproveSchema, MessageSchema, ReviseSchema, RetrySchema } from '../schemas/api.ts'
+import { parseInput } from '../schemas/parse.ts'
+import { presentSpec } from '../schemas/present.ts'
+import { createDraftSpec, type NewSpecInput } from './create-spec.ts'
+import type { CommandInput } from './host-api.ts'
+import type { SpecHost } from './host.ts'
+import type { SpecEvent } from './machine-types.ts'
+
+/**
+ * Everything a person can do to a spec, shared by REST and sockets: launch, execute, the steering commands, and
+ * quick tickets. Checks who may do it (404 / 403), whether it applies now (409 naming the state), then drives the actor.
+ */
+export class SpecCommands {
+  constructor(
+    private readonly sql: Sql,
+    private readonly host: SpecHost,
+    private readonly config: Config,
+  ) {}
+
+  private requireModel(): void {
+    if (!this.config.model.apiKey) {
+      throw new AppError('model_not_configured', 'No model is configured: set ANTHROPIC_API_KEY on the server to run specs.')
+    }
+  }
+
+  private async load(user: PublicUser, specId: string): Promise<SpecWithAccess> {
+    const spec = await findSpecFor(this.sql, specId, user.id)
+    if (!spec) throw new AppError('not_found', 'Spec was not found')
+    return spec
+  }
+
+  private async answer(specId: string, extra: Record<string, unknown> = {}) {
+    const spec = (await findSpec(this.sql, specId))!
+    return { spec_id: spec.id, status: spec.status, current_phase: spec.current_phase, ...extra, spec: presentSpec(spec) }
+  }
+
+  async launch(user: PublicUser, input: NewSpecInput & { auto_execute: boolean }) {
+    if (input.auto_execute) this.requireModel()
+    if (!input.project_id) {
+      throw new AppError('invalid_body', 'A spec needs a project to run in: give project_id.', { project_id: ['is required to launch'] })
+    }
+    const spec = await createDraftSpec(this.sql, user.id, input)
+    if (!input.auto_execute) {
+      return { spec_id: spec.id, status: 'created', current_phase: spec.current_phase, sandbox_id: null, message: 'Spec created; execute it when ready.' }
+    }
+    const started = await this.start(spec, user)
+    return { ...started, status: 'executing', message: 'Spec launched: the explore phase is starting.' }
+  }
+
+  async execute(user: PublicUser, specId: string) {
+    const spec = await this.load(user, specId)
+    assertCanSteer(spec.access)
+    if (!spec.project_id) {
+      throw new AppError('invalid_body', 'This spec has no project, so there is no repository to work on.', { project_id: ['is missing'] })
+    }
+    if (spec.status !== 'draft') {
+      if (FINAL_STATUSES.includes(spec.status)) throw new AppError('conflict', `The spec is ${spec.status}; it cannot run again.`)
+      return { code: 200, body: { spec_id: spec.id, status: 'already_running', current_phase: spec.current_phase, sandbox_id: this.sandboxOf(spec.id) } }
+    }
+    this.requireModel()
+    if (spec.budget_usd !== null && spec.cost_usd >= spec.budget_usd) {
+      throw new AppError('budget_exceeded', `The spec has spent $${spec.cost_usd} of its $${spec.budget_usd} budget.`)
+    }
+    return { code: 202, body: { ...(await this.start(spec, user)), status: 'started' } }
+  }
+
+  private sandboxOf(specId: string): string | null {
+    const ctx = this.host.context(specId)
+    if (!ctx || ctx.currentPhase === 'done') return null
+    if (ctx.currentPhase === 'execute') return Object.values(ctx.tasks).find((t) => t.sandboxId)?.sandboxId ?? null
+    return ctx.phases[ctx.currentPhase].sandboxId
+  }
+
+  private async start(spec: SpecRow, user: PublicUser, quickTasks?: SpecEvent & { type: 'LAUNCH' }) {
+    await this.host.ensure(spec)
+    await this.host.send(spec.id, quickTasks ?? { type: 'LAUNCH', by: user.id })
+    // the answer names the first sandbox when it is there within a moment
+    await this.host.waitFor(spec.id, () => this.sandboxOf(spec.id) !== null, 3000)
+    const now = (await findSpec(this.sql, spec.id))!
+    return { spec_id: spec.id, current_phase: now.current_phase, sandbox_id: this.sandboxOf(spec.id) }
+  }
+
+  /** A steering command (CONTRACT §4 approve/revise/pause/resume/cancel/retry/messages), same answer over REST and sockets. */
+  async command(user: PublicUser, specId: string, input: CommandInput): Promise<{ code: number; body: Record<string, unknown> }> {
+    const spec = await this.load(user, specId)
+    assertCanSteer(spec.access)
+    if (input.command === 'message') return { code: 201, body: await this.message(user, spec, parseInput(MessageSchema, input).text) }
+
+    const event = this.toEvent(user, input)
+    if (spec.status !== 'draft' || input.command === 'cancel') await this.host.ensure(spec)
+    if (input.command === 'resume' && spec.budget_usd !== null && spec.cost_usd >= spec.budget_usd) {
+      throw new AppError('budget_exceeded', `The spec has spent $${spec.cost_usd} of its $${spec.budget_usd} budget; it cannot resume.`)
+    }
+    if (!this.host.can(spec.id, event)) throw this.notApplicable(spec, input)
+    await this.host.send(spec.id, event)
+    return { code: 200, body: await this.answer(spec.id) }
+  }
+
+  private toEvent(user: PublicUser, input: CommandInput): SpecEvent {
+    switch (input.command) {
+      case 'approve':
+        return { type: 'APPROVE', phase: parseInput(ApproveSchema, input).phase, by: user.id }
+      case 'revise': {
+        const body = parseInput(ReviseSchema, input)
+        return { type: 'REVISE', phase: body.phase, feedback: body.feedback, by: user.id }
+      }
+      case 'pause':
+        return { type: 'PAUSE', by: user.id }
+      case 'resume':
+        return { type: 'RESUME', by: user.id }
+      case 'cancel':
+        return { type: 'CANCEL', by: user.id }
+      case 'retry': {
+        const task = parseInput(RetrySchema, input).task_id
+        return task ? { type: 'RETRY', by: user.id, task } : { type: 'RETRY', by: user.id }
+      }
+      case 'message':
+        throw new Error('message is not a machine event')
+    }
+  }
+
+  private notApplicable(spec: SpecRow, input: CommandInput): AppError {
+    const state = this.host.stateOf(spec.id)
+    const where = state ? `${spec.status} (${state})` : spec.status
+    if (input.command === 'approve' || input.command === 'revise') {
+      return new AppError('conflict', `The ${input.phase} phase is not awaiting approval: the spec is ${where}.`)
+    }
+    if (input.command === 'retry' && input.task_id) {
+      return new AppError('conflict', `Task ${input.task_id} has not failed, so it cannot be retried: the spec is ${where}.`)
+    }
+    return new AppError('conflict', `Cannot ${input.command} while the spec is ${where}.`)
+  }
+
+  private async message(user: PublicUser, spec: SpecRow, text: string) {
+    if (spec.status !== 'executing') {
+      throw new AppError('conflict', `No agent is working on this spec now (it is ${spec.status}); the message was not sent.`)
+    }
+    const { written } = await this.host.appendEvents(spec.id, [
+      { id: newUuid(), type: 'user.message', data: { text, by: user.id, by_name: user.name }, source: 'user', sandbox_id: null },
+    ])
+    return { spec_id: spec.id, seq: written[0]?.seq ?? null, text }
+  }
+
+  /** Quick mode: one ticket with one task, run at once without planning phases. */
+  async quickTicket(user: PublicUser, input: { project_id: string; title: string; description: string }) {
+    this.requireModel()
+    const spec = await createDraftSpec(this.sql, user.id, { ...input, approval: 'auto' }, 'quick')
+    await transaction(this.sql, async (tx) => {
+      const ticketId = newId('tkt')
+      await tx`insert into tickets (id, spec_id, user_id, project_id, key, title, description, priority)
+        values (${ticketId}, ${spec.id}, ${user.id}, ${input.project_id}, 'TKT-001', ${input.title}, ${input.description}, 'medium')`
+      await tx`insert into tasks (id, spec_id, ticket_id, key, title, description)
+        values (${newId('tsk')}, ${spec.id}, ${ticketId}, 'TSK-001', ${input.title}, ${input.description})`
+    })
+    await this.start(spec, user, { type: 'LAUNCH', by: user.id, quickTasks: [{ key: 'TSK-001', ticket: 'TKT-001', title: input.title }] })
+    const [ticket] = await this.sql<{ id: string }[]>`select id from tickets where spec_id = ${spec.id}`
+    return { ticket_id: ticket!.id, spec_id: spec.id }
+  }
+}

@@ -1,0 +1,113 @@
+import type { AgentPhase, PhaseOutputs } from '../schemas/phase-outputs.ts'
+import type { TaskMap } from './scheduler.ts'
+
+/** The spec actor's context and events. Context is plain JSON: it is persisted as it is. */
+
+export type PlannedPhase = AgentPhase | 'sync' | 'execute'
+export const PLANNED_PHASES: PlannedPhase[] = ['explore', 'requirements', 'design', 'tasks', 'sync', 'execute']
+
+export interface PhaseState {
+  status: 'pending' | 'running' | 'awaiting_approval' | 'completed' | 'failed'
+  /** 1-based; a revision or a retry starts a new attempt. */
+  attempt: number
+  /** Submissions evaluated in this attempt (3 at most). */
+  submissions: number
+  /** Result ids already counted: a retried callback is not counted twice. */
+  submissionIds: string[]
+  /** How often this attempt's sandbox was replaced (2 at most). */
+  generation: number
+  eval_score: number | null
+  started_at: string | null
+  ended_at: string | null
+  /** When this attempt must be done by: a timestamp, so it survives a restart. */
+  deadline: string | null
+  sandboxId: string | null
+}
+
+export interface SpecSettings {
+  silenceMs: number
+  phaseTimeoutMs: number
+  taskConcurrency: number
+}
+
+export interface SpecContext {
+  specId: string
+  approval: 'auto' | 'manual'
+  kind: 'spec' | 'quick'
+  currentPhase: PlannedPhase | 'done'
+  phases: Record<PlannedPhase, PhaseState>
+  outputs: Partial<PhaseOutputs>
+  /** Bumped when a phase's output is accepted: the host writes the artifact then. */
+  outputVersions: Partial<Record<AgentPhase, number>>
+  /** Feedback for the next attempt of a phase: a person's revision or the reason of the last failure. */
+  feedback: Partial<Record<AgentPhase, string[]>>
+  tasks: TaskMap
+  failure: { phase: string; error: string } | null
+  settings: SpecSettings
+}
+
+export interface SpecInput {
+  specId: string
+  approval: 'auto' | 'manual'
+  kind: 'spec' | 'quick'
+  settings: SpecSettings
+}
+
+export interface Verdict {
+  accepted: boolean
+  score: number
+  feedback: string
+}
+
+export interface QuickTask {
+  key: string
+  ticket: string
+  title: string
+}
+
+/** Where an event about a sandbox belongs: a phase attempt or a task attempt. */
+export type RunnerTarget = { phase: AgentPhase; attempt: number; generation: number } | { task: string; attempt: number; generation: number }
+
+export type SpecEvent =
+  | { type: 'LAUNCH'; by: string; quickTasks?: QuickTask[] }
+  | { type: 'SUBMISSION'; phase: AgentPhase; attempt: number; resultId: string; verdict: Verdict; output: unknown }
+  | { type: 'AGENT_FAILED'; phase: AgentPhase; attempt: number; error: string }
+  | { type: 'TASK_SUBMISSION'; task: string; attempt: number; resultId: string; verdict: Verdict; output: unknown }
+  | { type: 'TASK_AGENT_FAILED'; task: string; attempt: number; error: string }
+  | ({ type: 'SANDBOX_STARTED'; sandboxId: string } & RunnerTarget)
+  | ({ type: 'SANDBOX_LOST'; reason: string } & RunnerTarget)
+  | ({ type: 'SANDBOX_ERROR'; error: string } & RunnerTarget)
+  | ({ type: 'DEADLINE' } & RunnerTarget)
+  | { type: 'APPROVE'; phase: string; by: string }
+  | { type: 'REVISE'; phase: string; feedback: string; by: string }
+  | { type: 'PAUSE'; by: string }
+  | { type: 'RESUME'; by: string }
+  | { type: 'CANCEL'; by: string }
+  | { type: 'RETRY'; by: string; task?: string }
+  | { type: 'BUDGET_EXCEEDED'; cost_usd: number; budget_usd: number }
+
+/** What a transition says happened: the host writes these to the event log with the snapshot. */
+export interface LogEntry {
+  type: 'log'
+  event: string
+  data: Record<string, unknown>
+  sandboxId?: string | null
+}
+
+/** The input of the sandbox runner (a phase attempt or a task attempt). */
+export type RunnerInput = {
+  specId: string
+  attempt: number
+  generation: number
+  deadline: string
+  silenceMs: number
+} & ({ kind: 'phase'; phase: AgentPhase } | { kind: 'task'; task: string })
+
+export interface SyncInput {
+  specId: string
+}
+
+export interface SyncOutput {
+  tickets: number
+  tasks: { key: string; ticket: string; title: string; depends_on: string[] }[]
+}

@@ -1,0 +1,77 @@
+import { newUuid } from '../ids.ts'
+import { transaction, type Sql } from '../db/connect.ts'
+import { saveActor } from '../db/actors.ts'
+import { saveArtifact, type ArtifactKind } from '../db/artifacts.ts'
+import { appendEvents } from '../db/events.ts'
+import { updateSpecState, type SpecRow } from '../db/specs.ts'
+import type { SpecEvent } from '../schemas/events.ts'
+import type { AgentPhase } from '../schemas/phase-outputs.ts'
+import { describeSnapshot } from './describe.ts'
+import type { LogEntry, SpecContext } from './machine-types.ts'
+import { ticketStatus } from './scheduler.ts'
+
+const ARTIFACT_OF: Record<AgentPhase, ArtifactKind> = {
+  explore: 'exploration',
+  requirements: 'requirements',
+  design: 'design',
+  tasks: 'tasks',
+}
+
+export interface Transition {
+  specId: string
+  version: number
+  node: string
+  persisted: unknown
+  context: SpecContext
+  value: unknown
+  logs: LogEntry[]
+  /** The context as last written: what changed since decides which artifact and task rows to write. */
+  previous: SpecContext | null
+}
+
+/**
+ * Writes one transition in ONE transaction: its events (next seqs), the snapshot with its version, the spec row, and
+ * the artifacts and task/ticket rows that changed. Returns what was written, for broadcasting after the commit.
+ */
+export async function persistTransition(sql: Sql, t: Transition): Promise<{ events: SpecEvent[]; spec: SpecRow; state: string }> {
+  const d = describeSnapshot({ value: t.value, context: t.context })
+  return transaction(sql, async (tx) => {
+    const { written } = await appendEvents(
+      tx,
+      t.specId,
+      t.logs.map((l) => ({ id: newUuid(), type: l.event, data: l.data, source: 'system' as const, sandbox_id: l.sandboxId ?? null })),
+    )
+    await saveActor(tx, { spec_id: t.specId, snapshot: t.persisted, version: t.version, state: d.state, final: d.final, node: t.node })
+    const spec = await updateSpecState(tx, t.specId, { status: d.status, current_phase: d.current_phase, phases: d.phases })
+    for (const [phase, version] of Object.entries(t.context.outputVersions) as [AgentPhase, number][]) {
+      if (t.previous?.outputVersions[phase] === version) continue
+      await saveArtifact(tx, {
+        spec_id: t.specId,
+        kind: ARTIFACT_OF[phase],
+        output: t.context.outputs[phase],
+        attempt: t.context.phases[phase].attempt,
+        score: t.context.phases[phase].eval_score,
+      })
+    }
+    await writeTaskChanges(tx, t)
+    return { events: written, spec, state: d.state }
+  })
+}
+
+async function writeTaskChanges(tx: Sql, t: Transition): Promise<void> {
+  const changed = Object.values(t.context.tasks).filter(
+    (task) => JSON.stringify(task) !== JSON.stringify(t.previous?.tasks[task.key]),
+  )
+  if (changed.length === 0) return
+  for (const task of changed) {
+    await tx`update tasks set status = ${task.status}, attempts = ${task.attempt}, branch = coalesce(${task.branch}, branch),
+        result = ${task.result ? tx.json(task.result as never) : null}, error = ${task.error}, updated_at = now()
+      where spec_id = ${t.specId} and key = ${task.key}`
+  }
+  const tickets = new Set(changed.map((task) => task.ticket))
+  for (const ticket of tickets) {
+    const status = ticketStatus(Object.values(t.context.tasks).filter((task) => task.ticket === ticket))
+    await tx`update tickets set status = ${status}, updated_at = now()
+      where spec_id = ${t.specId} and key = ${ticket} and status <> ${status}`
+  }
+}

@@ -1,0 +1,213 @@
+import { AppError } from '../errors.ts'
+import type { Config } from '../config.ts'
+import type { Sql } from '../db/connect.ts'
+import { loadArtifacts } from '../db/artifacts.ts'
+import { userMessagesAfter } from '../db/events.ts'
+import { findSandbox, hashToken, touchHeartbeat, type SandboxRow } from '../db/sandboxes.ts'
+import { addUsage, findSpec } from '../db/specs.ts'
+import { tasksOfSpec } from '../db/tickets.ts'
+import type { Assignment } from '../schemas/assignment.ts'
+import type { IngestEvents, InjectedMessage, ResultVerdict, SandboxResult } from '../schemas/events.ts'
+import type { AgentPhase, Design, Requirements, Tasks } from '../schemas/phase-outputs.ts'
+import { SUBMIT_TOOLS } from '../schemas/phase-outputs.ts'
+import { phaseSubmitTool, taskSubmitTool, WORKSPACE_TOOLS } from '../schemas/tools.ts'
+import { evaluatePhase, evaluateTask } from './evaluators.ts'
+import type { SpecHost } from './host.ts'
+import { priceUsage } from './pricing.ts'
+import { taskBranch } from './sandbox-setup.ts'
+import { MAX_SUBMISSIONS } from './scheduler.ts'
+
+/** Events posted just after the sandbox was ended (the worker's last words) are still taken for this long. */
+const EVENTS_GRACE_MS = 15_000
+const PRIOR_OF: Record<AgentPhase, AgentPhase[]> = {
+  explore: [],
+  requirements: ['explore'],
+  design: ['explore', 'requirements'],
+  tasks: ['explore', 'requirements', 'design'],
+}
+
+const unauthenticated = () => new AppError('unauthenticated', 'This sandbox token is not valid (wrong, or its sandbox has ended).')
+
+/**
+ * The server side of the sandbox callback API (CONTRACT §7): token checks, the assignment, event ingest with usage
+ * pricing and budget, results evaluated by the server's evaluator through the spec's actor, and user messages.
+ */
+export class SandboxApi {
+  constructor(
+    private readonly sql: Sql,
+    private readonly host: SpecHost,
+    private readonly config: Config,
+  ) {}
+
+  /** The sandbox this token belongs to, alive (or, for events, ended a moment ago); 401 otherwise. */
+  async authenticate(sandboxId: string, token: string | null, options: { grace?: boolean } = {}): Promise<SandboxRow> {
+    if (!token) throw unauthenticated()
+    const row = await findSandbox(this.sql, sandboxId)
+    if (!row || row.token_hash !== hashToken(token)) throw unauthenticated()
+    if (row.status === 'ended') {
+      const recently = options.grace && row.ended_at && Date.now() - row.ended_at.getTime() < EVENTS_GRACE_MS
+      if (!recently) throw unauthenticated()
+    }
+    return row
+  }
+
+  async assignment(row: SandboxRow): Promise<Assignment> {
+    const spec = (await findSpec(this.sql, row.spec_id))!
+    const ctx = this.host.context(spec.id)
+    if (!ctx) throw new AppError('conflict', 'The spec is not running on this server right now; try again shortly.')
+    const common = {
+      sandbox_id: row.id,
+      spec: { id: spec.id, title: spec.title, description: spec.description },
+      attempt: row.attempt,
+      max_submissions: MAX_SUBMISSIONS,
+      model: this.config.model.name,
+    }
+    if (row.kind === 'phase') {
+      const phase = row.phase as AgentPhase
+      const p = ctx.phases[phase]
+      return {
+        ...common,
+        kind: 'phase',
+        phase,
+        submissions_used: p.submissions,
+        context: {
+          prior: Object.fromEntries(PRIOR_OF[phase].map((k) => [k, ctx.outputs[k]])),
+          feedback: ctx.feedback[phase] ?? [],
+        },
+        tools: [...WORKSPACE_TOOLS, phaseSubmitTool(phase)],
+        submit_tool: SUBMIT_TOOLS[phase],
+        deadline: p.deadline ?? new Date(Date.now() + this.config.phaseTimeoutMs).toISOString(),
+      }
+    }
+    const task = ctx.tasks[row.task_id!]
+    if (!task) throw new AppError('not_found', `Task ${row.task_id} is not part of this spec.`)
+    const artifacts = await loadArtifacts(this.sql, spec.id)
+    const plan = (artifacts.tasks as Tasks | null) ?? { tickets: [], tasks: [] }
+    const taskPlan = plan.tasks.find((t) => t.id === task.key)
+    const rows = await tasksOfSpec(this.sql, spec.id)
+    const row_ = rows.find((r) => r.key === task.key)!
+    const requirements = ((artifacts.requirements as Requirements | null)?.requirements ?? []).filter((r) =>
+      (taskPlan?.requirements ?? row_.requirements).includes(r.id),
+    )
+    const ticketPlan = plan.tickets.find((t) => t.id === task.ticket) ?? {
+      id: task.ticket,
+      title: spec.title,
+      description: spec.description,
+      priority: 'medium' as const,
+      requirements: [],
+    }
+    return {
+      ...common,
+      kind: 'task',
+      task: {
+        id: task.key,
+        ticket: task.ticket,
+        title: row_.title,
+        description: row_.description,
+        depends_on: task.depends_on,
+        requirements: row_.requirements,
+        files: row_.files,
+        estimate_hours: row_.estimate_hours ?? 0,
+        branch: taskBranch(spec.id, task.key),
+        base_branches: task.depends_on.map((d) => ctx.tasks[d]?.branch ?? taskBranch(spec.id, d)),
+      },
+      submissions_used: task.submissions,
+      context: {
+        ticket: ticketPlan,
+        requirements,
+        design: (artifacts.design as Design | null) ?? null,
+        dependencies: task.depends_on.map((d) => ({
+          id: d,
+          title: ctx.tasks[d]?.title ?? d,
+          result: (ctx.tasks[d]?.result ?? null) as never,
+        })),
+        feedback: task.error ? [`The previous attempt failed: ${task.error}`] : [],
+      },
+      tools: [...WORKSPACE_TOOLS, taskSubmitTool()],
+      submit_tool: 'complete_task',
+      deadline: task.deadline ?? new Date(Date.now() + this.config.phaseTimeoutMs).toISOString(),
+    }
+  }
+
+  /** Stores agent events once each (by id), prices usage into the spec, and pauses it when over budget. */
+  async ingest(row: SandboxRow, body: IngestEvents): Promise<{ accepted: number; duplicates: number }> {
+    const { written, duplicates } = await this.host.appendEvents(
+      row.spec_id,
+      body.events.map((e) => ({ id: e.id, type: e.type, data: e.data, source: 'agent' as const, sandbox_id: row.id })),
+    )
+    await touchHeartbeat(this.sql, row.id)
+    const usage = written
+      .filter((e) => e.type === 'agent.usage')
+      .reduce(
+        (sum, e) => ({
+          input_tokens: sum.input_tokens + (Number(e.data.input_tokens) || 0),
+          output_tokens: sum.output_tokens + (Number(e.data.output_tokens) || 0),
+        }),
+        { input_tokens: 0, output_tokens: 0 },
+      )
+    if (usage.input_tokens + usage.output_tokens > 0) {
+      const totals = await addUsage(this.sql, row.spec_id, { ...usage, cost_usd: priceUsage(this.config.model.name, usage) })
+      if (totals.budget_usd !== null && totals.cost_usd > totals.budget_usd && this.host.has(row.spec_id)) {
+        const event = { type: 'BUDGET_EXCEEDED' as const, cost_usd: totals.cost_usd, budget_usd: totals.budget_usd }
+        if (this.host.can(row.spec_id, event)) await this.host.send(row.spec_id, event)
+      }
+      await this.host.publishSpec(row.spec_id)
+    }
+    return { accepted: written.length, duplicates }
+  }
+
+  /** Evaluates a submission (the only evaluator is the server's) and hands the verdict to the spec's actor. */
+  async result(row: SandboxRow, body: SandboxResult): Promise<ResultVerdict> {
+    const ctx = this.host.context(row.spec_id)
+    if (!ctx) throw new AppError('conflict', 'The spec is not running on this server right now; try again shortly.')
+    const failed = body.outcome === 'failed'
+    const error = body.error?.slice(0, 2000) || 'the agent gave up without an error message'
+    let verdict = { accepted: false, score: 0, feedback: failed ? `The agent failed: ${error}` : '' }
+    if (row.kind === 'phase') {
+      const phase = row.phase as AgentPhase
+      if (!failed) verdict = evaluatePhase(phase, body.output, ctx.outputs)
+      await this.host.send(
+        row.spec_id,
+        failed
+          ? { type: 'AGENT_FAILED', phase, attempt: row.attempt, error }
+          : { type: 'SUBMISSION', phase, attempt: row.attempt, resultId: body.id, verdict, output: body.output },
+      )
+    } else {
+      const key = row.task_id!
+      if (!failed) verdict = evaluateTask(body.output, { id: key, title: ctx.tasks[key]?.title ?? key })
+      await this.host.send(
+        row.spec_id,
+        failed
+          ? { type: 'TASK_AGENT_FAILED', task: key, attempt: row.attempt, error }
+          : { type: 'TASK_SUBMISSION', task: key, attempt: row.attempt, resultId: body.id, verdict, output: body.output },
+      )
+    }
+    await this.sql`
+      insert into phase_results (id, spec_id, sandbox_id, phase, task_id, attempt, outcome, output, error, score, accepted, feedback, usage)
+      values (${body.id}, ${row.spec_id}, ${row.id}, ${row.phase ?? 'execute'}, ${row.task_id}, ${row.attempt}, ${body.outcome},
+              ${body.output === undefined ? null : this.sql.json(body.output as never)}, ${failed ? error : null}, ${verdict.score},
+              ${verdict.accepted}, ${verdict.feedback}, ${this.sql.json(body.usage)})
+      on conflict (id) do nothing`
+    return { ...verdict, attempt: row.attempt, done: failed || verdict.accepted || !this.stillWorking(row) }
+  }
+
+  /** Whether this sandbox's phase or task attempt still takes submissions. */
+  private stillWorking(row: SandboxRow): boolean {
+    const ctx = this.host.context(row.spec_id)
+    if (!ctx) return false
+    if (row.kind === 'phase') {
+      const p = ctx.phases[row.phase as AgentPhase]
+      return p.status === 'running' && p.attempt === row.attempt && p.submissions < MAX_SUBMISSIONS
+    }
+    const t = ctx.tasks[row.task_id!]
+    return !!t && t.status === 'running' && t.attempt === row.attempt
+  }
+
+  async messages(row: SandboxRow, after: number | undefined): Promise<{ messages: InjectedMessage[] }> {
+    await touchHeartbeat(this.sql, row.id)
+    const events = await userMessagesAfter(this.sql, row.spec_id, Math.max(after ?? 0, row.start_seq))
+    return {
+      messages: events.map((e) => ({ seq: e.seq, text: String(e.data.text ?? ''), by: String(e.data.by_name ?? e.data.by ?? ''), created_at: e.created_at })),
+    }
+  }
+}

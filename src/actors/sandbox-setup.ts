@@ -1,0 +1,57 @@
+import type { Sql } from '../db/connect.ts'
+import { findProject } from '../db/projects.ts'
+import { findSpec } from '../db/specs.ts'
+import { tasksOfSpec } from '../db/tickets.ts'
+import { ensureProjectRepo } from '../sandbox/local.ts'
+import type { SandboxSpec } from '../sandbox/provider.ts'
+import type { RunnerInput } from './machine-types.ts'
+
+/** The branch a task works on: `omoi/<spec short id>/<task key>`. */
+export const taskBranch = (specId: string, taskKey: string) => `omoi/${specId.slice(-10)}/${taskKey}`
+
+/**
+ * Which repository a sandbox starts from: the project's `repo_url`, or (none given) a repository omoi keeps for the
+ * project under OMOI_DATA_DIR. A task branches from the default branch and merges its dependencies' branches.
+ */
+export async function resolveRepo(sql: Sql, dataDir: string, input: RunnerInput): Promise<SandboxSpec['repo']> {
+  const spec = await findSpec(sql, input.specId)
+  const project = spec?.project_id ? await findProject(sql, spec.project_id) : null
+  if (!spec || !project) throw new Error('the spec has no project, so there is no repository to work on')
+  const url = project.repo_url ?? (await ensureProjectRepo(dataDir, project.id, project.default_branch))
+  if (input.kind === 'phase') {
+    return {
+      url,
+      baseBranch: project.default_branch,
+      workBranch: `omoi/${spec.id.slice(-10)}/${input.phase}-${input.attempt}`,
+      mergeBranches: [],
+    }
+  }
+  const tasks = await tasksOfSpec(sql, spec.id)
+  const task = tasks.find((t) => t.key === input.task)
+  if (!task) throw new Error(`task ${input.task} is not in the database`)
+  const merge = task.depends_on.map((key) => {
+    const dep = tasks.find((t) => t.key === key)
+    if (!dep?.branch) throw new Error(`dependency ${key} of ${task.key} has no branch yet`)
+    return dep.branch
+  })
+  return { url, baseBranch: project.default_branch, workBranch: taskBranch(spec.id, task.key), mergeBranches: merge }
+}
+
+/** The whole environment of a sandbox (CONTRACT §7): nothing else of the server's is passed. */
+export function sandboxEnv(
+  env: { callbackUrl: string; model: { apiKey?: string; baseUrl?: string; name: string } },
+  sandboxId: string,
+  token: string,
+  input: RunnerInput,
+): Record<string, string> {
+  return {
+    OMOI_SANDBOX_ID: sandboxId,
+    OMOI_SANDBOX_TOKEN: token,
+    OMOI_CALLBACK_URL: env.callbackUrl,
+    SPEC_ID: input.specId,
+    ...(input.kind === 'phase' ? { SPEC_PHASE: input.phase } : { TASK_ID: input.task }),
+    ...(env.model.apiKey ? { ANTHROPIC_API_KEY: env.model.apiKey } : {}),
+    ...(env.model.baseUrl ? { ANTHROPIC_BASE_URL: env.model.baseUrl } : {}),
+    OMOI_MODEL: env.model.name,
+  }
+}
