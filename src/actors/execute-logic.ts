@@ -32,12 +32,14 @@ export function runnerInput(ctx: SpecContext, t: TaskState): RunnerInput {
     generation: t.generation,
     deadline: t.deadline!,
     silenceMs: ctx.settings.silenceMs,
+    mergeBranches: t.depends_on.map((d) => ctx.tasks[d]?.branch).filter((b): b is string => !!b),
   }
 }
 
 function withSchedule(ctx: SpecContext, step: TaskStep): TaskStep {
   const { tasks, started } = schedule(step.tasks, ctx.settings.taskConcurrency, Date.now(), ctx.settings.phaseTimeoutMs)
-  return { ...step, tasks, spawn: [...step.spawn, ...started.map((t) => ({ id: taskChildId(t), input: runnerInput(ctx, t) }))] }
+  const next = { ...ctx, tasks }
+  return { ...step, tasks, spawn: [...step.spawn, ...started.map((t) => ({ id: taskChildId(t), input: runnerInput(next, t) }))] }
 }
 
 /** Start what can start (entering execute, or after a retry). Running tasks whose runner was stopped get a new one. */

@@ -1,4 +1,4 @@
-import type { AgentPhase, PhaseOutputs } from '../schemas/phase-outputs.ts'
+import type { AgentPhase, PhaseOutputs, Requirements, Tasks } from '../schemas/phase-outputs.ts'
 import type { TaskMap } from './scheduler.ts'
 
 /** The spec actor's context and events. Context is plain JSON: it is persisted as it is. */
@@ -97,6 +97,8 @@ export interface LogEntry {
 /** The input of the sandbox runner (a phase attempt or a task attempt). */
 export type RunnerInput = {
   specId: string
+  /** Branches of the task's dependencies, to merge (tasks only): from the context, not yet necessarily committed. */
+  mergeBranches?: string[]
   attempt: number
   generation: number
   deadline: string
@@ -105,6 +107,9 @@ export type RunnerInput = {
 
 export interface SyncInput {
   specId: string
+  /** The accepted outputs, from the context: the transition that accepted them may not be committed yet. */
+  requirements: Requirements | undefined
+  tasks: Tasks | undefined
 }
 
 export interface SyncOutput {

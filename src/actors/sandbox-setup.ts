@@ -1,7 +1,6 @@
 import type { Sql } from '../db/connect.ts'
 import { findProject } from '../db/projects.ts'
 import { findSpec } from '../db/specs.ts'
-import { tasksOfSpec } from '../db/tickets.ts'
 import { ensureProjectRepo } from '../sandbox/local.ts'
 import type { SandboxSpec } from '../sandbox/provider.ts'
 import type { RunnerInput } from './machine-types.ts'
@@ -26,15 +25,7 @@ export async function resolveRepo(sql: Sql, dataDir: string, input: RunnerInput)
       mergeBranches: [],
     }
   }
-  const tasks = await tasksOfSpec(sql, spec.id)
-  const task = tasks.find((t) => t.key === input.task)
-  if (!task) throw new Error(`task ${input.task} is not in the database`)
-  const merge = task.depends_on.map((key) => {
-    const dep = tasks.find((t) => t.key === key)
-    if (!dep?.branch) throw new Error(`dependency ${key} of ${task.key} has no branch yet`)
-    return dep.branch
-  })
-  return { url, baseBranch: project.default_branch, workBranch: taskBranch(spec.id, task.key), mergeBranches: merge }
+  return { url, baseBranch: project.default_branch, workBranch: taskBranch(spec.id, input.task), mergeBranches: input.mergeBranches ?? [] }
 }
 
 /** The whole environment of a sandbox (CONTRACT §7): nothing else of the server's is passed. */

@@ -299,7 +299,7 @@ export const specMachine = specSetup.createMachine({
           entry: assign(({ context }) => enterPhase(context, 'sync')),
           invoke: {
             src: 'syncWriter',
-            input: ({ context }) => ({ specId: context.specId }),
+            input: ({ context }) => ({ specId: context.specId, requirements: context.outputs.requirements, tasks: context.outputs.tasks }),
             onDone: {
               target: 'execute',
               actions: [

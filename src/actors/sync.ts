@@ -1,9 +1,8 @@
 import { fromPromise } from 'xstate'
 import { newId } from '../ids.ts'
 import { transaction, type Sql } from '../db/connect.ts'
-import { loadArtifacts, saveArtifact } from '../db/artifacts.ts'
+import { saveArtifact } from '../db/artifacts.ts'
 import { findSpec } from '../db/specs.ts'
-import type { Requirements, Tasks } from '../schemas/phase-outputs.ts'
 import type { SyncInput, SyncOutput } from './machine-types.ts'
 import { planSync } from './sync-plan.ts'
 
@@ -11,12 +10,10 @@ import { planSync } from './sync-plan.ts'
  * SYNC: checks coverage and the task graph, stores the coverage matrix as the `sync` artifact, and writes tickets and
  * tasks (owned by the spec's user) in one transaction keyed by (spec_id, key): running it again writes nothing new.
  */
-export async function runSync(sql: Sql, specId: string): Promise<SyncOutput> {
-  const spec = await findSpec(sql, specId)
-  if (!spec) throw new Error(`spec ${specId} does not exist`)
-  const artifacts = await loadArtifacts(sql, specId)
-  const requirements = artifacts.requirements as Requirements | null
-  const plan = artifacts.tasks as Tasks | null
+export async function runSync(sql: Sql, input: SyncInput): Promise<SyncOutput> {
+  const spec = await findSpec(sql, input.specId)
+  if (!spec) throw new Error(`spec ${input.specId} does not exist`)
+  const { requirements, tasks: plan } = input
   if (!requirements || !plan) throw new Error('SYNC needs the accepted requirements and tasks')
   const result = planSync(requirements, plan)
   if (!result.ok) throw new Error(`SYNC found problems: ${result.errors.join('; ')}`)
@@ -50,4 +47,4 @@ export async function runSync(sql: Sql, specId: string): Promise<SyncOutput> {
   }
 }
 
-export const createSyncWriter = (sql: Sql) => fromPromise<SyncOutput, SyncInput>(({ input }) => runSync(sql, input.specId))
+export const createSyncWriter = (sql: Sql) => fromPromise<SyncOutput, SyncInput>(({ input }) => runSync(sql, input))

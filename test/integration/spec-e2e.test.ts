@@ -75,7 +75,7 @@ describe('a launched spec runs end to end in local sandboxes', () => {
     const done = board.columns.find((c: { status: string }) => c.status === 'done').tickets
     expect(done.map((t: { key: string }) => t.key)).toEqual(['TKT-001', 'TKT-002'])
     expect(done.every((t: { user_id: string }) => t.user_id === owner.user!.id)).toBe(true)
-    const [{ n }] = await server.database.sql`select count(*)::int8 as n from tasks where spec_id = ${specId}`
-    expect(n).toBe(4)
+    const [row] = await server.database.sql`select count(*)::int8 as n from tasks where spec_id = ${specId}`
+    expect(row!.n).toBe(4)
   }, 180_000)
 })
