@@ -11,6 +11,7 @@ import { createAuthService } from './auth/service.ts'
 import { createApp } from './http/app.ts'
 import { logger } from './log.ts'
 import { buildWorker } from '../scripts/build-worker.ts'
+import { buildWeb } from '../scripts/build-web.ts'
 import { SpecCommands } from './actors/commands.ts'
 import { SpecHost } from './actors/host.ts'
 import { createSandboxRunner } from './actors/runner.ts'
@@ -59,7 +60,11 @@ export async function startServer(config: Config, options: { database?: Database
           provider,
           taskSlots: new Semaphore(config.nodeTaskLimit),
           shuttingDown: () => host.shuttingDown,
-          env: () => ({ callbackUrl, model: { apiKey: config.model.apiKey, baseUrl: config.model.baseUrl, name: config.model.name } }),
+          env: () => ({
+            callbackUrl,
+            model: { apiKey: config.model.apiKey, baseUrl: config.model.baseUrl, name: config.model.name },
+            gitToken: config.sandbox.kind === 'daytona' ? config.sandbox.gitToken : undefined,
+          }),
           dataDir: config.dataDir,
         }),
         syncWriter: createSyncWriter(sql),
@@ -68,7 +73,7 @@ export async function startServer(config: Config, options: { database?: Database
   })
   const commands = new SpecCommands(sql, host, config)
   const sandboxApi = new SandboxApi(sql, host, config)
-  const app = createApp({ config, sql, auth, commands, sandboxApi, webDir: join(ROOT_DIR, 'dist', 'web') })
+  const app = createApp({ config, sql, auth, commands, sandboxApi, webDir: await buildWeb() })
 
   const http: HttpServer = createServer(getRequestListener(app.fetch))
   await new Promise<void>((resolve, reject) => {

@@ -4,7 +4,7 @@ import { logger } from '../log.ts'
 import { transaction, type Sql } from '../db/connect.ts'
 import { claimActors, loadActor, releaseLeases, renewLeases } from '../db/actors.ts'
 import { appendEvents, eventsAfter } from '../db/events.ts'
-import { findSpec, type SpecRow } from '../db/specs.ts'
+import { findSpec, findSpecs, type SpecRow } from '../db/specs.ts'
 import type { NewEvent, SpecEvent as LogRow } from '../schemas/events.ts'
 import { SpecBus } from './bus.ts'
 import { describeSnapshot, liveSandboxId } from './describe.ts'
@@ -63,8 +63,9 @@ export class SpecHost implements SpecHostView {
   /** Restores every unfinished actor this node may own, then keeps the leases fresh. */
   async boot(): Promise<number> {
     const rows = await claimActors(this.opts.sql, this.nodeId, this.opts.singleNode)
+    const specs = new Map((await findSpecs(this.opts.sql, rows.map((r) => r.spec_id))).map((s) => [s.id, s]))
     for (const row of rows) {
-      const spec = await findSpec(this.opts.sql, row.spec_id)
+      const spec = specs.get(row.spec_id)
       if (!spec) continue
       try {
         this.attach(spec, row.snapshot, row.version)
@@ -118,12 +119,9 @@ export class SpecHost implements SpecHostView {
     if (this.live.has(spec.id)) return
     const row = await loadActor(this.opts.sql, spec.id)
     if (row?.final) return
+    // a new actor's start notifies its first snapshot, which is written like any transition
     this.attach(spec, row?.snapshot, row?.version ?? 0)
-    if (!row) {
-      const live = this.live.get(spec.id)!
-      this.enqueuePersist(spec.id, live, [])
-      await live.queue.idle()
-    }
+    await this.live.get(spec.id)?.queue.idle()
   }
 
   /** Sends an event and resolves once the transitions it caused are committed (and published). */
@@ -239,8 +237,17 @@ export class SpecHost implements SpecHostView {
     }
     const logs: LogEntry[] = []
     const offLog = actor.on('log', (entry) => logs.push(entry))
+    // starting a restored actor notifies its unchanged snapshot: writing it again would cost one write per actor at boot
+    let restoredStart = !!snapshot
     const sub = actor.subscribe({
-      next: () => this.enqueuePersist(spec.id, live, logs.splice(0)),
+      next: () => {
+        if (restoredStart && logs.length === 0) {
+          restoredStart = false
+          return
+        }
+        restoredStart = false
+        this.enqueuePersist(spec.id, live, logs.splice(0))
+      },
       error: (err) => {
         log.error('actor crashed', { spec_id: spec.id, err })
         this.live.delete(spec.id)

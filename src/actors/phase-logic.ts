@@ -102,3 +102,12 @@ export function restartPhase(ctx: SpecContext, phase: AgentPhase | 'sync', feedb
     }),
   }
 }
+
+/** Resuming after a pause: the runners were stopped, so the running phase attempt and tasks get a full timeout again. */
+export function resumeDeadlines(ctx: SpecContext): Partial<SpecContext> {
+  const deadline = new Date(Date.now() + ctx.settings.phaseTimeoutMs).toISOString()
+  const phase = ctx.currentPhase
+  if (phase === 'done' || ctx.phases[phase].status !== 'running') return {}
+  const tasks = Object.fromEntries(Object.entries(ctx.tasks).map(([k, t]) => [k, t.status === 'running' ? { ...t, deadline } : t]))
+  return { phases: updatePhase(ctx, phase, { deadline }), ...(phase === 'execute' ? { tasks } : {}) }
+}

@@ -18,7 +18,7 @@ export interface RunnerDeps {
   taskSlots: Semaphore
   /** True while the host shuts down: sandboxes must survive the restart, so runners do not stop them. */
   shuttingDown: () => boolean
-  env: () => { callbackUrl: string; model: { apiKey?: string; baseUrl?: string; name: string } }
+  env: () => { callbackUrl: string; model: { apiKey?: string; baseUrl?: string; name: string }; gitToken?: string }
   dataDir: string
   pollMs?: number
 }

@@ -30,7 +30,7 @@ export async function resolveRepo(sql: Sql, dataDir: string, input: RunnerInput)
 
 /** The whole environment of a sandbox (CONTRACT §7): nothing else of the server's is passed. */
 export function sandboxEnv(
-  env: { callbackUrl: string; model: { apiKey?: string; baseUrl?: string; name: string } },
+  env: { callbackUrl: string; model: { apiKey?: string; baseUrl?: string; name: string }; gitToken?: string },
   sandboxId: string,
   token: string,
   input: RunnerInput,
@@ -44,5 +44,6 @@ export function sandboxEnv(
     ...(env.model.apiKey ? { ANTHROPIC_API_KEY: env.model.apiKey } : {}),
     ...(env.model.baseUrl ? { ANTHROPIC_BASE_URL: env.model.baseUrl } : {}),
     OMOI_MODEL: env.model.name,
+    ...(env.gitToken && input.kind === 'task' ? { OMOI_GIT_TOKEN: env.gitToken } : {}),
   }
 }

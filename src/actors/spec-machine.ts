@@ -2,7 +2,7 @@ import { assign as assignDone, emit as emitDone, fromCallback, fromPromise, setu
 import { APPROVAL_PHASES, type AgentPhase } from '../schemas/phase-outputs.ts'
 import { onTaskProblem, onTaskSubmission, retryTasks, runningChildIds, startExecution, type TaskStep } from './execute-logic.ts'
 import type { LogEntry, RunnerInput, SpecContext, SpecEvent, SpecInput, SyncInput, SyncOutput } from './machine-types.ts'
-import { acceptOutput, enterPhase, failPhase, initialContext, nowIso, restartPhase, updatePhase } from './phase-logic.ts'
+import { acceptOutput, enterPhase, failPhase, initialContext, nowIso, restartPhase, resumeDeadlines, updatePhase } from './phase-logic.ts'
 import { allCompleted, isStuck, MAX_REPLACEMENTS, MAX_SUBMISSIONS, newTask } from './scheduler.ts'
 
 /**
@@ -402,7 +402,10 @@ export const specMachine = specSetup.createMachine({
     },
     paused: {
       on: {
-        RESUME: { target: 'active.hist', actions: log('spec.resumed', ({ event }) => ({ by: (event as E<'RESUME'>).by })) },
+        RESUME: {
+          target: 'active.hist',
+          actions: [assign(({ context }) => resumeDeadlines(context)), log('spec.resumed', ({ event }) => ({ by: (event as E<'RESUME'>).by }))],
+        },
         CANCEL: { target: 'cancelled', actions: log('spec.cancelled', ({ event }) => ({ by: (event as E<'CANCEL'>).by })) },
       },
     },
@@ -426,7 +429,7 @@ export const specMachine = specSetup.createMachine({
                   phases: updatePhase(context, 'execute', { status: 'running', ended_at: null }),
                 }
               }
-              return restartPhase(context, phase as AgentPhase | 'sync')
+              return restartPhase(context, phase as AgentPhase | 'sync', `Previous attempt failed: ${context.failure!.error}`)
             }),
             log('spec.retried', ({ context, event }) => ({ phase: context.currentPhase, task_id: (event as E<'RETRY'>).task ?? null, by: (event as E<'RETRY'>).by })),
           ],

@@ -100,3 +100,8 @@ export async function addUsage(
     where id = ${specId} returning cost_usd, budget_usd, input_tokens, output_tokens`
   return row!
 }
+
+export async function findSpecs(sql: Sql, ids: string[]): Promise<SpecRow[]> {
+  if (ids.length === 0) return []
+  return sql<SpecRow[]>`select * from specs where id = any(${ids})`
+}

@@ -41,7 +41,10 @@ describe('runnerInput and startExecution', () => {
       generation: 1,
       deadline: DEADLINE,
       silenceMs: 60_000,
+      mergeBranches: [],
     })
+    const done = ctx(['completed', { status: 'completed', branch: 'b2' }, { status: 'completed', branch: null }, running()])
+    expect(runnerInput(done, done.tasks['TSK-004']!).mergeBranches).toEqual(['b2'])
   })
 
   it('entering execute spawns the ready tasks; after a pause it also respawns the running ones', () => {

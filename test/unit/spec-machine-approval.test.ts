@@ -1,6 +1,8 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { goodDesign, goodRequirements } from '../support/fixtures.ts'
 import { ACCEPT, harness, reject } from './spec-machine-harness.test.ts'
+
+const HOUR = 3_600_000
 
 function manual() {
   const h = harness({ approval: 'manual' })
@@ -114,11 +116,11 @@ describe('spec machine: pause, resume and budget', () => {
     actor.send({ type: 'RESUME', by: 'user_2' })
     const s = actor.getSnapshot()
     expect(s.value).toEqual({ active: { requirements: 'working' } })
-    expect(s.context.phases.requirements).toEqual(before)
+    expect(s.context.phases.requirements).toEqual({ ...before, deadline: expect.any(String) }) // the deadline: see below
     expect(h.events('spec.resumed').map((l) => l.data)).toEqual([{ by: 'user_2' }])
     const again = h.runnerOf({ phase: 'requirements' })
     expect(again).not.toBe(h.phaseRunners('requirements')[1])
-    expect(again.input).toEqual(h.phaseRunners('requirements')[1]!.input)
+    expect(again.input).toEqual({ ...h.phaseRunners('requirements')[1]!.input, deadline: s.context.phases.requirements.deadline })
     expect(again.input).toMatchObject({ attempt: 1, generation: 1 })
 
     // the runner re-attaches to the same sandbox: no second phase_started; submissions keep counting
@@ -149,6 +151,26 @@ describe('spec machine: pause, resume and budget', () => {
     actor.send({ type: 'APPROVE', phase: 'requirements', by: 'user_1' })
     expect(actor.getSnapshot().value).toEqual({ active: { design: 'working' } })
     expect(actor.getSnapshot().context.phases.requirements.status).toBe('completed')
+  })
+
+  it('the time spent paused does not count against the deadline: a resumed attempt gets a full phase timeout', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    try {
+      const t0 = Date.parse('2025-01-01T10:00:00.000Z')
+      vi.setSystemTime(t0)
+      const h = harness()
+      const actor = h.start()
+      actor.send({ type: 'LAUNCH', by: 'user_1' })
+      vi.setSystemTime(t0 + 10 * 60_000)
+      actor.send({ type: 'BUDGET_EXCEEDED', cost_usd: 5.2, budget_usd: 5 })
+      vi.setSystemTime(t0 + 24 * HOUR) // the owner raises the budget the next day
+      actor.send({ type: 'RESUME', by: 'user_1' })
+      const deadline = new Date(t0 + 25 * HOUR).toISOString()
+      expect(actor.getSnapshot().context.phases.explore).toMatchObject({ attempt: 1, deadline })
+      expect(h.runnerOf({ phase: 'explore' }).input).toMatchObject({ attempt: 1, generation: 0, deadline })
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it('CANCEL while paused ends the spec', () => {

@@ -1,5 +1,6 @@
 import { waitFor } from 'xstate'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, onTestFinished, vi } from 'vitest'
+import { goodRequirements, goodTasks } from '../support/fixtures.ts'
 import { ACCEPT, DIAMOND, harness, type HarnessOptions } from './spec-machine-harness.test.ts'
 
 describe('spec machine: SYNC', () => {
@@ -13,7 +14,7 @@ describe('spec machine: SYNC', () => {
     await waitFor(actor, (s) => s.matches({ active: 'execute' }))
 
     const s = actor.getSnapshot()
-    expect(h.syncCalls).toEqual([{ specId: 'spec_x' }])
+    expect(h.syncCalls).toEqual([{ specId: 'spec_x', requirements: goodRequirements, tasks: goodTasks }])
     expect(h.events('spec.tasks_queued').map((l) => l.data)).toEqual([{ tickets: 2, tasks: 4 }])
     expect(s.context.currentPhase).toBe('execute')
     expect(s.context.phases.sync.status).toBe('completed')
@@ -29,6 +30,7 @@ describe('spec machine: SYNC', () => {
       generation: 0,
       deadline: s.context.tasks['TSK-001']!.deadline,
       silenceMs: 60_000,
+      mergeBranches: [],
     })
   })
 
@@ -49,6 +51,21 @@ describe('spec machine: SYNC', () => {
     expect(h.syncCalls).toHaveLength(2)
     expect(actor.getSnapshot().context.phases.sync).toMatchObject({ status: 'completed', attempt: 2 })
     expect(h.liveTasks()).toEqual(['TSK-001'])
+  })
+
+  it('pausing during SYNC drops its result; RESUME runs it again', async () => {
+    const h = harness()
+    const actor = h.start()
+    actor.send({ type: 'LAUNCH', by: 'user_1' })
+    for (const phase of ['explore', 'requirements', 'design', 'tasks'] as const) h.submit(phase, ACCEPT)
+    actor.send({ type: 'PAUSE', by: 'user_1' })
+    await new Promise((resolve) => setTimeout(resolve, 10))
+    expect(actor.getSnapshot().value).toBe('paused')
+    expect(h.events('spec.tasks_queued')).toEqual([])
+    actor.send({ type: 'RESUME', by: 'user_1' })
+    await waitFor(actor, (s) => s.matches({ active: 'execute' }))
+    expect(h.syncCalls).toHaveLength(2)
+    expect(h.events('spec.tasks_queued')).toHaveLength(1)
   })
 })
 
@@ -71,6 +88,9 @@ describe('spec machine: executing the diamond', () => {
     h.submitTask('TSK-003', ACCEPT, { summary: 'no branch reported' })
     order.push(h.liveTasks())
     expect(order).toEqual([['TSK-001'], ['TSK-002', 'TSK-003'], ['TSK-003'], ['TSK-004']])
+    // each task starts from the branches its dependencies produced
+    expect(h.runnerOf({ task: 'TSK-004' }).input.mergeBranches).toEqual(['omoi/spec_x/TSK-002'])
+    expect(h.taskRunners('TSK-002')[0]!.input.mergeBranches).toEqual(['omoi/spec_x/TSK-001'])
     expect(actor.getSnapshot().value).toEqual({ active: 'execute' })
 
     h.submitTask('TSK-004', ACCEPT)
@@ -125,7 +145,9 @@ describe('spec machine: executing the diamond', () => {
     expect(actor.getSnapshot().context.currentPhase).toBe('done')
   })
 
-  it('pausing stops every task runner; resuming restarts the running ones with the same inputs', async () => {
+  it('pausing stops every task runner; resuming restarts the running ones with fresh deadlines', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    onTestFinished(() => void vi.useRealTimers())
     const h = harness()
     const actor = await h.toExecute()
     h.submitTask('TSK-001', ACCEPT)
@@ -137,9 +159,11 @@ describe('spec machine: executing the diamond', () => {
     actor.send({ type: 'TASK_SUBMISSION', task: 'TSK-002', attempt: 1, resultId: 'late', verdict: ACCEPT, output: {} })
     expect(actor.getSnapshot().context.tasks['TSK-002']?.status).toBe('running')
 
+    vi.setSystemTime(Date.now() + 2 * 3_600_000) // paused longer than a task may take
     actor.send({ type: 'RESUME', by: 'user_1' })
     expect(actor.getSnapshot().value).toEqual({ active: 'execute' })
-    expect(h.live().map((r) => r.input)).toEqual(inputs)
+    const deadline = new Date(Date.now() + 3_600_000).toISOString()
+    expect(h.live().map((r) => r.input)).toEqual(inputs.map((i) => ({ ...i, deadline })))
     expect(actor.getSnapshot().context.tasks['TSK-002']?.attempt).toBe(1)
     h.submitTask('TSK-002', ACCEPT)
     h.submitTask('TSK-003', ACCEPT)

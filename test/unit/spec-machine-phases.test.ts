@@ -185,6 +185,8 @@ describe('spec machine: retry after a failure', () => {
     expect(s.context.phases.explore.status).toBe('completed')
     expect(h.runnerOf({ phase: 'requirements' }).input).toMatchObject({ attempt: 2, generation: 0 })
     expect(h.events('spec.retried')[0]?.data).toMatchObject({ phase: 'requirements', by: 'user_1' })
+    // the next agent is told why the last attempt failed
+    expect(s.context.feedback.requirements).toEqual(['Previous attempt failed: boom'])
 
     // the retried attempt counts its submissions afresh
     h.submit('requirements', reject())

@@ -108,7 +108,8 @@ describe('spec machine: restore', () => {
     expect(h.live()).toEqual([])
     restored.send({ type: 'RESUME', by: 'user_1' })
     expect(restored.getSnapshot().value).toEqual({ active: { design: 'working' } })
-    expect(h.runnerOf({ phase: 'design' }).input).toMatchObject({ attempt: 1, generation: 0, deadline: '2025-03-01T09:00:00.000Z' })
+    // same attempt; the hour spent paused is not held against it
+    expect(h.runnerOf({ phase: 'design' }).input).toMatchObject({ attempt: 1, generation: 0, deadline: '2025-03-01T10:00:00.000Z' })
   })
 
   it('while failed: RETRY starts the failed phase again', () => {

@@ -6,7 +6,7 @@ const OUTPUT_CAP = 20_000
 /** A command that backgrounds a process keeps its pipes open; once bash exits, wait this long for them to close. */
 const CLOSE_GRACE_MS = 200
 /** The worker's own secrets: a command the model runs must not be able to print them. */
-const HIDDEN_ENV = ['OMOI_SANDBOX_TOKEN', 'ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_TOKEN']
+const HIDDEN_ENV = ['OMOI_SANDBOX_TOKEN', 'ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_TOKEN', 'OMOI_GIT_TOKEN']
 
 /** Process groups started by commands; kept until the worker exits, as a command may leave a server running. */
 const groups = new Set<number>()

@@ -4,6 +4,11 @@ import { redact } from './log.ts'
 
 const exec = promisify(execFile)
 const IDENTITY = ['-c', 'user.name=omoi agent', '-c', 'user.email=agent@omoi.local']
+// With OMOI_GIT_TOKEN (a private remote, e.g. on Daytona), git reads the token from the environment through a
+// credential helper: it is never written into the remote URL, the git config on disk, or a log.
+const CREDENTIALS = process.env.OMOI_GIT_TOKEN
+  ? ['-c', 'credential.helper=', '-c', 'credential.helper=!f() { echo username=x-access-token; echo "password=$OMOI_GIT_TOKEN"; }; f']
+  : []
 
 async function git(cwd: string, args: string[], config: string[] = []): Promise<string> {
   try {
@@ -23,6 +28,6 @@ export async function commitAndPush(cwd: string, message: string, branch: string
   await git(cwd, ['add', '-A'])
   await git(cwd, ['commit', '--allow-empty', '--no-verify', '-q', '-m', message], IDENTITY)
   const commit = await git(cwd, ['rev-parse', 'HEAD'])
-  await git(cwd, ['push', '-q', '-f', 'origin', `HEAD:refs/heads/${branch}`])
+  await git(cwd, ['push', '-q', '-f', 'origin', `HEAD:refs/heads/${branch}`], CREDENTIALS)
   return commit
 }
