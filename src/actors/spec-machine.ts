@@ -170,13 +170,6 @@ function phaseState(phase: AgentPhase, next: string) {
                     eval_score: submission(event).verdict.score,
                   }),
                 })),
-                log('spec.phase_retry', ({ context, event }) => ({
-                  phase,
-                  attempt: context.phases[phase].attempt,
-                  submission: context.phases[phase].submissions,
-                  eval_score: submission(event).verdict.score,
-                  feedback: submission(event).verdict.feedback,
-                })),
                 ...fail(({ event }) => `rejected ${MAX_SUBMISSIONS} times; last feedback: ${submission(event).verdict.feedback}`),
               ],
             },

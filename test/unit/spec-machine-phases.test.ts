@@ -76,6 +76,8 @@ describe('spec machine: launching and a phase attempt', () => {
     expect(s.context.phases.explore).toMatchObject({ status: 'failed', submissions: 3, ended_at: at(0) })
     expect(s.context.failure).toEqual({ phase: 'explore', error: expect.stringContaining('three') })
     expect(h.events('spec.phase_failed').map((l) => l.data)).toEqual([{ phase: 'explore', attempt: 1, error: s.context.failure!.error }])
+    // the last rejection is a failure, not a retry
+    expect(h.events('spec.phase_retry')).toHaveLength(2)
     expect(h.events('spec.execution_failed').map((l) => l.data)).toEqual([{ phase: 'explore', error: s.context.failure!.error }])
     expect(h.live()).toEqual([])
   })
