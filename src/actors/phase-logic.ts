@@ -61,16 +61,37 @@ export function enterPhase(ctx: SpecContext, phase: PlannedPhase): Partial<SpecC
   }
 }
 
-export function acceptOutput(ctx: SpecContext, phase: AgentPhase, output: unknown, score: number, awaiting: boolean): Partial<SpecContext> {
+interface Submission {
+  resultId: string
+  output: unknown
+  verdict: { score: number; feedback: string }
+}
+
+export function acceptOutput(ctx: SpecContext, phase: AgentPhase, sub: Submission, awaiting: boolean): Partial<SpecContext> {
+  const p = ctx.phases[phase]
   return {
-    outputs: { ...ctx.outputs, [phase]: output as PhaseOutputs[typeof phase] },
+    outputs: { ...ctx.outputs, [phase]: sub.output as PhaseOutputs[typeof phase] },
     outputVersions: { ...ctx.outputVersions, [phase]: (ctx.outputVersions[phase] ?? 0) + 1 },
     feedback: { ...ctx.feedback, [phase]: [] },
     phases: updatePhase(ctx, phase, {
       status: awaiting ? 'awaiting_approval' : 'completed',
-      submissions: ctx.phases[phase].submissions + 1,
-      eval_score: score,
+      submissions: p.submissions + 1,
+      submissionIds: [...p.submissionIds, sub.resultId],
+      eval_score: sub.verdict.score,
       ended_at: nowIso(),
+    }),
+  }
+}
+
+/** A rejected submission: counted, and its feedback kept for a replacement sandbox's agent. */
+export function countRejection(ctx: SpecContext, phase: AgentPhase, sub: Submission): Partial<SpecContext> {
+  const p = ctx.phases[phase]
+  return {
+    feedback: { ...ctx.feedback, [phase]: [...(ctx.feedback[phase] ?? []), `Evaluator: ${sub.verdict.feedback}`] },
+    phases: updatePhase(ctx, phase, {
+      submissions: p.submissions + 1,
+      submissionIds: [...p.submissionIds, sub.resultId],
+      eval_score: sub.verdict.score,
     }),
   }
 }

@@ -28,6 +28,15 @@ const targetOf = (input: RunnerInput): RunnerTarget =>
     ? { phase: input.phase, attempt: input.attempt, generation: input.generation }
     : { task: input.task, attempt: input.attempt, generation: input.generation }
 
+/** Which sandbox row belongs to this runner: one phase attempt or task attempt, one generation. */
+const sandboxKey = (input: RunnerInput) => ({
+  spec_id: input.specId,
+  kind: input.kind,
+  name: input.kind === 'phase' ? input.phase : input.task,
+  attempt: input.attempt,
+  generation: input.generation,
+})
+
 const errorMessage = (err: unknown) => (err instanceof Error ? err.message : String(err))
 
 /**
@@ -80,13 +89,7 @@ export function createSandboxRunner(deps: RunnerDeps) {
 }
 
 async function attachOrStart(deps: RunnerDeps, input: RunnerInput): Promise<SandboxRow> {
-  const key = {
-    spec_id: input.specId,
-    kind: input.kind,
-    name: input.kind === 'phase' ? input.phase : input.task,
-    attempt: input.attempt,
-    generation: input.generation,
-  }
+  const key = sandboxKey(input)
   const existing = await findLiveSandbox(deps.sql, key)
   if (existing?.status === 'running' && existing.external_id) {
     const liveness = await deps.provider.status({ id: existing.id, externalId: existing.external_id })
@@ -126,13 +129,7 @@ async function attachOrStart(deps: RunnerDeps, input: RunnerInput): Promise<Sand
 
 /** Ends the attempt's sandbox once any creation in flight has settled, and stops it at the provider. */
 async function stopLater(deps: RunnerDeps, input: RunnerInput): Promise<void> {
-  const key = {
-    spec_id: input.specId,
-    kind: input.kind,
-    name: input.kind === 'phase' ? input.phase : input.task,
-    attempt: input.attempt,
-    generation: input.generation,
-  }
+  const key = sandboxKey(input)
   try {
     for (let i = 0; i < 100; i++) {
       const row = await findLiveSandbox(deps.sql, key)

@@ -2,7 +2,7 @@ import { assign as assignDone, emit as emitDone, fromCallback, fromPromise, setu
 import { APPROVAL_PHASES, type AgentPhase } from '../schemas/phase-outputs.ts'
 import { onTaskProblem, onTaskSubmission, retryTasks, runningChildIds, startExecution, type TaskStep } from './execute-logic.ts'
 import type { LogEntry, RunnerInput, SpecContext, SpecEvent, SpecInput, SyncInput, SyncOutput } from './machine-types.ts'
-import { acceptOutput, enterPhase, failPhase, initialContext, nowIso, restartPhase, resumeDeadlines, updatePhase } from './phase-logic.ts'
+import { acceptOutput, countRejection, enterPhase, failPhase, initialContext, nowIso, restartPhase, resumeDeadlines, updatePhase } from './phase-logic.ts'
 import { allCompleted, isStuck, MAX_REPLACEMENTS, MAX_SUBMISSIONS, newTask } from './scheduler.ts'
 
 /**
@@ -112,14 +112,7 @@ function phaseState(phase: AgentPhase, next: string) {
               guard: ({ context, event }) => submission(event).verdict.accepted && needsApproval(context),
               target: 'awaiting',
               actions: [
-                assign(({ context, event }) => ({
-                  ...acceptOutput(context, phase, submission(event).output, submission(event).verdict.score, true),
-                  phases: updatePhase(
-                    { ...context, phases: acceptOutput(context, phase, submission(event).output, submission(event).verdict.score, true).phases! },
-                    phase,
-                    { submissionIds: [...context.phases[phase].submissionIds, submission(event).resultId] },
-                  ),
-                })),
+                assign(({ context, event }) => acceptOutput(context, phase, submission(event), true)),
                 completed,
                 log('spec.awaiting_approval', () => ({ phase })),
               ],
@@ -128,29 +121,14 @@ function phaseState(phase: AgentPhase, next: string) {
               guard: ({ event }) => submission(event).verdict.accepted,
               target: `#spec.active.${next}`,
               actions: [
-                assign(({ context, event }) => {
-                  const accepted = acceptOutput(context, phase, submission(event).output, submission(event).verdict.score, false)
-                  return {
-                    ...accepted,
-                    phases: updatePhase({ ...context, phases: accepted.phases! }, phase, {
-                      submissionIds: [...context.phases[phase].submissionIds, submission(event).resultId],
-                    }),
-                  }
-                }),
+                assign(({ context, event }) => acceptOutput(context, phase, submission(event), false)),
                 completed,
               ],
             },
             {
               guard: ({ context }) => context.phases[phase].submissions + 1 < MAX_SUBMISSIONS,
               actions: [
-                assign(({ context, event }) => ({
-                  feedback: { ...context.feedback, [phase]: [...(context.feedback[phase] ?? []), `Evaluator: ${submission(event).verdict.feedback}`] },
-                  phases: updatePhase(context, phase, {
-                    submissions: context.phases[phase].submissions + 1,
-                    submissionIds: [...context.phases[phase].submissionIds, submission(event).resultId],
-                    eval_score: submission(event).verdict.score,
-                  }),
-                })),
+                assign(({ context, event }) => countRejection(context, phase, submission(event))),
                 log('spec.phase_retry', ({ context, event }) => ({
                   phase,
                   attempt: context.phases[phase].attempt,
@@ -163,13 +141,7 @@ function phaseState(phase: AgentPhase, next: string) {
             {
               target: '#spec.failed',
               actions: [
-                assign(({ context, event }) => ({
-                  phases: updatePhase(context, phase, {
-                    submissions: context.phases[phase].submissions + 1,
-                    submissionIds: [...context.phases[phase].submissionIds, submission(event).resultId],
-                    eval_score: submission(event).verdict.score,
-                  }),
-                })),
+                assign(({ context, event }) => countRejection(context, phase, submission(event))),
                 ...fail(({ event }) => `rejected ${MAX_SUBMISSIONS} times; last feedback: ${submission(event).verdict.feedback}`),
               ],
             },
