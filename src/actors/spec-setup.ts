@@ -1,0 +1,42 @@
+import { fromCallback, fromPromise, setup } from 'xstate'
+import type { AgentPhase } from '../schemas/phase-outputs.ts'
+import type { LogEntry, RunnerInput, SpecContext, SpecEvent, SpecInput, SyncInput, SyncOutput } from './machine-types.ts'
+
+/** The spec machine's setup and the small pure helpers its state configs share. */
+
+export const specSetup = setup({
+  types: {} as { context: SpecContext; events: SpecEvent; input: SpecInput; emitted: LogEntry },
+  actors: {
+    // Implemented by the host (src/actors/runner.ts, sync.ts); these defaults only name the contracts.
+    sandboxRunner: fromCallback<SpecEvent, RunnerInput>(() => {
+      throw new Error('sandboxRunner must be provided by the host')
+    }),
+    syncWriter: fromPromise<SyncOutput, SyncInput>(async () => {
+      throw new Error('syncWriter must be provided by the host')
+    }),
+  },
+})
+
+export const { assign, emit, enqueueActions } = specSetup
+
+export type E<T extends SpecEvent['type']> = Extract<SpecEvent, { type: T }>
+export type Args = { context: SpecContext; event: SpecEvent }
+
+export const log = (event: string, data: (a: Args) => Record<string, unknown>, sandboxId?: (a: Args) => string | null) =>
+  emit(({ context, event: e }): LogEntry => ({ type: 'log', event, data: data({ context, event: e }), sandboxId: sandboxId?.({ context, event: e }) ?? null }))
+
+const isPhaseEvent = (e: SpecEvent, phase: AgentPhase): boolean => 'phase' in e && e.phase === phase && !('task' in e)
+
+/** The event is about this phase's current attempt (and, for sandbox events, its current sandbox generation). */
+export const isCurrent = (ctx: SpecContext, e: SpecEvent, phase: AgentPhase): boolean => {
+  if (!isPhaseEvent(e, phase)) return false
+  const p = ctx.phases[phase]
+  if ('attempt' in e && e.attempt !== p.attempt) return false
+  if ('generation' in e && e.generation !== p.generation) return false
+  return true
+}
+
+export const syncOutput = (event: unknown) => (event as { output: SyncOutput }).output
+export const errorMessage = (err: unknown) => (err instanceof Error ? err.message : String(err))
+
+export const isTaskEvent = (e: SpecEvent): e is SpecEvent & { task: string; attempt: number } => 'task' in e && typeof e.task === 'string'
