@@ -15,6 +15,7 @@ export const ERROR_STATUS = {
   too_large: 413,
   rate_limited: 429,
   model_not_configured: 503,
+  unavailable: 503,
   internal: 500,
 } as const
 

@@ -22,6 +22,8 @@ import { createSyncWriter } from './actors/sync.ts'
 import { createDaytonaProvider } from './sandbox/daytona.ts'
 import { createLocalProvider } from './sandbox/local.ts'
 import type { SandboxProvider } from './sandbox/provider.ts'
+import { attachSockets } from './sockets/index.ts'
+import type { SpecServer } from './sockets/types.ts'
 
 const log = logger('omoi:server')
 
@@ -33,6 +35,7 @@ export interface RunningServer {
   database: Database
   config: Config
   host: SpecHost
+  io: SpecServer
   /** Stop accepting, finish in-flight requests, stop actors, close the database (unless it was handed in). */
   close(): Promise<void>
 }
@@ -59,6 +62,7 @@ export async function startServer(config: Config, options: { database?: Database
           sql,
           provider,
           taskSlots: new Semaphore(config.nodeTaskLimit),
+          taskConcurrency: config.taskConcurrency,
           shuttingDown: () => host.shuttingDown,
           env: () => ({
             callbackUrl,
@@ -73,9 +77,10 @@ export async function startServer(config: Config, options: { database?: Database
   })
   const commands = new SpecCommands(sql, host, config)
   const sandboxApi = new SandboxApi(sql, host, config)
-  const app = createApp({ config, sql, auth, commands, sandboxApi, webDir: await buildWeb() })
+  const app = createApp({ config, sql, auth, commands, sandboxApi, actorsReady: () => host.ready, webDir: await buildWeb() })
 
   const http: HttpServer = createServer(getRequestListener(app.fetch))
+  const sockets = attachSockets(http, { sql, auth, host, commands, config })
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject)
     http.listen(config.port, config.host, () => resolve())
@@ -89,16 +94,18 @@ export async function startServer(config: Config, options: { database?: Database
   let closing: Promise<void> | undefined
   const close = () =>
     (closing ??= (async () => {
-      await new Promise<void>((resolve) => {
+      const stopped = new Promise<void>((resolve) => {
         http.close(() => resolve())
         http.closeIdleConnections()
       })
+      await sockets.close()
+      await stopped
       await host.shutdown()
       await provider.close()
       if (!options.database) await database.close()
     })())
 
-  return { url, port, database, config, host, close }
+  return { url, port, database, config, host, io: sockets.io, close }
 }
 
 function createProvider(config: Config, workerPath: string): SandboxProvider {

@@ -51,6 +51,7 @@ export class SpecHost implements SpecHostView {
   private queues = new Map<string, SerialQueue>()
   private leaseTimer: NodeJS.Timeout | undefined
   private stopping = false
+  private booted = false
 
   constructor(private readonly opts: HostOptions) {
     this.nodeId = opts.nodeId
@@ -58,6 +59,11 @@ export class SpecHost implements SpecHostView {
 
   get shuttingDown(): boolean {
     return this.stopping
+  }
+
+  /** Every actor this node owns at boot is restored. */
+  get ready(): boolean {
+    return this.booted
   }
 
   /** Restores every unfinished actor this node may own, then keeps the leases fresh. */
@@ -76,6 +82,7 @@ export class SpecHost implements SpecHostView {
     }
     this.leaseTimer = setInterval(() => void this.renew(), 10_000)
     this.leaseTimer.unref()
+    this.booted = true
     log.info('actors restored', { count: rows.length, node: this.nodeId })
     return rows.length
   }

@@ -3,7 +3,7 @@ import { fromCallback } from 'xstate'
 import { newId, newSecret } from '../ids.ts'
 import { logger } from '../log.ts'
 import type { Sql } from '../db/connect.ts'
-import { endSandbox, findLiveSandbox, findSandbox, hashToken, insertSandbox, markSandboxRunning, type SandboxRow } from '../db/sandboxes.ts'
+import { countLiveTaskSandboxes, endSandbox, findLiveSandbox, findSandbox, hashToken, insertSandbox, markSandboxRunning, type SandboxRow } from '../db/sandboxes.ts'
 import type { SandboxProvider } from '../sandbox/provider.ts'
 import type { RunnerInput, RunnerTarget, SpecEvent } from './machine-types.ts'
 import type { Semaphore } from './serial-queue.ts'
@@ -16,6 +16,8 @@ export interface RunnerDeps {
   provider: SandboxProvider
   /** The node-wide limit on task sandboxes. */
   taskSlots: Semaphore
+  /** Task sandboxes per spec at once (OMOI_TASK_CONCURRENCY), counted from the sandbox rows. */
+  taskConcurrency: number
   /** True while the host shuts down: sandboxes must survive the restart, so runners do not stop them. */
   shuttingDown: () => boolean
   env: () => { callbackUrl: string; model: { apiKey?: string; baseUrl?: string; name: string }; gitToken?: string }
@@ -37,24 +39,30 @@ const sandboxKey = (input: RunnerInput) => ({
   generation: input.generation,
 })
 
+/** How long an ended sandbox's worker may go on (to post its last events) before it is stopped. */
+const STOP_GRACE_MS = 2000
+
 const errorMessage = (err: unknown) => (err instanceof Error ? err.message : String(err))
 
 /**
  * The sandbox of one phase attempt or task attempt: re-attaches to the live one if there is one (after a restart),
- * else creates it; then watches it. Reports SANDBOX_STARTED, and SANDBOX_LOST (the worker exited or went silent),
- * SANDBOX_ERROR (could not start) or DEADLINE. Stopping the runner ends the sandbox, except during shutdown.
+ * else creates it; then watches it. Reports SANDBOX_STARTED, and SANDBOX_LOST (the worker exited, went silent, or its
+ * sandbox was ended behind the runner's back), SANDBOX_ERROR (could not start) or DEADLINE. Stopping the runner ends
+ * its own sandbox (once a creation in flight settles), except during shutdown: sandboxes outlive a restart.
  */
 export function createSandboxRunner(deps: RunnerDeps) {
   const pollMs = deps.pollMs ?? 1000
   return fromCallback<SpecEvent, RunnerInput>(({ input, sendBack }) => {
     const abort = new AbortController()
     const target = targetOf(input)
-    let sandbox: SandboxRow | null = null
     let releaseSlot: (() => void) | undefined
 
-    const run = async () => {
+    const created = (async () => {
       if (input.kind === 'task') releaseSlot = await deps.taskSlots.acquire(abort.signal)
-      sandbox = await attachOrStart(deps, input)
+      return attachOrStart(deps, input, abort.signal)
+    })()
+
+    const watch = async (sandbox: SandboxRow) => {
       if (abort.signal.aborted) return
       sendBack({ type: 'SANDBOX_STARTED', sandboxId: sandbox.id, ...target })
       const deadline = Date.parse(input.deadline)
@@ -62,7 +70,8 @@ export function createSandboxRunner(deps: RunnerDeps) {
         await sleep(Math.min(pollMs, Math.max(0, deadline - Date.now())), undefined, { signal: abort.signal })
         if (Date.now() >= deadline) return sendBack({ type: 'DEADLINE', ...target })
         const row = await findSandbox(deps.sql, sandbox.id)
-        if (!row || row.status === 'ended') return
+        if (abort.signal.aborted) return
+        if (!row || row.status === 'ended') return sendBack({ type: 'SANDBOX_LOST', reason: 'the sandbox was ended', ...target })
         const liveness = await deps.provider.status({ id: row.id, externalId: row.external_id ?? '' })
         if (liveness === 'exited') return sendBack({ type: 'SANDBOX_LOST', reason: 'the worker process exited', ...target })
         const heard = (row.last_heartbeat_at ?? row.created_at).getTime()
@@ -72,7 +81,7 @@ export function createSandboxRunner(deps: RunnerDeps) {
       }
     }
 
-    run().catch((err) => {
+    created.then(watch).catch((err) => {
       if (abort.signal.aborted) return
       log.warn('sandbox runner failed', { spec_id: input.specId, target, err })
       sendBack({ type: 'SANDBOX_ERROR', error: errorMessage(err), ...target })
@@ -82,13 +91,22 @@ export function createSandboxRunner(deps: RunnerDeps) {
       abort.abort()
       releaseSlot?.()
       if (deps.shuttingDown()) return
-      // the sandbox may still be in creation: end whatever this attempt has once that settles
-      void stopLater(deps, input)
+      void created.then(
+        (sandbox) => stopSandbox(deps, sandbox),
+        () => {},
+      )
     }
   })
 }
 
-async function attachOrStart(deps: RunnerDeps, input: RunnerInput): Promise<SandboxRow> {
+/** The spec's task concurrency counts sandbox rows: wait until one of them has ended. */
+async function waitForSpecSlot(deps: RunnerDeps, specId: string, signal: AbortSignal): Promise<void> {
+  while ((await countLiveTaskSandboxes(deps.sql, specId)) >= deps.taskConcurrency) {
+    await sleep(100, undefined, { signal })
+  }
+}
+
+async function attachOrStart(deps: RunnerDeps, input: RunnerInput, signal: AbortSignal): Promise<SandboxRow> {
   const key = sandboxKey(input)
   const existing = await findLiveSandbox(deps.sql, key)
   if (existing?.status === 'running' && existing.external_id) {
@@ -96,6 +114,7 @@ async function attachOrStart(deps: RunnerDeps, input: RunnerInput): Promise<Sand
     if (liveness !== 'exited') return existing
   }
   if (existing) await endSandbox(deps.sql, existing.id, 'replaced: not alive after a restart')
+  if (input.kind === 'task') await waitForSpecSlot(deps, input.specId, signal)
 
   const token = newSecret()
   const row = await insertSandbox(deps.sql, {
@@ -127,24 +146,13 @@ async function attachOrStart(deps: RunnerDeps, input: RunnerInput): Promise<Sand
   }
 }
 
-/** Ends the attempt's sandbox once any creation in flight has settled, and stops it at the provider. */
-async function stopLater(deps: RunnerDeps, input: RunnerInput): Promise<void> {
-  const key = sandboxKey(input)
+/** Ends this runner's sandbox (its token dies at once) and, after a moment for its last events, stops it. */
+async function stopSandbox(deps: RunnerDeps, sandbox: SandboxRow): Promise<void> {
   try {
-    for (let i = 0; i < 100; i++) {
-      const row = await findLiveSandbox(deps.sql, key)
-      if (!row) return
-      if (row.status === 'starting') {
-        await sleep(200)
-        continue
-      }
-      await endSandbox(deps.sql, row.id, 'stopped by the spec')
-      // a moment for the worker to post its last events before it is stopped
-      await sleep(2000)
-      if (row.external_id) await deps.provider.stop({ id: row.id, externalId: row.external_id })
-      return
-    }
+    await endSandbox(deps.sql, sandbox.id, 'stopped by the spec')
+    await sleep(STOP_GRACE_MS)
+    if (sandbox.external_id) await deps.provider.stop({ id: sandbox.id, externalId: sandbox.external_id })
   } catch (err) {
-    log.warn('could not stop a sandbox', { spec_id: input.specId, err })
+    log.warn('could not stop a sandbox', { spec_id: sandbox.spec_id, sandbox_id: sandbox.id, err })
   }
 }

@@ -2,7 +2,7 @@ import { AppError } from '../errors.ts'
 import type { Config } from '../config.ts'
 import type { Sql } from '../db/connect.ts'
 import { loadArtifacts } from '../db/artifacts.ts'
-import { userMessagesAfter } from '../db/events.ts'
+import { pendingUserMessages } from '../db/events.ts'
 import { findSandbox, hashToken, touchHeartbeat, type SandboxRow } from '../db/sandboxes.ts'
 import { addUsage, findSpec } from '../db/specs.ts'
 import { tasksOfSpec } from '../db/tickets.ts'
@@ -26,6 +26,8 @@ const PRIOR_OF: Record<AgentPhase, AgentPhase[]> = {
   tasks: ['explore', 'requirements', 'design'],
 }
 
+// 503, so the worker retries: the server may be starting (actors not restored yet) or the actor moving between nodes
+const notRunningHere = () => new AppError('unavailable', 'The spec is not running on this server right now; retry shortly.')
 const unauthenticated = () => new AppError('unauthenticated', 'This sandbox token is not valid (wrong, or its sandbox has ended).')
 
 /**
@@ -54,7 +56,7 @@ export class SandboxApi {
   async assignment(row: SandboxRow): Promise<Assignment> {
     const spec = (await findSpec(this.sql, row.spec_id))!
     const ctx = this.host.context(spec.id)
-    if (!ctx) throw new AppError('conflict', 'The spec is not running on this server right now; try again shortly.')
+    if (!ctx) throw notRunningHere()
     const common = {
       sandbox_id: row.id,
       spec: { id: spec.id, title: spec.title, description: spec.description },
@@ -129,37 +131,34 @@ export class SandboxApi {
     }
   }
 
-  /** Stores agent events once each (by id), prices usage into the spec, and pauses it when over budget. */
+  /** Stores agent events once each (by id); any call of a sandbox counts as its heartbeat. */
   async ingest(row: SandboxRow, body: IngestEvents): Promise<{ accepted: number; duplicates: number }> {
     const { written, duplicates } = await this.host.appendEvents(
       row.spec_id,
       body.events.map((e) => ({ id: e.id, type: e.type, data: e.data, source: 'agent' as const, sandbox_id: row.id })),
     )
     await touchHeartbeat(this.sql, row.id)
-    const usage = written
-      .filter((e) => e.type === 'agent.usage')
-      .reduce(
-        (sum, e) => ({
-          input_tokens: sum.input_tokens + (Number(e.data.input_tokens) || 0),
-          output_tokens: sum.output_tokens + (Number(e.data.output_tokens) || 0),
-        }),
-        { input_tokens: 0, output_tokens: 0 },
-      )
-    if (usage.input_tokens + usage.output_tokens > 0) {
-      const totals = await addUsage(this.sql, row.spec_id, { ...usage, cost_usd: priceUsage(this.config.model.name, usage) })
-      if (totals.budget_usd !== null && totals.cost_usd > totals.budget_usd && this.host.has(row.spec_id)) {
-        const event = { type: 'BUDGET_EXCEEDED' as const, cost_usd: totals.cost_usd, budget_usd: totals.budget_usd }
-        if (this.host.can(row.spec_id, event)) await this.host.send(row.spec_id, event)
-      }
-      await this.host.publishSpec(row.spec_id)
-    }
     return { accepted: written.length, duplicates }
+  }
+
+  /**
+   * Prices a model call made through the server's proxy into the spec's cost and tokens (the proxy sees every call,
+   * so this is the count the budget trusts), and pauses the spec once it is over budget.
+   */
+  async recordUsage(row: SandboxRow, usage: { input_tokens: number; output_tokens: number }): Promise<void> {
+    if (usage.input_tokens + usage.output_tokens === 0) return
+    const totals = await addUsage(this.sql, row.spec_id, { ...usage, cost_usd: priceUsage(this.config.model.name, usage) })
+    if (totals.budget_usd !== null && totals.cost_usd > totals.budget_usd && this.host.has(row.spec_id)) {
+      const event = { type: 'BUDGET_EXCEEDED' as const, cost_usd: totals.cost_usd, budget_usd: totals.budget_usd }
+      if (this.host.can(row.spec_id, event)) await this.host.send(row.spec_id, event)
+    }
+    await this.host.publishSpec(row.spec_id)
   }
 
   /** Evaluates a submission (the only evaluator is the server's) and hands the verdict to the spec's actor. */
   async result(row: SandboxRow, body: SandboxResult): Promise<ResultVerdict> {
     const ctx = this.host.context(row.spec_id)
-    if (!ctx) throw new AppError('conflict', 'The spec is not running on this server right now; try again shortly.')
+    if (!ctx) throw notRunningHere()
     const failed = body.outcome === 'failed'
     const error = body.error?.slice(0, 2000) || 'the agent gave up without an error message'
     let verdict = { accepted: false, score: 0, feedback: failed ? `The agent failed: ${error}` : '' }
@@ -205,7 +204,7 @@ export class SandboxApi {
 
   async messages(row: SandboxRow, after: number | undefined): Promise<{ messages: InjectedMessage[] }> {
     await touchHeartbeat(this.sql, row.id)
-    const events = await userMessagesAfter(this.sql, row.spec_id, Math.max(after ?? 0, row.start_seq))
+    const events = await pendingUserMessages(this.sql, row.spec_id, after)
     return {
       messages: events.map((e) => ({ seq: e.seq, text: String(e.data.text ?? ''), by: String(e.data.by_name ?? e.data.by ?? ''), created_at: e.created_at })),
     }

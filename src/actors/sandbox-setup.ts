@@ -28,9 +28,12 @@ export async function resolveRepo(sql: Sql, dataDir: string, input: RunnerInput)
   return { url, baseBranch: project.default_branch, workBranch: taskBranch(spec.id, input.task), mergeBranches: input.mergeBranches ?? [] }
 }
 
-/** The whole environment of a sandbox (CONTRACT §7): nothing else of the server's is passed. */
+/**
+ * The whole environment of a sandbox (CONTRACT §7): nothing else of the server's is passed. The model settings are
+ * the model name and the server's model proxy; the sandbox token is the proxy's key.
+ */
 export function sandboxEnv(
-  env: { callbackUrl: string; model: { apiKey?: string; baseUrl?: string; name: string }; gitToken?: string },
+  env: { callbackUrl: string; model: { name: string }; gitToken?: string },
   sandboxId: string,
   token: string,
   input: RunnerInput,
@@ -41,8 +44,8 @@ export function sandboxEnv(
     OMOI_CALLBACK_URL: env.callbackUrl,
     SPEC_ID: input.specId,
     ...(input.kind === 'phase' ? { SPEC_PHASE: input.phase } : { TASK_ID: input.task }),
-    ...(env.model.apiKey ? { ANTHROPIC_API_KEY: env.model.apiKey } : {}),
-    ...(env.model.baseUrl ? { ANTHROPIC_BASE_URL: env.model.baseUrl } : {}),
+    // the model is reached through the server, which adds its key: the key never enters the sandbox
+    ANTHROPIC_BASE_URL: `${env.callbackUrl}/sandboxes/${sandboxId}/model`,
     OMOI_MODEL: env.model.name,
     ...(env.gitToken && input.kind === 'task' ? { OMOI_GIT_TOKEN: env.gitToken } : {}),
   }

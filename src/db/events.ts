@@ -72,8 +72,18 @@ export async function eventsAfter(sql: Sql, specId: string, afterSeq: number, li
   return rows.map(toEvent)
 }
 
-/** User messages for a sandbox's agent, after a given seq. */
-export async function userMessagesAfter(sql: Sql, specId: string, afterSeq: number): Promise<SpecEvent[]> {
+/**
+ * User messages no agent has taken yet: after `afterSeq` when the agent says where it is, else after the last message
+ * any agent of the spec reported injected (`agent.message_injected {message_seq}`), so a message sent while one agent
+ * was finishing reaches the next.
+ */
+export async function pendingUserMessages(sql: Sql, specId: string, afterSeq: number | undefined): Promise<SpecEvent[]> {
+  if (afterSeq === undefined) {
+    const [row] = await sql<{ seq: number }[]>`
+      select coalesce(max((data->>'message_seq')::bigint), 0)::int8 as seq from sandbox_events
+      where spec_id = ${specId} and type = 'agent.message_injected'`
+    afterSeq = row?.seq ?? 0
+  }
   const rows = await sql<EventRow[]>`
     select * from sandbox_events where spec_id = ${specId} and type = 'user.message' and seq > ${afterSeq}
     order by seq asc limit 100`

@@ -9,7 +9,6 @@ export interface SandboxRow {
   task_id: string | null
   attempt: number
   generation: number
-  start_seq: number
   token_hash: string
   status: 'starting' | 'running' | 'ended'
   provider: string
@@ -28,9 +27,7 @@ export async function insertSandbox(
   s: Pick<SandboxRow, 'id' | 'spec_id' | 'kind' | 'phase' | 'task_id' | 'attempt' | 'generation' | 'token_hash' | 'provider'>,
 ): Promise<SandboxRow> {
   const [row] = await sql<SandboxRow[]>`
-    insert into sandboxes (id, spec_id, kind, phase, task_id, attempt, generation, token_hash, provider, start_seq)
-    select ${s.id}, ${s.spec_id}, ${s.kind}, ${s.phase}, ${s.task_id}, ${s.attempt}, ${s.generation}, ${s.token_hash}, ${s.provider},
-      (select last_seq from specs where id = ${s.spec_id})
+    insert into sandboxes ${sql(s, 'id', 'spec_id', 'kind', 'phase', 'task_id', 'attempt', 'generation', 'token_hash', 'provider')}
     returning *`
   return row!
 }

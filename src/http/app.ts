@@ -13,6 +13,7 @@ import { webRoutes } from './static.ts'
 import { specCommandRoutes } from './routes/spec-commands.ts'
 import { quickTicketRoutes } from './routes/tickets.ts'
 import { sandboxRoutes } from './routes/sandboxes.ts'
+import { modelProxyRoutes } from './routes/model-proxy.ts'
 import type { SpecCommands } from '../actors/commands.ts'
 import type { SandboxApi } from '../actors/sandbox-api.ts'
 
@@ -22,6 +23,8 @@ export interface AppDeps {
   auth: AuthService
   commands: SpecCommands
   sandboxApi: SandboxApi
+  /** The actors this node owns are restored (readiness). */
+  actorsReady: () => boolean
   webDir: string
 }
 
@@ -29,6 +32,7 @@ export interface AppDeps {
 export function createApp(deps: AppDeps) {
   const { config, sql, auth, commands } = deps
   const api = new Hono<Env>()
+    .route('/sandboxes', modelProxyRoutes(deps.sandboxApi, config))
     .use(limitBody())
     // sandboxes authenticate with their own token, not a session (and are not browsers: no Origin check)
     .route('/sandboxes', sandboxRoutes(deps.sandboxApi))
@@ -45,7 +49,7 @@ export function createApp(deps: AppDeps) {
 
   return new Hono()
     .onError(onError)
-    .route('/', healthRoutes(sql))
+    .route('/', healthRoutes(sql, deps.actorsReady))
     .route('/api/v1', api)
     .all('/api/*', notFoundHandler)
     .route('/', webRoutes(deps.webDir))

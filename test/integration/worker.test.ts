@@ -168,7 +168,7 @@ describe('the sandbox worker', () => {
     expect(rejection).toContain('Missing fields: tech_stack')
     expect(rejection).toContain('"is_error":true')
 
-    expect(api.events.find((e) => e.type === 'agent.message_injected')?.data).toEqual({ text: 'Please keep the README in mind.' })
+    expect(api.events.find((e) => e.type === 'agent.message_injected')?.data).toEqual({ text: 'Please keep the README in mind.', message_seq: 1 })
     expect(requests().some((r) => JSON.stringify(r.body.messages.at(-1)).includes('Please keep the README in mind.'))).toBe(true)
   })
 

@@ -2,14 +2,18 @@ import { Hono } from 'hono'
 import type { Sql } from '../../db/connect.ts'
 import { migrationState } from '../../db/migrate.ts'
 
-/** `/healthz`: the process is up. `/readyz`: the database answers and every migration is applied. */
-export function healthRoutes(sql: Sql) {
+/**
+ * `/healthz`: the process is up. `/readyz`: the database answers, every migration is applied, and the actors this node
+ * owns are restored.
+ */
+export function healthRoutes(sql: Sql, actorsReady: () => boolean) {
   return new Hono()
     .get('/healthz', (c) => c.json({ ok: true }))
     .get('/readyz', async (c) => {
       try {
         const { applied, expected } = await migrationState(sql)
         if (applied < expected) return c.json({ ok: false, reason: `migrations applied ${applied} of ${expected}` }, 503)
+        if (!actorsReady()) return c.json({ ok: false, reason: 'restoring spec actors' }, 503)
         return c.json({ ok: true, migrations: applied })
       } catch {
         return c.json({ ok: false, reason: 'the database does not answer' }, 503)

@@ -141,7 +141,7 @@ class AgentRun {
   private addInjectedMessages(turn: UserTurn): void {
     for (const message of this.d.takeMessages()) {
       turn.content.push({ type: 'text', text: `A person following this work sends you a message:\n${message.text}` })
-      this.d.events.push('agent.message_injected', { text: message.text })
+      this.d.events.push('agent.message_injected', { text: message.text, message_seq: message.seq })
     }
   }
 

@@ -12,7 +12,7 @@ import { Inbox } from './inbox.ts'
 import { errorMessage, log } from './log.ts'
 import { openWorkspace } from './tools.ts'
 
-const REQUIRED_ENV = ['OMOI_SANDBOX_ID', 'OMOI_SANDBOX_TOKEN', 'OMOI_CALLBACK_URL', 'ANTHROPIC_API_KEY'] as const
+const REQUIRED_ENV = ['OMOI_SANDBOX_ID', 'OMOI_SANDBOX_TOKEN', 'OMOI_CALLBACK_URL'] as const
 const CRASH_REPORT_MS = 5_000
 
 function readEnv() {
@@ -26,7 +26,8 @@ function readEnv() {
     sandboxId: env.OMOI_SANDBOX_ID,
     token: env.OMOI_SANDBOX_TOKEN,
     callbackUrl: env.OMOI_CALLBACK_URL,
-    apiKey: env.ANTHROPIC_API_KEY,
+    // the server's model proxy takes the sandbox token as its key; a direct ANTHROPIC_API_KEY still works
+    apiKey: env.ANTHROPIC_API_KEY || env.OMOI_SANDBOX_TOKEN,
     baseUrl: env.ANTHROPIC_BASE_URL || undefined,
     model: env.OMOI_MODEL || undefined,
     heartbeatMs: Number(env.OMOI_HEARTBEAT_MS) || 15_000,

@@ -1,0 +1,53 @@
+import type { Socket } from 'socket.io'
+import { logger } from '../log.ts'
+
+const log = logger('omoi:sockets')
+
+type Connection = Socket['conn']
+
+/**
+ * Bounds what one slow client can make the server hold. Engine.io hands a batch of packets to the WebSocket and takes
+ * no more until the kernel accepted all of it; meanwhile every emit waits in the connection's `writeBuffer`, which has
+ * no limit. A client that stops reading is only dropped by the heartbeat (pingInterval + pingTimeout: up to 45 s).
+ *
+ * Measured (a viewer whose TCP socket is paused, loopback, Linux tcp_wmem max 4 MiB): the kernel's socket buffers
+ * swallow the first 4–7 MB (~395 events of 10 KB, ~110 of 60 KB), then `writeBuffer` grows by exactly one packet per
+ * event (204 after 600 events of 10 KB), without bound, and stays in memory until the heartbeat drops the client.
+ * Bound: 100 packets beyond what the kernel holds (≤ 6 MB of 60 KB events). A healthy client's queue is empty between
+ * two deliveries, so the bound is checked before each delivery, not per packet: one large batch (a gap filled from
+ * the log) may be queued at once.
+ */
+export const MAX_QUEUED_PACKETS = 100
+
+/** The largest message a client may send: a command's text and feedback (≤ 20 000 characters each) fit easily. */
+export const MAX_MESSAGE_BYTES = 256 * 1024
+
+/** Packets emitted to this socket that its transport has not taken yet. */
+export function queuedPackets(socket: Socket): number {
+  // `writeBuffer` is private in engine.io's typings; it is the queue the transport drains.
+  return (socket.conn as unknown as { writeBuffer?: unknown[] }).writeBuffer?.length ?? 0
+}
+
+/**
+ * Whether the socket may be written to now. One that is over the bound is hung up on; its client reconnects and
+ * rejoins with `after_seq`, so it misses nothing.
+ */
+export function keepUp(socket: Socket): boolean {
+  if (!socket.connected) return false
+  const queued = queuedPackets(socket)
+  if (queued <= MAX_QUEUED_PACKETS) return true
+  log.warn('dropping a client that does not keep up', { socket: socket.id, user: socket.data?.user?.id, queued })
+  hangUp(socket.conn)
+  return false
+}
+
+/**
+ * Ends a connection at once, discarding its queue. A plain close would wait for the queue to drain, and ws waits up to
+ * 30 s for the closing handshake of a peer that is not reading: the TCP socket is destroyed instead.
+ */
+export function hangUp(conn: Connection): void {
+  // the WebSocket transport's `socket` (a ws WebSocket) is private in engine.io's typings; polling has none
+  const ws = (conn.transport as unknown as { socket?: { terminate?: () => void } }).socket
+  conn.close(true)
+  ws?.terminate?.()
+}

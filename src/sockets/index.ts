@@ -1,0 +1,104 @@
+import type { Server as HttpServer } from 'node:http'
+import { Server } from 'socket.io'
+import { createAdapter } from '@socket.io/postgres-adapter'
+import pg from 'pg'
+import type { SpecCommands } from '../actors/commands.ts'
+import type { SpecHostView } from '../actors/host-api.ts'
+import type { AuthService } from '../auth/service.ts'
+import type { Config } from '../config.ts'
+import type { Sql } from '../db/connect.ts'
+import { eventsAfter } from '../db/events.ts'
+import { logger } from '../log.ts'
+import { presentSpec } from '../schemas/present.ts'
+import { registerAdmin } from './admin.ts'
+import { hangUp, MAX_MESSAGE_BYTES } from './backpressure.ts'
+import { SpecFeed } from './feed.ts'
+import { registerSpecs } from './specs.ts'
+import type { AdminNamespace, SpecServer, SpecSocket } from './types.ts'
+
+const log = logger('omoi:sockets')
+
+type Connection = SpecSocket['conn']
+
+export interface SocketDeps {
+  sql: Sql
+  auth: AuthService
+  host: SpecHostView
+  commands: SpecCommands
+  config: Config
+}
+
+export interface AttachedSockets {
+  io: SpecServer
+  /** Disconnects every client and leaves the cluster. Call after the HTTP server stopped accepting connections. */
+  close(): Promise<void>
+}
+
+/**
+ * Socket.IO on the HTTP server that serves Hono (CONTRACT §6, DESIGN §4). Everything the actor host publishes after a
+ * commit reaches the viewers: events and state to the spec's room, transitions to the admins watching. With
+ * OMOI_CLUSTER=postgres the nodes share broadcasts through the PostgreSQL adapter, and each node relays its own bus
+ * to the others.
+ */
+export function attachSockets(http: HttpServer, deps: SocketDeps): AttachedSockets {
+  const { config, host } = deps
+  const io: SpecServer = new Server(http, { serveClient: false, maxHttpBufferSize: MAX_MESSAGE_BYTES })
+  const pool = config.cluster === 'postgres' ? clusterPool(config.databaseUrl!) : null
+  if (pool) io.adapter(createAdapter(pool, { errorHandler: (err) => log.warn('cluster adapter error', { err }) }))
+
+  const allowedOrigins = config.publicUrl ? [config.publicUrl] : []
+  const feed = new SpecFeed((specId, afterSeq) => eventsAfter(deps.sql, specId, afterSeq))
+  let closing = false
+  const connections = new Set<Connection>()
+  io.engine.on('connection', (conn: Connection) => {
+    connections.add(conn)
+    conn.once('close', () => connections.delete(conn))
+  })
+  registerSpecs(io.of('/'), { ...deps, feed, allowedOrigins, closing: () => closing })
+  // io.of() is typed with the server's event maps; /admin has its own
+  const admin = io.of('/admin') as unknown as AdminNamespace
+  const watchers = registerAdmin(admin, { auth: deps.auth, host, allowedOrigins, clustered: pool !== null })
+
+  if (pool) {
+    io.on('relay:events', (specId, events) => feed.events(specId, events))
+    io.on('relay:state', (specId, spec) => feed.state(specId, spec))
+  }
+  const unsubscribe = host.bus.subscribe((message) => {
+    switch (message.kind) {
+      case 'events':
+        feed.events(message.specId, message.events)
+        if (pool) io.serverSideEmit('relay:events', message.specId, message.events)
+        return
+      case 'state': {
+        const spec = presentSpec(message.spec)
+        feed.state(message.specId, spec)
+        if (pool) io.serverSideEmit('relay:state', message.specId, spec)
+        return
+      }
+      case 'transition':
+        watchers({ spec_id: message.specId, from: message.from, to: message.to, event: message.event, at: message.at })
+        return
+    }
+  })
+
+  return {
+    io,
+    async close() {
+      closing = true
+      unsubscribe()
+      // Not io.close(): it would close the HTTP server a second time and could wait for a 'close' already emitted.
+      // Hung up rather than closed: a client that stopped reading would hold the HTTP server's close for 30 s.
+      for (const conn of connections) hangUp(conn)
+      io.engine.close()
+      await Promise.allSettled([io.of('/').adapter.close(), admin.adapter.close()])
+      await pool?.end()
+    },
+  }
+}
+
+function clusterPool(url: string): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max: 4, application_name: 'omoi-sockets' })
+  // an idle client's error (the database restarted) must not crash the process; the adapter reconnects
+  pool.on('error', (err) => log.warn('cluster pool error', { err }))
+  return pool
+}

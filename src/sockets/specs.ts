@@ -1,0 +1,97 @@
+import type { SpecCommands } from '../actors/commands.ts'
+import type { AuthService } from '../auth/service.ts'
+import type { Sql } from '../db/connect.ts'
+import { eventsAfter } from '../db/events.ts'
+import { findSpecFor } from '../db/specs.ts'
+import { notFound } from '../errors.ts'
+import { SpecCommandSchema, SpecJoinSchema, SpecLeaveSchema } from '../schemas/api.ts'
+import { parseInput } from '../schemas/parse.ts'
+import { presentSpec } from '../schemas/present.ts'
+import { request } from './ack.ts'
+import type { SpecFeed } from './feed.ts'
+import { authenticate } from './handshake.ts'
+import { PresenceBoard, specOfRoom, specRoom } from './presence.ts'
+import type { ClientToServerEvents, SpecNamespace, SpecSocket } from './types.ts'
+
+export interface SpecsDeps {
+  sql: Sql
+  auth: AuthService
+  commands: SpecCommands
+  feed: SpecFeed
+  allowedOrigins: string[]
+  /** True once the server is shutting down: nobody is told about sockets closing then. */
+  closing: () => boolean
+}
+
+type Events = ClientToServerEvents
+
+/**
+ * Namespace `/` (CONTRACT §6): watching specs (`spec:join` / `spec:leave`, presence) and steering them
+ * (`spec:command`, through the same function as REST).
+ */
+export function registerSpecs(nsp: SpecNamespace, deps: SpecsDeps): void {
+  const { sql, commands, feed } = deps
+  const presence = new PresenceBoard(nsp)
+  nsp.use(authenticate(deps.auth, { allowedOrigins: deps.allowedOrigins }))
+
+  nsp.on('connection', (socket: SpecSocket) => {
+    const user = socket.data.user
+
+    socket.on(
+      'spec:join',
+      request<Events['spec:join']>('spec:join', async (payload, reply) => {
+        const { spec_id: specId, after_seq: afterSeq = 0 } = parseInput(SpecJoinSchema, payload, 'payload')
+        // Hold live events before reading the replay: whatever is committed from now on is either in it or held.
+        const cursor = feed.hold(socket, specId)
+        const spec = await findSpecFor(sql, specId, user.id)
+        if (!spec) {
+          feed.release(socket.id, specId)
+          if (socket.rooms.has(specRoom(specId))) {
+            // watching until now (its access was taken away)
+            await socket.leave(specRoom(specId))
+            presence.announce(specId)
+          }
+          throw notFound('Spec')
+        }
+        const events = await eventsAfter(sql, specId, afterSeq)
+        if (!socket.connected) return // gone meanwhile: joining now would leave a ghost in the room
+        await socket.join(specRoom(specId))
+        const viewers = await presence.viewers(specId)
+        const shown = presentSpec(spec, spec.access)
+        reply({ ok: true, spec: shown, events, viewers })
+        // A client asking for no replay (after_seq past the end) gets every event after what existed at its join.
+        feed.open(cursor, specId, Math.max(events.at(-1)?.seq ?? 0, Math.min(afterSeq, spec.last_seq)), shown)
+        presence.announce(specId)
+      }),
+    )
+
+    socket.on(
+      'spec:leave',
+      request<Events['spec:leave']>('spec:leave', async (payload, reply) => {
+        const { spec_id: specId } = parseInput(SpecLeaveSchema, payload, 'payload')
+        const wasIn = socket.rooms.has(specRoom(specId))
+        feed.release(socket.id, specId)
+        await socket.leave(specRoom(specId))
+        reply({ ok: true })
+        if (wasIn) presence.announce(specId)
+      }),
+    )
+
+    socket.on(
+      'spec:command',
+      request<Events['spec:command']>('spec:command', async (payload, reply) => {
+        const { spec_id: specId, ...input } = parseInput(SpecCommandSchema, payload, 'payload')
+        const { body } = await commands.command(user, specId, input)
+        reply({ ok: true, ...body })
+      }),
+    )
+
+    socket.on('disconnecting', () => {
+      const specs = [...socket.rooms].map(specOfRoom).filter((id): id is string => id !== null)
+      socket.once('disconnect', () => {
+        feed.releaseSocket(socket.id)
+        if (!deps.closing()) for (const specId of specs) presence.announce(specId)
+      })
+    })
+  })
+}

@@ -1,0 +1,98 @@
+import type { Namespace, Server, Socket } from 'socket.io'
+import type { ActorInspection, ActorSummary, CommandInput } from '../actors/host-api.ts'
+import type { PublicUser } from '../db/users.ts'
+import type { ErrorCode } from '../errors.ts'
+import type { SpecEvent } from '../schemas/events.ts'
+import type { PresentedSpec } from '../schemas/present.ts'
+
+/** The Socket.IO surface of CONTRACT §6, as typed event maps threaded through every emit, handler and ack. */
+
+/** Why a request was refused: a CONTRACT §2 code and a sentence a person can act on. */
+export interface SocketError {
+  code: ErrorCode
+  message: string
+  fields?: Record<string, string[]>
+}
+export interface Refusal {
+  ok: false
+  error: SocketError
+}
+
+export interface Viewer {
+  user_id: string
+  name: string
+}
+export interface Presence {
+  spec_id: string
+  viewers: Viewer[]
+}
+
+/** Payloads as a client sends them; the server validates each on arrival (src/schemas/api.ts). */
+export interface JoinPayload {
+  spec_id: string
+  after_seq?: number
+}
+export interface LeavePayload {
+  spec_id: string
+}
+export type CommandPayload = { spec_id: string } & CommandInput
+
+export type JoinAnswer = { ok: true; spec: PresentedSpec; events: SpecEvent[]; viewers: Viewer[] } | Refusal
+export type LeaveAnswer = { ok: true } | Refusal
+/** `{ok: true}` plus the body the REST call answers. */
+export type CommandAnswer = ({ ok: true } & Record<string, unknown>) | Refusal
+
+/** Namespace `/`: what clients emit, each with an ack. */
+export interface ClientToServerEvents {
+  'spec:join': (payload: JoinPayload, ack: (answer: JoinAnswer) => void) => void
+  'spec:leave': (payload: LeavePayload, ack: (answer: LeaveAnswer) => void) => void
+  'spec:command': (payload: CommandPayload, ack: (answer: CommandAnswer) => void) => void
+}
+
+/** Namespace `/`: what the server emits to the viewers of room `spec:<id>`. */
+export interface ServerToClientEvents {
+  'spec:event': (event: SpecEvent) => void
+  'spec:state': (spec: PresentedSpec) => void
+  'spec:presence': (presence: Presence) => void
+}
+
+/**
+ * Between nodes (OMOI_CLUSTER=postgres). Each node relays what its own bus publishes; the others deliver it to their
+ * local viewers, each of which is kept in seq order (src/sockets/feed.ts).
+ */
+export interface InterServerEvents {
+  'relay:events': (specId: string, events: SpecEvent[]) => void
+  'relay:state': (specId: string, spec: PresentedSpec) => void
+  'relay:actors': (ack: (actors: ActorSummary[]) => void) => void
+}
+
+export interface SocketData {
+  user: PublicUser
+}
+
+export interface ActorTransition {
+  spec_id: string
+  from: string
+  to: string
+  event: string
+  at: string
+}
+
+/** Namespace `/admin`. `actors:list` and `actors:watch` may come with the ack alone (the web app sends no payload). */
+export interface AdminClientToServerEvents {
+  'actors:list': (ack: (actors: ActorSummary[]) => void) => void
+  'actor:inspect': (payload: { spec_id: string }, ack: (answer: ActorInspection | Refusal) => void) => void
+  'actors:watch': (ack: (answer: { ok: true }) => void) => void
+}
+export interface AdminServerToClientEvents {
+  'actor:transition': (transition: ActorTransition) => void
+}
+
+export type SpecServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>
+export type SpecNamespace = Namespace<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>
+export type SpecSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>
+export type AdminNamespace = Namespace<AdminClientToServerEvents, AdminServerToClientEvents, InterServerEvents, SocketData>
+export type AdminSocket = Socket<AdminClientToServerEvents, AdminServerToClientEvents, InterServerEvents, SocketData>
+
+/** The answer type of a client event: what its ack (the last parameter) is called with. */
+export type AnswerOf<F> = F extends (...args: infer P) => void ? (P extends [...unknown[], (answer: infer A) => void] ? A : never) : never
