@@ -99,8 +99,6 @@ create table sandboxes (
   attempt           integer not null,
   -- how many times this phase attempt / task attempt had its sandbox replaced before this one
   generation        integer not null default 0,
-  -- the spec's last event seq when the sandbox was created: its agent gets the user messages after it
-  start_seq         bigint not null default 0,
   token_hash        text not null unique,
   status            text not null default 'starting' check (status in ('starting', 'running', 'ended')),
   provider          text not null,
