@@ -1,0 +1,327 @@
+import { randomUUID } from 'node:crypto'
+import { io, type Socket } from 'socket.io-client'
+import { serveChild } from './child.ts'
+import { quantile, sleep } from './stats.ts'
+
+/**
+ * The viewers and the sender of bench/fanout.ts, in one process so that send and receipt times come from one clock.
+ * Connects every target's viewers (WebSocket only, one connection each) and joins them to the target's room, then
+ * runs the phases one after the other: the sender posts agent events to one target at a fixed rate (open loop: a slow
+ * answer does not slow the sender) and records, for each of that target's viewers and each event, the time from the
+ * start of the POST that carried it to the viewer's receipt.
+ */
+
+export interface FanoutTarget {
+  label: string
+  /** Socket.IO server URL (namespace `/`). */
+  url: string
+  /** One handshake token per viewer (`auth: {token}`), or null (no auth). */
+  tokens: (string | null)[]
+  specId: string
+  /** Where the sender posts `{events: [...]}`, and its Bearer token. */
+  postUrl: string
+  postToken: string | null
+}
+
+export interface FanoutPhase {
+  name: string
+  target: string
+  /** Events per POST: 1 (every event its own callback) or the worker's batching (src/sandbox/worker/events.ts). */
+  batch: number
+}
+
+export interface FanoutJob {
+  targets: FanoutTarget[]
+  phases: FanoutPhase[]
+  ratePerSec: number
+  /** Events per phase. */
+  events: number
+  /** After a phase's last send: how long to wait for answers and deliveries before counting what is missing. */
+  drainMs: number
+}
+
+export interface PhaseAnswer {
+  name: string
+  target: string
+  batch: number
+  sent: number
+  sendErrors: string[]
+  /** From the first send until the last answer (or the end of the drain). */
+  sendMs: number
+  /** POSTs still unanswered at the end of the drain. */
+  unanswered: number
+  expected: number
+  received: number
+  outOfOrder: number
+  duplicates: number
+  disconnects: number
+  p50: number
+  p99: number
+  max: number
+  /** Per event: until the LAST viewer had it. */
+  lastViewerP50: number
+  lastViewerP99: number
+  /** The slowest events: when they were sent (ms into the phase) and when the last viewer had them. */
+  worst: { atMs: number; ms: number }[]
+  /** CPU the viewers' process used during the phase, in % of one core. */
+  clientCpu: number
+}
+
+export interface TargetAnswer {
+  label: string
+  viewers: number
+  /** Viewers that could not connect or join (file descriptors, refusals, timeouts). */
+  failedViewers: number
+  connectErrors: string[]
+  joinMs: number
+  presenceMessages: number
+  /** Sum of the viewer list lengths over every presence message received: what presence cost the viewers. */
+  presenceEntries: number
+}
+
+export interface FanoutAnswer {
+  targets: TargetAnswer[]
+  phases: PhaseAnswer[]
+}
+
+const clock = () => performance.now()
+const report = (msg: string, mark?: string) => process.send?.({ kind: 'progress', msg, mark })
+const TEXT = 'Reading src/todos/routes.ts to see how PATCH validates its body before adding due_at to the schema.'
+
+interface SpecEventLike {
+  seq: number
+  data: { p?: number; n?: number }
+}
+
+/** One target's viewers and what they received in the current phase. */
+class Viewers {
+  readonly sockets: (Socket | null)[]
+  readonly lastSeq: Float64Array
+  readonly counts: Uint32Array
+  latency = new Float64Array(0)
+  sentAt = new Float64Array(0)
+  /** The phase whose events are being recorded (-1: none). */
+  phase = -1
+  outOfOrder = 0
+  duplicates = 0
+  disconnects = 0
+  presenceMessages = 0
+  presenceEntries = 0
+
+  constructor(
+    readonly target: FanoutTarget,
+    readonly N: number,
+  ) {
+    this.sockets = new Array(target.tokens.length).fill(null)
+    this.lastSeq = new Float64Array(target.tokens.length)
+    this.counts = new Uint32Array(target.tokens.length)
+  }
+
+  get joined(): number[] {
+    return this.sockets.map((s, v) => (s ? v : -1)).filter((v) => v >= 0)
+  }
+
+  startPhase(p: number): void {
+    const V = this.sockets.length
+    this.latency = new Float64Array(V * this.N).fill(NaN)
+    this.sentAt = new Float64Array(this.N).fill(NaN)
+    this.counts.fill(0)
+    this.outOfOrder = this.duplicates = this.disconnects = 0
+    this.phase = p
+  }
+
+  received(): number {
+    return this.joined.reduce((sum, v) => sum + this.counts[v]!, 0)
+  }
+
+  async open(v: number): Promise<void> {
+    const token = this.target.tokens[v]
+    const N = this.N
+    const socket = io(this.target.url, {
+      transports: ['websocket'],
+      forceNew: true, // one connection per viewer (a shared Manager would multiplex them all on one)
+      reconnection: false,
+      timeout: 30_000,
+      ...(token ? { auth: { token } } : {}),
+    })
+    socket.on('spec:event', (e: SpecEventLike) => {
+      const at = clock()
+      if (e.seq <= this.lastSeq[v]!) {
+        if (e.seq === this.lastSeq[v]) this.duplicates++
+        else this.outOfOrder++
+      }
+      this.lastSeq[v] = Math.max(this.lastSeq[v]!, e.seq)
+      const n = e.data?.n
+      if (e.data?.p !== this.phase || typeof n !== 'number' || n < 0 || n >= N) return
+      if (Number.isNaN(this.latency[v * N + n]!)) {
+        this.counts[v]!++
+        this.latency[v * N + n] = at - this.sentAt[n]!
+      } else {
+        this.duplicates++
+      }
+    })
+    socket.on('spec:presence', (p: { viewers?: unknown[] }) => {
+      this.presenceMessages++
+      this.presenceEntries += p.viewers?.length ?? 0
+    })
+    socket.on('disconnect', () => {
+      if (this.phase >= 0) this.disconnects++
+    })
+    try {
+      await new Promise<void>((resolve, reject) => {
+        socket.once('connect', () => resolve())
+        socket.once('connect_error', (err) => reject(err))
+      })
+      const answer = await socket.timeout(60_000).emitWithAck('spec:join', { spec_id: this.target.specId })
+      if (!answer?.ok) throw new Error(`join refused: ${JSON.stringify(answer?.error ?? answer)}`)
+    } catch (err) {
+      socket.disconnect()
+      throw err
+    }
+    this.sockets[v] = socket
+  }
+
+  /** Connects and joins every viewer, in waves: a thousand handshakes at once time out for reasons of their own. */
+  async joinAll(): Promise<TargetAnswer> {
+    const V = this.sockets.length
+    const connectErrors: string[] = []
+    const start = clock()
+    const WAVE = 50
+    for (let from = 0; from < V; from += WAVE) {
+      const wave = Array.from({ length: Math.min(WAVE, V - from) }, (_, k) => from + k)
+      const results = await Promise.allSettled(wave.map((v) => this.open(v)))
+      for (const r of results) if (r.status === 'rejected' && connectErrors.length < 5) connectErrors.push(String(r.reason?.message ?? r.reason))
+      if ((from + WAVE) % 250 === 0 || from + WAVE >= V) {
+        report(`${this.target.label}: ${this.joined.length}/${V} joined after ${((clock() - start) / 1000).toFixed(1)} s, ${this.presenceMessages} presence messages so far`)
+      }
+    }
+    const joinMs = clock() - start
+    // let the last presence announcements land
+    let quietSince = clock()
+    let seen = this.presenceMessages
+    for (let i = 0; i < 100 && clock() - quietSince < 500; i++) {
+      await sleep(100)
+      if (this.presenceMessages !== seen) [seen, quietSince] = [this.presenceMessages, clock()]
+    }
+    const joined = this.joined.length
+    return {
+      label: this.target.label,
+      viewers: joined,
+      failedViewers: V - joined,
+      connectErrors,
+      joinMs,
+      presenceMessages: this.presenceMessages,
+      presenceEntries: this.presenceEntries,
+    }
+  }
+}
+
+async function runPhase(job: FanoutJob, p: number, viewers: Viewers): Promise<PhaseAnswer> {
+  const spec = job.phases[p]!
+  const { target, N } = viewers
+  viewers.startPhase(p)
+  report(`${target.label}: ${spec.name}: ${N} events at ${job.ratePerSec}/s, ${spec.batch} per POST`, `phase-start:${p}`)
+  const cpu0 = process.cpuUsage()
+  const sendErrors: string[] = []
+  let unanswered = 0
+  const inflight: Promise<void>[] = []
+  const abort = new AbortController()
+  const sendStart = clock()
+  for (let first = 0; first < N; first += spec.batch) {
+    const last = Math.min(N, first + spec.batch) - 1
+    // a batch leaves when its last event is due, as the worker's queue would send it
+    const wait = sendStart + (last * 1000) / job.ratePerSec - clock()
+    if (wait > 0) await sleep(wait)
+    const events = []
+    for (let n = first; n <= last; n++) events.push({ id: randomUUID(), type: 'agent.message', data: { text: TEXT, p, n } })
+    const body = JSON.stringify({ events })
+    const t = clock()
+    for (let n = first; n <= last; n++) viewers.sentAt[n] = t
+    unanswered++
+    inflight.push(
+      fetch(target.postUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(target.postToken ? { authorization: `Bearer ${target.postToken}` } : {}) },
+        body,
+        signal: abort.signal,
+      }).then(
+        async (res) => {
+          const text = await res.text()
+          unanswered--
+          if (!res.ok && sendErrors.length < 5) sendErrors.push(`${res.status} ${text.slice(0, 200)}`)
+        },
+        (err) => {
+          if (!abort.signal.aborted && sendErrors.length < 5) sendErrors.push(`${String(err)} (${String(err?.cause?.code ?? err?.cause ?? '')})`)
+        },
+      ),
+    )
+  }
+  // bounded: answers and deliveries get DRAIN_MS after the last send, then what is missing is counted as such
+  const expected = viewers.joined.length * N
+  const drainUntil = clock() + job.drainMs
+  while ((unanswered > 0 || viewers.received() < expected) && clock() < drainUntil) await sleep(50)
+  const sendMs = clock() - sendStart
+  abort.abort()
+  await Promise.allSettled(inflight)
+  const cpu = process.cpuUsage(cpu0)
+  report(`${target.label}: ${spec.name} done`, `phase-end:${p}`)
+  viewers.phase = -1
+
+  const received = viewers.received()
+  const all = new Float64Array(received)
+  let k = 0
+  const lastViewer = new Float64Array(N).fill(NaN)
+  for (const v of viewers.joined) {
+    for (let n = 0; n < N; n++) {
+      const l = viewers.latency[v * N + n]!
+      if (Number.isNaN(l)) continue
+      all[k++] = l
+      if (!(lastViewer[n]! >= l)) lastViewer[n] = l
+    }
+  }
+  const lastKnown = Array.from(lastViewer).filter((x) => !Number.isNaN(x))
+  const worst = Array.from(lastViewer, (ms, n) => ({ atMs: Math.round(viewers.sentAt[n]! - sendStart), ms: Math.round(ms) }))
+    .filter((w) => !Number.isNaN(w.ms))
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, 3)
+  return {
+    name: spec.name,
+    target: target.label,
+    batch: spec.batch,
+    sent: N,
+    sendErrors,
+    sendMs,
+    unanswered,
+    expected,
+    received,
+    outOfOrder: viewers.outOfOrder,
+    duplicates: viewers.duplicates,
+    disconnects: viewers.disconnects,
+    p50: quantile(all, 0.5),
+    p99: quantile(all, 0.99),
+    max: all.reduce((m, x) => Math.max(m, x), 0),
+    lastViewerP50: quantile(lastKnown, 0.5),
+    lastViewerP99: quantile(lastKnown, 0.99),
+    worst,
+    clientCpu: ((cpu.user + cpu.system) / 1000 / sendMs) * 100,
+  }
+}
+
+serveChild<FanoutJob, FanoutAnswer>(async (job) => {
+  const byLabel = new Map(job.targets.map((t) => [t.label, new Viewers(t, job.events)]))
+  const targets: TargetAnswer[] = []
+  for (const v of byLabel.values()) targets.push(await v.joinAll())
+  // the parent may probe the servers with the viewers in place; it answers when it is done
+  await new Promise<void>((resolve) => {
+    process.once('message', () => resolve())
+    report('every viewer joined', 'joined')
+  })
+  for (const v of byLabel.values()) v.lastSeq.fill(0)
+  const phases: PhaseAnswer[] = []
+  for (const [p, spec] of job.phases.entries()) {
+    phases.push(await runPhase(job, p, byLabel.get(spec.target)!))
+    await sleep(300)
+  }
+  for (const v of byLabel.values()) for (const s of v.sockets) s?.disconnect()
+  return { targets, phases }
+})

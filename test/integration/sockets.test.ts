@@ -1,0 +1,250 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { asUser, type Api } from '../support/api.ts'
+import type { FakeModel } from '../support/fake-model.ts'
+import { allEvents, startWithModel, waitForStatus } from '../support/omoi.ts'
+import { makeRepo } from '../support/repo.ts'
+import type { TestServer } from '../support/server.ts'
+import { ask, Collector, connect, connected, refused, seqs, SpecView, type TestSocket } from '../support/socket-client.ts'
+import type { Presence } from '../../src/sockets/types.ts'
+import { transaction } from '../../src/db/connect.ts'
+import { appendEvents } from '../../src/db/events.ts'
+import { newUuid } from '../../src/ids.ts'
+
+let server: TestServer
+let model: FakeModel
+let owner: Api
+let member: Api
+let outsider: Api
+let projectId: string
+const sockets: TestSocket[] = []
+
+/** A connected socket of this user, closed after the file. */
+async function socketOf(user: Api): Promise<TestSocket> {
+  const socket = connect(server.url, { token: user.token! })
+  sockets.push(socket)
+  await connected(socket)
+  return socket
+}
+
+const launch = async (title: string, approval: 'auto' | 'manual' = 'auto') => {
+  const res = await owner.post('/specs/launch', { project_id: projectId, title, description: `${title}, please`, approval })
+  expect(res.status).toBe(201)
+  return res.body.spec_id as string
+}
+
+beforeAll(async () => {
+  ;({ server, model } = await startWithModel({ delayMs: 60 }))
+  ;[owner, member, outsider] = await Promise.all([asUser(server.url, 'Owner'), asUser(server.url, 'Member'), asUser(server.url, 'Outsider')])
+  projectId = (await owner.post('/projects', { name: 'Shop', repo_url: await makeRepo() })).body.id
+  expect((await owner.post(`/projects/${projectId}/members`, { email: member.user!.email, role: 'viewer' })).status).toBe(201)
+})
+afterAll(async () => {
+  for (const s of sockets) s.disconnect()
+  await server?.stop()
+  await model?.close()
+})
+
+describe('handshake', () => {
+  it('refuses a connection without a valid session, re-checked on every reconnect', async () => {
+    const anonymous = connect(server.url)
+    sockets.push(anonymous)
+    expect((await refused(anonymous)).message).toBe('unauthenticated')
+    const forged = connect(server.url, { token: 'not-a-session' })
+    sockets.push(forged)
+    const err = await refused(forged)
+    expect(err.message).toBe('unauthenticated')
+    expect(err.data).toMatchObject({ code: 'unauthenticated' })
+
+    const leaver = await asUser(server.url, 'Leaver')
+    const socket = await socketOf(leaver)
+    expect((await leaver.post('/auth/logout')).status).toBe(204)
+    socket.disconnect()
+    const again = refused(socket)
+    socket.connect()
+    expect((await again).message).toBe('unauthenticated')
+  })
+
+  it('accepts the session cookie from our own origin, not from a foreign one', async () => {
+    const login = await fetch(`${server.url}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: owner.user!.email, password: 'correct horse battery' }),
+    })
+    const cookie = login.headers.get('set-cookie')!.split(';')[0]!
+    const own = connect(server.url, { headers: { cookie, origin: server.url } })
+    sockets.push(own)
+    await connected(own)
+    const foreign = connect(server.url, { headers: { cookie, origin: 'https://evil.example' } })
+    sockets.push(foreign)
+    expect((await refused(foreign)).message).toBe('unauthenticated')
+  })
+})
+
+describe('watching a running spec', () => {
+  it('gives every viewer each event once, in seq order: from the start, mid-run, and across a reconnect with after_seq', async () => {
+    const specId = await launch('OAuth login')
+    const ownerView = new SpecView(await socketOf(owner), specId)
+    expect((await ownerView.join()).spec).toMatchObject({ id: specId, access: 'owner', can_edit: true })
+    const flaky = new SpecView(await socketOf(member), specId)
+    await flaky.join()
+    await ownerView.waitForCount(5)
+
+    // the member joins mid-run: replay plus live, seamlessly
+    const memberView = new SpecView(await socketOf(member), specId)
+    expect((await memberView.join()).spec).toMatchObject({ access: 'viewer', can_edit: false })
+    const outsiderSocket = await socketOf(outsider)
+    expect(await ask(outsiderSocket, 'spec:join', { spec_id: specId })).toEqual({
+      ok: false,
+      error: { code: 'not_found', message: 'Spec was not found' },
+    })
+
+    // another viewer drops out, events happen, it comes back after the last seq it saw
+    flaky.socket.disconnect()
+    const seen = flaky.lastSeq
+    await ownerView.waitForCount(seen + 5)
+    await connected(flaky.socket)
+    const rejoined = await flaky.join(seen)
+    expect(rejoined.events[0]!.seq).toBe(seen + 1)
+    const liveFrom = flaky.stream.length
+
+    await Promise.all([ownerView, memberView, flaky].map((v) => v.waitForType('spec.execution_completed')))
+    const log = await allEvents(owner, specId)
+    expect(seqs(log)).toEqual(log.map((_, i) => i + 1))
+    expect(ownerView.stream).toEqual(log)
+    expect(memberView.stream).toEqual(log)
+    expect(flaky.stream).toEqual(log)
+    expect(flaky.stream.length).toBeGreaterThan(liveFrom) // live again after the replay
+    expect(outsiderSocket.connected).toBe(true)
+  }, 60_000)
+
+  it('answers a bad payload with invalid_body and survives a request without ack', async () => {
+    const socket = await socketOf(owner)
+    expect(await ask(socket, 'spec:join', { after_seq: 'x' })).toMatchObject({ ok: false, error: { code: 'invalid_body' } })
+    expect(await ask(socket, 'spec:join')).toMatchObject({ ok: false, error: { code: 'invalid_body' } })
+    expect(await ask(socket, 'spec:command', { spec_id: 'spec_x', command: 'explode' })).toMatchObject({
+      ok: false,
+      error: { code: 'invalid_body', fields: { command: [expect.stringContaining('command must be one of')] } },
+    })
+    // without an ack (not allowed by the typed map, but a client may)
+    const untyped = socket as unknown as { emit(event: string, ...args: unknown[]): void }
+    untyped.emit('spec:join', { spec_id: 'spec_nope' })
+    untyped.emit('spec:leave', 42)
+    untyped.emit('spec:command', { spec_id: 'spec_nope', command: 'pause' })
+    expect(await ask(socket, 'spec:leave', { spec_id: 'spec_nope' })).toEqual({ ok: true })
+    expect(socket.connected).toBe(true)
+  })
+})
+
+describe('the live stream', () => {
+  it('fills a gap from the log and drops late duplicates (as when events are relayed out of order)', async () => {
+    const specId = (await owner.post('/specs', { project_id: projectId, title: 'Gaps', description: 'out of order' })).body.id
+    const write = (n: number) =>
+      transaction(server.database.sql, (tx) =>
+        appendEvents(tx, specId, Array.from({ length: n }, (_, i) => ({ id: newUuid(), type: 'agent.message', data: { text: `m${i}` }, source: 'agent' as const }))),
+      )
+    const publish = (events: Awaited<ReturnType<typeof write>>['written']) => server.host.bus.publish({ kind: 'events', specId, events })
+    const view = new SpecView(await socketOf(member), specId)
+    await view.join()
+
+    const first = (await write(3)).written // committed, published only in part and out of order
+    publish([first[2]!])
+    await view.waitForCount(3)
+    publish([first[0]!, first[1]!])
+    // as the board joins: an after_seq past the end asks for no replay, only what comes next
+    const board = new SpecView(await socketOf(owner), specId)
+    expect((await board.join(Number.MAX_SAFE_INTEGER)).events).toEqual([])
+    const next = (await write(1)).written
+    publish(next)
+    await Promise.all([view.waitForCount(4), board.waitForCount(1)])
+    expect(seqs(view.stream)).toEqual([1, 2, 3, 4])
+    expect(view.stream).toEqual(await allEvents(owner, specId))
+    expect(board.stream).toEqual(next)
+  })
+
+  it('goes on with live events where a long replay was cut at its limit', async () => {
+    const specId = (await owner.post('/specs', { project_id: projectId, title: 'Long', description: 'many events' })).body.id
+    const total = 10_003 // the replay's limit is 10 000 events
+    for (let done = 0; done < total; done += 5000) {
+      const batch = Array.from({ length: Math.min(5000, total - done) }, () => ({ id: newUuid(), type: 'agent.heartbeat', data: {}, source: 'agent' as const }))
+      await transaction(server.database.sql, (tx) => appendEvents(tx, specId, batch))
+    }
+    const view = new SpecView(await socketOf(member), specId)
+    expect((await view.join()).events).toHaveLength(10_000)
+    await view.waitForCount(total)
+    expect(seqs(view.stream)).toEqual(Array.from({ length: total }, (_, i) => i + 1))
+  })
+})
+
+describe('presence', () => {
+  const names = (p: { viewers: { name: string }[] } | undefined) => p?.viewers.map((v) => v.name).sort()
+
+  it('lists the distinct users in the room on join, leave and disconnect', async () => {
+    const specId = (await owner.post('/specs', { project_id: projectId, title: 'Draft', description: 'not running' })).body.id
+    const [tab1, tab2, viewer] = await Promise.all([socketOf(owner), socketOf(owner), socketOf(member)])
+    const seen = new Collector<Presence>(tab1, 'spec:presence', (p) => p.spec_id === specId)
+    const becomes = (expected: string[]) => seen.until((items) => String(names(items.at(-1))) === String(expected), `viewers ${expected}`)
+
+    expect(names(await ask(tab1, 'spec:join', { spec_id: specId }))).toEqual(['Owner'])
+    expect(names(await ask(tab2, 'spec:join', { spec_id: specId }))).toEqual(['Owner'])
+    expect(names(await ask(viewer, 'spec:join', { spec_id: specId }))).toEqual(['Member', 'Owner'])
+    await becomes(['Member', 'Owner'])
+    expect(await ask(viewer, 'spec:leave', { spec_id: specId })).toEqual({ ok: true })
+    await becomes(['Owner'])
+    await ask(viewer, 'spec:join', { spec_id: specId })
+    await becomes(['Member', 'Owner'])
+    viewer.disconnect()
+    await becomes(['Owner'])
+    const count = seen.items.length
+    tab2.disconnect() // the owner is still there in tab1
+    await seen.until((items) => items.length > count, 'an announcement after the second tab left')
+    expect(names(seen.items.at(-1))).toEqual(['Owner'])
+  })
+})
+
+describe('commands', () => {
+  const command = (socket: TestSocket, specId: string, input: Record<string, unknown>) => ask(socket, 'spec:command', { spec_id: specId, ...input })
+
+  it('have the same effect and answer over the socket as over REST; a viewer is refused', async () => {
+    const specId = await launch('Manual', 'manual')
+    const socket = await socketOf(owner)
+
+    const paused = await command(socket, specId, { command: 'pause' })
+    expect(paused).toMatchObject({ ok: true, spec_id: specId, status: 'paused', spec: { id: specId, status: 'paused' } })
+    const restConflict = await owner.post(`/specs/${specId}/pause`)
+    expect(restConflict.status).toBe(409)
+    expect(await command(socket, specId, { command: 'pause' })).toEqual({ ok: false, error: restConflict.body.error })
+    const resumed = await owner.post(`/specs/${specId}/resume`)
+    expect(resumed.status).toBe(200)
+    expect(Object.keys(paused).sort()).toEqual(['ok', ...Object.keys(resumed.body)].sort())
+
+    expect(await command(socket, specId, { command: 'message', text: 'from the socket' })).toEqual({
+      ok: true,
+      spec_id: specId,
+      seq: expect.any(Number),
+      text: 'from the socket',
+    })
+    expect((await owner.post(`/specs/${specId}/messages`, { text: 'over REST' })).body).toEqual({ spec_id: specId, seq: expect.any(Number), text: 'over REST' })
+
+    const viewer = await socketOf(member)
+    const restForbidden = await member.post(`/specs/${specId}/pause`)
+    expect(restForbidden.status).toBe(403)
+    expect(await command(viewer, specId, { command: 'pause' })).toEqual({ ok: false, error: restForbidden.body.error })
+
+    await waitForStatus(owner, specId, ['awaiting_approval'])
+    const approved = await command(socket, specId, { command: 'approve', phase: 'requirements' })
+    expect(approved).toMatchObject({ ok: true, spec_id: specId, status: 'executing' })
+    await waitForStatus(owner, specId, ['awaiting_approval'])
+    const approvedRest = await owner.post(`/specs/${specId}/approve`, { phase: 'design' })
+    expect(Object.keys(approved).sort()).toEqual(['ok', ...Object.keys(approvedRest.body)].sort())
+    expect(await command(socket, specId, { command: 'approve', phase: 'design' })).toMatchObject({ ok: false, error: { code: 'conflict' } })
+    expect(await command(socket, specId, { command: 'cancel' })).toMatchObject({ ok: true, status: 'cancelled' })
+
+    const log = await allEvents(owner, specId)
+    expect(log.filter((e) => e.type === 'spec.approved').map((e) => e.data)).toEqual([
+      { phase: 'requirements', by: owner.user!.id },
+      { phase: 'design', by: owner.user!.id },
+    ])
+    expect(log.filter((e) => e.type === 'user.message').map((e) => e.data.text)).toEqual(['from the socket', 'over REST'])
+    expect(log.filter((e) => e.type === 'spec.paused' || e.type === 'spec.resumed').map((e) => e.type)).toEqual(['spec.paused', 'spec.resumed'])
+  }, 60_000)
+})

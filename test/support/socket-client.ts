@@ -1,0 +1,148 @@
+import { io, type Socket } from 'socket.io-client'
+import type {
+  AdminClientToServerEvents,
+  AdminServerToClientEvents,
+  ClientToServerEvents,
+  JoinAnswer,
+  ServerToClientEvents,
+} from '../../src/sockets/types.ts'
+import type { SpecEvent } from '../../src/schemas/events.ts'
+
+export type TestSocket = Socket<ServerToClientEvents, ClientToServerEvents>
+export type AdminTestSocket = Socket<AdminServerToClientEvents, AdminClientToServerEvents>
+
+export interface ConnectOptions {
+  /** Sent as `auth: {token}`. */
+  token?: string
+  /** Extra handshake headers (cookie, origin). */
+  headers?: Record<string, string>
+  /** Reconnect by itself after losing the server (default false: tests reconnect explicitly). */
+  reconnection?: boolean
+}
+
+/** A real socket.io-client over WebSocket, not connected yet until `connected()` / `refused()` is awaited. */
+export function connect(url: string, options: ConnectOptions = {}): TestSocket {
+  return open(url, options) as TestSocket
+}
+
+export function connectAdmin(url: string, options: ConnectOptions = {}): AdminTestSocket {
+  return open(`${url}/admin`, options) as AdminTestSocket
+}
+
+function open(url: string, options: ConnectOptions): Socket {
+  return io(url, {
+    transports: ['websocket'],
+    forceNew: true,
+    reconnection: options.reconnection ?? false,
+    reconnectionDelay: 100,
+    reconnectionDelayMax: 500,
+    ...(options.token ? { auth: { token: options.token } } : {}),
+    ...(options.headers ? { extraHeaders: options.headers } : {}),
+  })
+}
+
+/** Resolves once connected; rejects with the server's refusal. */
+export function connected(socket: Socket, timeoutMs = 10_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (socket.connected) return resolve()
+    const timer = setTimeout(() => reject(new Error('timed out connecting')), timeoutMs)
+    socket.once('connect', () => (clearTimeout(timer), resolve()))
+    socket.once('connect_error', (err) => (clearTimeout(timer), reject(err)))
+    socket.connect()
+  })
+}
+
+/** Resolves with the `connect_error` the server answers the handshake with. */
+export function refused(socket: Socket, timeoutMs = 10_000): Promise<Error & { data?: unknown }> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('timed out waiting for connect_error')), timeoutMs)
+    socket.once('connect', () => (clearTimeout(timer), reject(new Error('connected, but a refusal was expected'))))
+    socket.once('connect_error', (err) => (clearTimeout(timer), resolve(err)))
+  })
+}
+
+/** Emits with an ack and resolves with the answer; rejects when none comes within the timeout. */
+export function ask<S extends Socket>(socket: S, event: string, ...payload: unknown[]): Promise<any> {
+  return (socket as Socket).timeout(10_000).emitWithAck(event, ...payload)
+}
+
+/** Everything one event name brings, with a wait for a condition on what has arrived. */
+export class Collector<T> {
+  readonly items: T[] = []
+  private waiters = new Set<() => void>()
+
+  constructor(socket: Socket, event: string, keep: (item: T) => boolean = () => true) {
+    socket.on(event, (item: T) => keep(item) && this.add(item))
+  }
+
+  add(item: T): void {
+    this.items.push(item)
+    for (const check of this.waiters) check()
+  }
+
+  /** Resolves with the items once `done(items)` holds. */
+  until(done: (items: T[]) => boolean, what: string, timeoutMs = 30_000): Promise<T[]> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (!done(this.items)) return
+        this.waiters.delete(check)
+        clearTimeout(timer)
+        resolve(this.items)
+      }
+      const timer = setTimeout(() => {
+        this.waiters.delete(check)
+        reject(new Error(`timed out waiting for ${what} (have ${this.items.length})`))
+      }, timeoutMs)
+      this.waiters.add(check)
+      check()
+    })
+  }
+}
+
+/** One viewer of one spec: what its joins replayed and the live events, in the order the client received them. */
+export class SpecView {
+  readonly received: Collector<SpecEvent>
+
+  constructor(
+    readonly socket: TestSocket,
+    readonly specId: string,
+  ) {
+    this.received = new Collector<SpecEvent>(socket, 'spec:event', (e) => e.spec_id === specId)
+  }
+
+  /**
+   * Joins (after `afterSeq` when given). The replay is recorded in the ack callback itself: live events may follow in
+   * the same network read, before an awaiting caller would resume.
+   */
+  join(afterSeq?: number): Promise<Extract<JoinAnswer, { ok: true }>> {
+    const payload = afterSeq === undefined ? { spec_id: this.specId } : { spec_id: this.specId, after_seq: afterSeq }
+    return new Promise((resolve, reject) => {
+      this.socket.timeout(10_000).emit('spec:join', payload, (err: Error | null, answer: JoinAnswer) => {
+        if (err) return reject(err)
+        if (!answer.ok) return reject(new Error(`join refused: ${JSON.stringify(answer.error)}`))
+        for (const event of answer.events) this.received.add(event)
+        resolve(answer)
+      })
+    })
+  }
+
+  get stream(): SpecEvent[] {
+    return this.received.items
+  }
+
+  get lastSeq(): number {
+    return this.stream.at(-1)?.seq ?? 0
+  }
+
+  /** Waits until an event of this type arrived. */
+  async waitForType(type: string, timeoutMs?: number): Promise<void> {
+    await this.received.until((items) => items.some((e) => e.type === type), `a ${type} event`, timeoutMs)
+  }
+
+  /** Waits until at least `count` events arrived in all. */
+  async waitForCount(count: number, timeoutMs?: number): Promise<void> {
+    await this.received.until((items) => items.length >= count, `${count} events`, timeoutMs)
+  }
+}
+
+export const seqs = (events: { seq: number }[]) => events.map((e) => e.seq)
