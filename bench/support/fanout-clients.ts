@@ -38,6 +38,8 @@ export interface FanoutJob {
   events: number
   /** After a phase's last send: how long to wait for answers and deliveries before counting what is missing. */
   drainMs: number
+  /** Then, unmeasured, how long to let a server work off its backlog before the next phase. */
+  settleMs: number
 }
 
 export interface PhaseAnswer {
@@ -65,6 +67,8 @@ export interface PhaseAnswer {
   worst: { atMs: number; ms: number }[]
   /** CPU the viewers' process used during the phase, in % of one core. */
   clientCpu: number
+  /** After the measured window: how much longer until every POST was answered and every viewer had every event (null: not within the settle time, or not waited for). */
+  backlogMs: number | null
 }
 
 export interface TargetAnswer {
@@ -216,7 +220,7 @@ class Viewers {
   }
 }
 
-async function runPhase(job: FanoutJob, p: number, viewers: Viewers): Promise<PhaseAnswer> {
+async function runPhase(job: FanoutJob, p: number, viewers: Viewers, settleMs: number | null): Promise<PhaseAnswer> {
   const spec = job.phases[p]!
   const { target, N } = viewers
   viewers.startPhase(p)
@@ -251,6 +255,7 @@ async function runPhase(job: FanoutJob, p: number, viewers: Viewers): Promise<Ph
           if (!res.ok && sendErrors.length < 5) sendErrors.push(`${res.status} ${text.slice(0, 200)}`)
         },
         (err) => {
+          unanswered--
           if (!abort.signal.aborted && sendErrors.length < 5) sendErrors.push(`${String(err)} (${String(err?.cause?.code ?? err?.cause ?? '')})`)
         },
       ),
@@ -261,12 +266,26 @@ async function runPhase(job: FanoutJob, p: number, viewers: Viewers): Promise<Ph
   const drainUntil = clock() + job.drainMs
   while ((unanswered > 0 || viewers.received() < expected) && clock() < drainUntil) await sleep(50)
   const sendMs = clock() - sendStart
-  abort.abort()
-  await Promise.allSettled(inflight)
   const cpu = process.cpuUsage(cpu0)
   report(`${target.label}: ${spec.name} done`, `phase-end:${p}`)
-  viewers.phase = -1
+  const answer = summarize(viewers, spec, { sendErrors, sendMs, unanswered, expected, sendStart, cpu })
 
+  // then, unmeasured, let the server work off its backlog (bounded) so that it does not weigh on the next phase
+  const settleUntil = clock() + (settleMs ?? 0)
+  while ((unanswered > 0 || viewers.received() < expected) && clock() < settleUntil) await sleep(50)
+  answer.backlogMs = unanswered > 0 || viewers.received() < expected ? null : clock() - sendStart - sendMs
+  viewers.phase = -1
+  abort.abort()
+  await Promise.allSettled(inflight)
+  return answer
+}
+
+function summarize(
+  viewers: Viewers,
+  spec: FanoutPhase,
+  m: { sendErrors: string[]; sendMs: number; unanswered: number; expected: number; sendStart: number; cpu: NodeJS.CpuUsage },
+): PhaseAnswer {
+  const { N } = viewers
   const received = viewers.received()
   const all = new Float64Array(received)
   let k = 0
@@ -280,30 +299,31 @@ async function runPhase(job: FanoutJob, p: number, viewers: Viewers): Promise<Ph
     }
   }
   const lastKnown = Array.from(lastViewer).filter((x) => !Number.isNaN(x))
-  const worst = Array.from(lastViewer, (ms, n) => ({ atMs: Math.round(viewers.sentAt[n]! - sendStart), ms: Math.round(ms) }))
+  const worst = Array.from(lastViewer, (ms, n) => ({ atMs: Math.round(viewers.sentAt[n]! - m.sendStart), ms: Math.round(ms) }))
     .filter((w) => !Number.isNaN(w.ms))
     .sort((a, b) => b.ms - a.ms)
     .slice(0, 3)
   return {
     name: spec.name,
-    target: target.label,
+    target: viewers.target.label,
     batch: spec.batch,
     sent: N,
-    sendErrors,
-    sendMs,
-    unanswered,
-    expected,
+    sendErrors: m.sendErrors,
+    sendMs: m.sendMs,
+    unanswered: m.unanswered,
+    expected: m.expected,
     received,
     outOfOrder: viewers.outOfOrder,
     duplicates: viewers.duplicates,
     disconnects: viewers.disconnects,
     p50: quantile(all, 0.5),
     p99: quantile(all, 0.99),
-    max: all.reduce((m, x) => Math.max(m, x), 0),
+    max: all.reduce((x, y) => Math.max(x, y), 0),
     lastViewerP50: quantile(lastKnown, 0.5),
     lastViewerP99: quantile(lastKnown, 0.99),
     worst,
-    clientCpu: ((cpu.user + cpu.system) / 1000 / sendMs) * 100,
+    clientCpu: ((m.cpu.user + m.cpu.system) / 1000 / m.sendMs) * 100,
+    backlogMs: null,
   }
 }
 
@@ -319,7 +339,8 @@ serveChild<FanoutJob, FanoutAnswer>(async (job) => {
   for (const v of byLabel.values()) v.lastSeq.fill(0)
   const phases: PhaseAnswer[] = []
   for (const [p, spec] of job.phases.entries()) {
-    phases.push(await runPhase(job, p, byLabel.get(spec.target)!))
+    const last = p === job.phases.length - 1
+    phases.push(await runPhase(job, p, byLabel.get(spec.target)!, last ? null : job.settleMs))
     await sleep(300)
   }
   for (const v of byLabel.values()) for (const s of v.sockets) s?.disconnect()
