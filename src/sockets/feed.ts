@@ -119,7 +119,8 @@ export class SpecFeed {
     cursor.reading = false
     const next = [...missing, ...cursor.held.splice(0)].sort((a, b) => a.seq - b.seq)
     this.push(cursor, specId, next)
-    if (cursor.seq !== null && cursor.seq < upTo && !cursor.reading && this.isCurrent(cursor, specId)) void this.fillGap(cursor, specId, upTo)
+    const short = cursor.seq !== null && cursor.seq < upTo
+    if (short && !cursor.reading && this.isCurrent(cursor, specId)) void this.fillGap(cursor, specId, upTo)
   }
 
   private readShared(specId: string, afterSeq: number): Promise<SpecEvent[]> {

@@ -66,7 +66,7 @@ describe('two nodes with the postgres adapter', () => {
     expect(actors.find((a: { spec_id: string }) => a.spec_id === specId)).toMatchObject({ node: 'node-a' })
 
     await view.waitForType('spec.execution_completed', 60_000)
-    expect(view.stream).toEqual(await allEvents(owner, specId))
+    expect(view.stream).toEqual(await view.settle(() => allEvents(owner, specId)))
     for (const s of [onA, onB, admin]) s.disconnect()
   }, 90_000)
 })

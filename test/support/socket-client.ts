@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util'
 import { io, type Socket } from 'socket.io-client'
 import type {
   AdminClientToServerEvents,
@@ -7,6 +8,7 @@ import type {
   ServerToClientEvents,
 } from '../../src/sockets/types.ts'
 import type { SpecEvent } from '../../src/schemas/events.ts'
+import { waitFor } from './wait.ts'
 
 export type TestSocket = Socket<ServerToClientEvents, ClientToServerEvents>
 export type AdminTestSocket = Socket<AdminServerToClientEvents, AdminClientToServerEvents>
@@ -137,6 +139,22 @@ export class SpecView {
   /** Waits until an event of this type arrived. */
   async waitForType(type: string, timeoutMs?: number): Promise<void> {
     await this.received.until((items) => items.some((e) => e.type === type), `a ${type} event`, timeoutMs)
+  }
+
+  /**
+   * Waits until what arrived equals the log as `read` returns it (an agent's last events may follow the one a test
+   * waited for) and returns that log; on a timeout returns the last one read, for the caller's assertion to show.
+   */
+  async settle<T>(read: () => Promise<T[]>, timeoutMs = 10_000): Promise<T[]> {
+    let log: T[] = []
+    await waitFor(
+      async () => {
+        log = await read()
+        return isDeepStrictEqual(this.stream, log)
+      },
+      { timeoutMs, what: 'the viewer to have the whole log' },
+    ).catch(() => {})
+    return log
   }
 
   /** Waits until at least `count` events arrived in all. */
