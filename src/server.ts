@@ -14,7 +14,7 @@ import { buildWorker } from '../scripts/build-worker.ts'
 import { buildWeb } from '../scripts/build-web.ts'
 import { SpecCommands } from './actors/commands.ts'
 import { SpecHost } from './actors/host.ts'
-import { createSandboxRunner } from './actors/runner.ts'
+import { createSandboxRunner, SandboxStops } from './actors/runner.ts'
 import { SandboxApi } from './actors/sandbox-api.ts'
 import { Semaphore } from './actors/serial-queue.ts'
 import { specMachine } from './actors/spec-machine.ts'
@@ -51,6 +51,9 @@ export async function startServer(config: Config, options: { database?: Database
   const auth = createAuthService(sql, sessions, config.adminEmails)
   const provider = createProvider(config, await buildWorker())
   let callbackUrl = ''
+  const stops = new SandboxStops()
+  // cancels model calls in flight through the proxy when the server stops
+  const stopping = new AbortController()
   const host: SpecHost = new SpecHost({
     sql,
     nodeId: config.nodeId,
@@ -59,6 +62,7 @@ export async function startServer(config: Config, options: { database?: Database
     machine: specMachine.provide({
       actors: {
         sandboxRunner: createSandboxRunner({
+          stops,
           sql,
           provider,
           taskSlots: new Semaphore(config.nodeTaskLimit),
@@ -77,7 +81,16 @@ export async function startServer(config: Config, options: { database?: Database
   })
   const commands = new SpecCommands(sql, host, config)
   const sandboxApi = new SandboxApi(sql, host, config)
-  const app = createApp({ config, sql, auth, commands, sandboxApi, actorsReady: () => host.ready, webDir: await buildWeb() })
+  const app = createApp({
+    config,
+    sql,
+    auth,
+    commands,
+    sandboxApi,
+    actorsReady: () => host.ready,
+    stopping: stopping.signal,
+    webDir: await buildWeb(),
+  })
 
   const http: HttpServer = createServer(getRequestListener(app.fetch))
   const sockets = attachSockets(http, { sql, auth, host, commands, config })
@@ -94,13 +107,18 @@ export async function startServer(config: Config, options: { database?: Database
   let closing: Promise<void> | undefined
   const close = () =>
     (closing ??= (async () => {
-      const stopped = new Promise<void>((resolve) => {
-        http.close(() => resolve())
-        http.closeIdleConnections()
-      })
+      stopping.abort()
+      const stopped = new Promise<void>((resolve) => http.close(() => resolve()))
+      // keep-alive connections that were busy when closing began are closed as soon as they go idle
+      const idle = setInterval(() => http.closeIdleConnections(), 100)
+      const force = setTimeout(() => http.closeAllConnections(), 10_000)
+      http.closeIdleConnections()
       await sockets.close()
       await stopped
+      clearInterval(idle)
+      clearTimeout(force)
       await host.shutdown()
+      await stops.drain()
       await provider.close()
       if (!options.database) await database.close()
     })())

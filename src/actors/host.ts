@@ -258,7 +258,7 @@ export class SpecHost implements SpecHostView {
       error: (err) => {
         log.error('actor crashed', { spec_id: spec.id, err })
         this.live.delete(spec.id)
-        void live.queue.push(() => this.markFailed(spec.id, err))
+        void this.markFailed(spec.id, err)
       },
     })
     live.unsubscribe = () => {
@@ -304,17 +304,21 @@ export class SpecHost implements SpecHostView {
     })
   }
 
-  /** The actor died: the spec is failed, said in the log, and not restored into the same crash. */
-  private async markFailed(specId: string, err: unknown): Promise<void> {
-    const message = 'the spec stopped on an internal error; it has been logged'
-    await transaction(this.opts.sql, async (tx) => {
-      await appendEvents(tx, specId, [
-        { id: newUuid(), type: 'spec.execution_failed', data: { error: message }, source: 'system', sandbox_id: null },
-      ])
-      await tx`update specs set status = 'failed', updated_at = now() where id = ${specId}`
-      await tx`update spec_actors set final = true where spec_id = ${specId}`
+  /** The actor died: the spec is failed, said in the log (and to the room), and not restored into the same crash. */
+  private markFailed(specId: string, err: unknown): Promise<void> {
+    return this.queueFor(specId).push(async () => {
+      const message = 'the spec stopped on an internal error; it has been logged'
+      const written = await transaction(this.opts.sql, async (tx) => {
+        const { written } = await appendEvents(tx, specId, [
+          { id: newUuid(), type: 'spec.execution_failed', data: { error: message }, source: 'system', sandbox_id: null },
+        ])
+        await tx`update specs set status = 'failed', updated_at = now() where id = ${specId}`
+        await tx`update spec_actors set final = true where spec_id = ${specId}`
+        return written
+      })
+      log.error('spec marked failed', { spec_id: specId, err })
+      this.bus.publish({ kind: 'events', specId, events: written })
+      await this.publishSpec(specId)
     })
-    log.error('spec marked failed', { spec_id: specId, err })
-    await this.publishSpec(specId)
   }
 }

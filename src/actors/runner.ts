@@ -20,6 +20,7 @@ export interface RunnerDeps {
   taskConcurrency: number
   /** True while the host shuts down: sandboxes must survive the restart, so runners do not stop them. */
   shuttingDown: () => boolean
+  stops: SandboxStops
   env: () => { callbackUrl: string; model: { apiKey?: string; baseUrl?: string; name: string }; gitToken?: string }
   dataDir: string
   pollMs?: number
@@ -38,6 +39,29 @@ const sandboxKey = (input: RunnerInput) => ({
   attempt: input.attempt,
   generation: input.generation,
 })
+
+/**
+ * Sandbox stops under way. At shutdown they are finished at once (no grace) and awaited, so none runs against a
+ * closed database or leaves a sandbox behind.
+ */
+export class SandboxStops {
+  private pending = new Set<Promise<void>>()
+  private readonly hurry = new AbortController()
+
+  get signal(): AbortSignal {
+    return this.hurry.signal
+  }
+
+  add(stop: Promise<void>): void {
+    this.pending.add(stop)
+    void stop.finally(() => this.pending.delete(stop))
+  }
+
+  async drain(): Promise<void> {
+    this.hurry.abort()
+    await Promise.allSettled([...this.pending])
+  }
+}
 
 /** How long an ended sandbox's worker may go on (to post its last events) before it is stopped. */
 const STOP_GRACE_MS = 2000
@@ -91,9 +115,11 @@ export function createSandboxRunner(deps: RunnerDeps) {
       abort.abort()
       releaseSlot?.()
       if (deps.shuttingDown()) return
-      void created.then(
-        (sandbox) => stopSandbox(deps, sandbox),
-        () => {},
+      deps.stops.add(
+        created.then(
+          (sandbox) => stopSandbox(deps, sandbox),
+          () => {},
+        ),
       )
     }
   })
@@ -150,7 +176,7 @@ async function attachOrStart(deps: RunnerDeps, input: RunnerInput, signal: Abort
 async function stopSandbox(deps: RunnerDeps, sandbox: SandboxRow): Promise<void> {
   try {
     await endSandbox(deps.sql, sandbox.id, 'stopped by the spec')
-    await sleep(STOP_GRACE_MS)
+    await sleep(STOP_GRACE_MS, undefined, { signal: deps.stops.signal }).catch(() => {})
     if (sandbox.external_id) await deps.provider.stop({ id: sandbox.id, externalId: sandbox.external_id })
   } catch (err) {
     log.warn('could not stop a sandbox', { spec_id: sandbox.spec_id, sandbox_id: sandbox.id, err })

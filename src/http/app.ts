@@ -25,6 +25,8 @@ export interface AppDeps {
   sandboxApi: SandboxApi
   /** The actors this node owns are restored (readiness). */
   actorsReady: () => boolean
+  /** Aborted when the server stops: cancels model calls in flight. */
+  stopping: AbortSignal
   webDir: string
 }
 
@@ -32,7 +34,7 @@ export interface AppDeps {
 export function createApp(deps: AppDeps) {
   const { config, sql, auth, commands } = deps
   const api = new Hono<Env>()
-    .route('/sandboxes', modelProxyRoutes(deps.sandboxApi, config))
+    .route('/sandboxes', modelProxyRoutes(deps.sandboxApi, config, deps.stopping))
     .use(limitBody())
     // sandboxes authenticate with their own token, not a session (and are not browsers: no Origin check)
     .route('/sandboxes', sandboxRoutes(deps.sandboxApi))

@@ -1,3 +1,4 @@
+import { conversationSteps } from '../support/model-gate.ts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { asUser, type Api } from '../support/api.ts'
 import { waitForStatus } from '../support/omoi.ts'
@@ -59,13 +60,13 @@ describe('a restart during execution', () => {
     ])
     expect(rows.find((r) => r.task_id === 'TSK-002')!.id).toBe(b.id)
     expect(rows.find((r) => r.task_id === 'TSK-003')!.id).toBe(c.id)
-    // each task ran once: one agent.started, one task_started, three model calls (write, run, complete)
+    // each task ran once: one agent.started, one task_started, three conversation steps (write, run, complete)
     for (const key of ['TSK-001', 'TSK-002', 'TSK-003', 'TSK-004']) {
       const sandbox = rows.find((r) => r.task_id === key)!.id
       expect(events.filter((e) => e.sandbox_id === sandbox && e.type === 'agent.started'), key).toHaveLength(1)
       expect(events.filter((e) => e.type === 'spec.task_started' && e.data.task_id === key), key).toHaveLength(1)
       expect(events.filter((e) => e.type === 'spec.task_completed' && e.data.task_id === key), key).toHaveLength(1)
-      expect(stack.gate.requests.filter((r) => r.taskId === key), key).toHaveLength(3)
+      expect(conversationSteps(stack.gate.requests.filter((r) => r.taskId === key)), key).toBe(3)
     }
     expect(events.filter((e) => /task_failed|sandbox_replaced|phase_failed/.test(e.type))).toEqual([])
 

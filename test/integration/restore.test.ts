@@ -1,3 +1,4 @@
+import { conversationSteps } from '../support/model-gate.ts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { asUser, type Api } from '../support/api.ts'
 import { waitForStatus } from '../support/omoi.ts'
@@ -81,7 +82,7 @@ describe('a server stopped mid-phase and started again', () => {
     expect(events.filter((e) => e.type === 'spec.phase_started' && e.data.phase === 'explore')).toHaveLength(1)
     expect(events.filter((e) => e.type === 'spec.sandbox_replaced')).toEqual([])
     // list_files, read_file, the rejected draft, the accepted submission: the conversation was not started over
-    expect(stack.gate.requests.filter((r) => r.submitTool === 'submit_exploration')).toHaveLength(4)
+    expect(conversationSteps(stack.gate.requests.filter((r) => r.submitTool === 'submit_exploration'))).toBe(4)
     expect(events.filter((e) => e.type === 'spec.phase_completed').map((e) => [e.data.phase, e.data.attempt])).toEqual([
       ['explore', 1],
       ['requirements', 1],

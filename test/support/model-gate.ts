@@ -137,3 +137,9 @@ export async function startModelGate(targetUrl: string): Promise<ModelGate> {
       }),
   }
 }
+
+/**
+ * The conversation steps among requests: a model call cut off by a server restart is sent again by the worker (its
+ * calls go through the server's proxy), which repeats a step but does not start the conversation over.
+ */
+export const conversationSteps = (requests: SeenRequest[]) => new Set(requests.map((r) => r.called.length)).size

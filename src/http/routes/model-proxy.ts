@@ -7,6 +7,8 @@ import type { Config } from '../../config.ts'
 const ANTHROPIC_API = 'https://api.anthropic.com'
 /** A long conversation with file contents outgrows the 1 MiB limit of the rest of the API. */
 const MAX_MODEL_REQUEST_BYTES = 32 * 1024 * 1024
+/** A model answer slower than this is given up (the worker retries the call). */
+const MODEL_TIMEOUT_MS = 10 * 60_000
 const FORWARDED_REQUEST_HEADERS = ['content-type', 'anthropic-version', 'anthropic-beta', 'accept']
 const FORWARDED_RESPONSE_HEADERS = ['content-type', 'request-id', 'retry-after', 'retry-after-ms', 'x-should-retry']
 
@@ -26,7 +28,7 @@ function usageOf(body: string): { input_tokens: number; output_tokens: number } 
  * and forwarded with the server's ANTHROPIC_API_KEY. The key never enters a sandbox, where the agent's commands could
  * read it; a sandbox's token only works while that sandbox lives. Usage is priced here, from the model's own answer.
  */
-export function modelProxyRoutes(api: SandboxApi, config: Config) {
+export function modelProxyRoutes(api: SandboxApi, config: Config, stopping: AbortSignal) {
   return new Hono().post(
     '/:id/model/v1/messages',
     bodyLimit({
@@ -47,6 +49,7 @@ export function modelProxyRoutes(api: SandboxApi, config: Config) {
         method: 'POST',
         headers,
         body: await c.req.arrayBuffer(),
+        signal: AbortSignal.any([stopping, AbortSignal.timeout(MODEL_TIMEOUT_MS)]),
       }).catch(() => {
         throw new AppError('unavailable', 'The model API could not be reached from the server; retry shortly.')
       })

@@ -69,7 +69,9 @@ async function work(): Promise<void> {
   try {
     await runAgent({
       assignment,
-      model: new Anthropic({ apiKey: env.apiKey, baseURL: env.baseUrl, maxRetries: 4 }),
+      // the model is reached through the server, which may restart under a running worker: the SDK's backoff (capped
+      // at 8 s) over this many retries waits out a restart of several minutes, as the callback client does
+      model: new Anthropic({ apiKey: env.apiKey, baseURL: env.baseUrl, maxRetries: 60 }),
       modelName: env.model ?? assignment.model,
       client,
       events,
