@@ -90,14 +90,18 @@ export function createSandboxRunner(deps: RunnerDeps) {
       if (abort.signal.aborted) return
       sendBack({ type: 'SANDBOX_STARTED', sandboxId: sandbox.id, ...target })
       const deadline = Date.parse(input.deadline)
+      let statusAt = 0
       for (;;) {
         await sleep(Math.min(pollMs, Math.max(0, deadline - Date.now())), undefined, { signal: abort.signal })
         if (Date.now() >= deadline) return sendBack({ type: 'DEADLINE', ...target })
         const row = await findSandbox(deps.sql, sandbox.id)
         if (abort.signal.aborted) return
         if (!row || row.status === 'ended') return sendBack({ type: 'SANDBOX_LOST', reason: 'the sandbox was ended', ...target })
-        const liveness = await deps.provider.status({ id: row.id, externalId: row.external_id ?? '' })
-        if (liveness === 'exited') return sendBack({ type: 'SANDBOX_LOST', reason: 'the worker process exited', ...target })
+        if (Date.now() - statusAt >= deps.provider.statusEveryMs) {
+          statusAt = Date.now()
+          const liveness = await deps.provider.status({ id: row.id, externalId: row.external_id ?? '' })
+          if (liveness === 'exited') return sendBack({ type: 'SANDBOX_LOST', reason: 'the worker process exited', ...target })
+        }
         const heard = (row.last_heartbeat_at ?? row.created_at).getTime()
         if (Date.now() - heard > input.silenceMs) {
           return sendBack({ type: 'SANDBOX_LOST', reason: `no heartbeat for ${Math.round(input.silenceMs / 1000)} s`, ...target })

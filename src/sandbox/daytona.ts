@@ -138,6 +138,8 @@ export function createDaytonaProvider(opts: DaytonaProviderOptions): DaytonaProv
 
   return {
     name: 'daytona',
+    // each status is an API call (and counts as activity for Daytona's auto-stop)
+    statusEveryMs: 15_000,
 
     async start(spec) {
       if (spec.repo.url !== null && isLocalPath(spec.repo.url)) {

@@ -91,6 +91,7 @@ export function createLocalProvider(opts: { dataDir: string; workerPath: string 
 
   return {
     name: 'local',
+    statusEveryMs: 1000,
 
     async start(spec) {
       const dir = join(resolve(opts.dataDir), 'sandboxes', spec.id)

@@ -34,6 +34,8 @@ export type SandboxLiveness = 'running' | 'exited' | 'unknown'
 
 export interface SandboxProvider {
   readonly name: 'local' | 'daytona'
+  /** How often `status` may be asked: a process check is cheap, a remote API call is not. */
+  readonly statusEveryMs: number
   /** Create the sandbox, prepare its workspace, and start the worker in it. */
   start(spec: SandboxSpec): Promise<SandboxHandle>
   /** Is the sandbox (recorded with this external id) still alive? Used to re-attach after a restart. */
