@@ -2,48 +2,8 @@ import { randomUUID } from 'node:crypto'
 import { createActor, fromCallback, fromPromise } from 'xstate'
 import type { RunnerInput, SpecEvent, SpecSettings, SyncInput, SyncOutput } from '../../src/actors/machine-types.ts'
 import { specMachine } from '../../src/actors/spec-machine.ts'
-import type { Exploration, Requirements } from '../../src/schemas/phase-outputs.ts'
+import { goodExploration, goodRequirements } from '../../test/support/fixtures.ts'
 
-/** Phase outputs of a realistic size (what an accepted explore and requirements phase leave in the context). */
-export const exploration: Exploration = {
-  summary: 'A Hono + PostgreSQL todo service; the change adds due dates and reminders to todo items.',
-  tech_stack: ['TypeScript', 'Node 20', 'Hono', 'PostgreSQL', 'vitest'],
-  key_files: [
-    { path: 'src/todos/routes.ts', purpose: 'REST handlers for todo items' },
-    { path: 'src/todos/store.ts', purpose: 'queries on the todos table' },
-    { path: 'sql/001_init.sql', purpose: 'database schema' },
-  ],
-  conventions: ['ESM with .ts imports', 'valibot schemas for every request body', 'tests next to the feature in test/'],
-  open_questions: ['Should reminders be sent by email or only shown in the UI?'],
-  scope_in: ['due dates on todo items', 'a reminder before the due date'],
-  scope_out: ['recurring todos', 'calendar integrations'],
-}
-
-export const requirements: Requirements = {
-  requirements: [
-    {
-      id: 'REQ-001',
-      title: 'Set a due date on a todo',
-      ears: 'WHEN a user saves a todo with a due date, THE todo service SHALL store the due date with the todo.',
-      priority: 'must',
-      acceptance_criteria: ['PATCH /todos/:id with due_at returns the todo with due_at', 'GET /todos/:id returns the stored due_at'],
-    },
-    {
-      id: 'REQ-002',
-      title: 'Reject due dates in the past',
-      ears: 'IF a due date lies in the past, THEN THE todo service SHALL reject the request with a 400.',
-      priority: 'should',
-      acceptance_criteria: ['a due_at before now answers 400 invalid_body', 'the todo is left unchanged'],
-    },
-    {
-      id: 'REQ-003',
-      title: 'Remind before the due date',
-      ears: 'WHILE a todo is open and due within one hour, THE reminder job SHALL notify its owner once.',
-      priority: 'could',
-      acceptance_criteria: ['an open todo due in 30 minutes produces one reminder', 'a completed todo produces none'],
-    },
-  ],
-}
 
 export const BENCH_SETTINGS: SpecSettings = { silenceMs: 60_000, phaseTimeoutMs: 3_600_000, taskConcurrency: 2 }
 
@@ -76,9 +36,9 @@ export function awaitingApprovalSnapshot(specId: string): { persisted: unknown; 
   actor.send({ type: 'LAUNCH', by: 'usr_bench' })
   const accept = { accepted: true, score: 0.9, feedback: 'good' }
   actor.send({ type: 'SANDBOX_STARTED', sandboxId: 'sbx_bench_explore', phase: 'explore', attempt: 1, generation: 0 })
-  actor.send({ type: 'SUBMISSION', phase: 'explore', attempt: 1, resultId: randomUUID(), verdict: accept, output: exploration })
+  actor.send({ type: 'SUBMISSION', phase: 'explore', attempt: 1, resultId: randomUUID(), verdict: accept, output: goodExploration })
   actor.send({ type: 'SANDBOX_STARTED', sandboxId: 'sbx_bench_requirements', phase: 'requirements', attempt: 1, generation: 0 })
-  actor.send({ type: 'SUBMISSION', phase: 'requirements', attempt: 1, resultId: randomUUID(), verdict: accept, output: requirements })
+  actor.send({ type: 'SUBMISSION', phase: 'requirements', attempt: 1, resultId: randomUUID(), verdict: accept, output: goodRequirements })
   const snap = actor.getSnapshot()
   if (!snap.matches({ active: { requirements: 'awaiting' } })) {
     throw new Error(`the template spec did not reach active.requirements.awaiting: ${JSON.stringify(snap.value)}`)

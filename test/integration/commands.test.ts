@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { asUser, type Api } from '../support/api.ts'
+import { asUser, projectCast, type Api } from '../support/api.ts'
 import { startGitGate } from '../support/git-gate.ts'
 import type { SeenRequest } from '../support/model-gate.ts'
 import { waitForStatus } from '../support/omoi.ts'
@@ -18,11 +18,7 @@ let projectId: string
 
 beforeAll(async () => {
   stack = await startStack()
-  owner = await asUser(stack.server.url, 'Owner')
-  viewer = await asUser(stack.server.url, 'Viewer')
-  outsider = await asUser(stack.server.url, 'Outsider')
-  projectId = (await owner.post('/projects', { name: 'Shop', repo_url: await makeRepo() })).body.id
-  await owner.post(`/projects/${projectId}/members`, { email: viewer.user!.email, role: 'viewer' })
+  ;({ owner, viewer, outsider, projectId } = await projectCast(stack.server.url, await makeRepo()))
 })
 afterAll(() => stack?.stop())
 

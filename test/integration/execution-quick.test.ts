@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { asUser, type Api } from '../support/api.ts'
+import { projectCast, type Api } from '../support/api.ts'
 import { waitForStatus } from '../support/omoi.ts'
 import { git, makeRepo } from '../support/repo.ts'
 import { everyEvent, logProblems, sandboxesOf, startStack, type Stack } from '../support/stack.ts'
@@ -15,12 +15,8 @@ let projectId: string
 
 beforeAll(async () => {
   stack = await startStack()
-  owner = await asUser(stack.server.url, 'Owner')
-  viewer = await asUser(stack.server.url, 'Viewer')
-  outsider = await asUser(stack.server.url, 'Outsider')
   repo = await makeRepo()
-  projectId = (await owner.post('/projects', { name: 'Shop', repo_url: repo })).body.id
-  await owner.post(`/projects/${projectId}/members`, { email: viewer.user!.email, role: 'viewer' })
+  ;({ owner, viewer, outsider, projectId } = await projectCast(stack.server.url, repo))
 })
 afterAll(() => stack?.stop())
 

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { asUser, type Api } from '../support/api.ts'
 import type { FakeModel } from '../support/fake-model.ts'
@@ -5,6 +6,8 @@ import { allEvents, startWithModel, waitForStatus } from '../support/omoi.ts'
 import { makeRepo } from '../support/repo.ts'
 import type { TestServer } from '../support/server.ts'
 import { ask, Collector, connect, connected, refused, seqs, SpecView, type TestSocket } from '../support/socket-client.ts'
+import { PRESENCE_INTERVAL_MS } from '../../src/sockets/presence.ts'
+import type { SpecEvent } from '../../src/schemas/events.ts'
 import type { Presence } from '../../src/sockets/types.ts'
 import { transaction } from '../../src/db/connect.ts'
 import { appendEvents } from '../../src/db/events.ts'
@@ -136,29 +139,48 @@ describe('watching a running spec', () => {
 })
 
 describe('the live stream', () => {
+  /** Commits n agent messages to the spec's log; the test publishes them on the bus when and as it likes. */
+  const write = async (specId: string, n: number) => {
+    const events = Array.from({ length: n }, (_, i) => ({ id: newUuid(), type: 'agent.message', data: { text: `m${i}` }, source: 'agent' as const }))
+    return (await transaction(server.database.sql, (tx) => appendEvents(tx, specId, events))).written
+  }
+  const publisher = (specId: string) => (events: SpecEvent[]) => server.host.bus.publish({ kind: 'events', specId, events })
+
   it('fills a gap from the log and drops late duplicates (as when events are relayed out of order)', async () => {
     const specId = (await owner.post('/specs', { project_id: projectId, title: 'Gaps', description: 'out of order' })).body.id
-    const write = (n: number) =>
-      transaction(server.database.sql, (tx) =>
-        appendEvents(tx, specId, Array.from({ length: n }, (_, i) => ({ id: newUuid(), type: 'agent.message', data: { text: `m${i}` }, source: 'agent' as const }))),
-      )
-    const publish = (events: Awaited<ReturnType<typeof write>>['written']) => server.host.bus.publish({ kind: 'events', specId, events })
+    const publish = publisher(specId)
     const view = new SpecView(await socketOf(member), specId)
     await view.join()
 
-    const first = (await write(3)).written // committed, published only in part and out of order
+    const first = await write(specId, 3) // committed, published only in part and out of order
     publish([first[2]!])
     await view.waitForCount(3)
     publish([first[0]!, first[1]!])
     // as the board joins: an after_seq past the end asks for no replay, only what comes next
     const board = new SpecView(await socketOf(owner), specId)
     expect((await board.join(Number.MAX_SAFE_INTEGER)).events).toEqual([])
-    const next = (await write(1)).written
+    const next = await write(specId, 1)
     publish(next)
     await Promise.all([view.waitForCount(4), board.waitForCount(1)])
     expect(seqs(view.stream)).toEqual([1, 2, 3, 4])
     expect(view.stream).toEqual(await allEvents(owner, specId))
     expect(board.stream).toEqual(next)
+  })
+
+  it('gives a socket that joins again while watching the replay it asked for, then each live event once', async () => {
+    const specId = (await owner.post('/specs', { project_id: projectId, title: 'Rejoin', description: 'join twice' })).body.id
+    const publish = publisher(specId)
+    const view = new SpecView(await socketOf(member), specId)
+    await view.join()
+    publish(await write(specId, 2))
+    await view.waitForCount(2)
+    // two more are committed, and published while the second join is being answered (after the server took it in)
+    const during = await write(specId, 2)
+    server.io.of('/').sockets.get(view.socket.id!)!.onAny((event) => event === 'spec:join' && setImmediate(() => publish(during)))
+    expect(seqs((await view.join(1)).events)).toEqual([2, 3, 4])
+    publish(await write(specId, 1))
+    await view.waitForCount(6)
+    expect(seqs(view.stream)).toEqual([1, 2, 2, 3, 4, 5])
   })
 
   it('goes on with live events where a long replay was cut at its limit', async () => {
@@ -194,10 +216,32 @@ describe('presence', () => {
     await becomes(['Member', 'Owner'])
     viewer.disconnect()
     await becomes(['Owner'])
+
+    // the owner's second tab closing changes nobody (tab1 is still there): nothing is announced
     const count = seen.items.length
-    tab2.disconnect() // the owner is still there in tab1
-    await seen.until((items) => items.length > count, 'an announcement after the second tab left')
-    expect(names(seen.items.at(-1))).toEqual(['Owner'])
+    tab2.disconnect()
+    await sleep(2 * PRESENCE_INTERVAL_MS) // an absence takes a wait: an announcement would be out by now
+    const back = await socketOf(member)
+    await ask(back, 'spec:join', { spec_id: specId })
+    await becomes(['Member', 'Owner'])
+    expect(seen.items.slice(count).map(names)).toEqual([['Member', 'Owner']])
+  })
+
+  it('tells the room about a crowd arriving at once in a few messages, not one per arrival', async () => {
+    const specId = (await owner.post('/specs', { project_id: projectId, title: 'Demo', description: 'everyone watches' })).body.id
+    const crowd = await Promise.all(Array.from({ length: 16 }, (_, i) => asUser(server.url, `Guest${i}`)))
+    for (const guest of crowd) {
+      expect((await owner.post(`/projects/${projectId}/members`, { email: guest.user!.email, role: 'viewer' })).status).toBe(201)
+    }
+    const watcher = await socketOf(owner)
+    const seen = new Collector<Presence>(watcher, 'spec:presence', (p) => p.spec_id === specId)
+    await ask(watcher, 'spec:join', { spec_id: specId })
+    const guests = await Promise.all(crowd.map(socketOf))
+    await Promise.all(guests.map((socket) => ask(socket, 'spec:join', { spec_id: specId })))
+
+    const everyone = ['Owner', ...crowd.map((guest) => guest.user!.name)].sort()
+    await seen.until((items) => String(names(items.at(-1))) === String(everyone), 'the whole crowd listed')
+    expect(seen.items.length).toBeLessThanOrEqual(crowd.length / 2)
   })
 })
 

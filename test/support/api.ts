@@ -47,3 +47,15 @@ export class Api {
 }
 
 export const asUser = async (baseUrl: string, name?: string) => new Api(baseUrl).signup(name)
+
+/**
+ * The cast most tests need: an owner with a project on a fresh git repository, a viewer member of it, and an outsider.
+ */
+export async function projectCast(baseUrl: string, repoUrl: string) {
+  const owner = await asUser(baseUrl, 'Owner')
+  const viewer = await asUser(baseUrl, 'Viewer')
+  const outsider = await asUser(baseUrl, 'Outsider')
+  const projectId: string = (await owner.post('/projects', { name: 'Shop', repo_url: repoUrl })).body.id
+  await owner.post(`/projects/${projectId}/members`, { email: viewer.user!.email, role: 'viewer' })
+  return { owner, viewer, outsider, projectId }
+}
