@@ -14,8 +14,8 @@ type Connection = Socket['conn']
  * swallow the first 4–7 MB (~395 events of 10 KB, ~110 of 60 KB), then `writeBuffer` grows by exactly one packet per
  * event (204 after 600 events of 10 KB), without bound, and stays in memory until the heartbeat drops the client.
  * Bound: 100 packets beyond what the kernel holds (≤ 6 MB of 60 KB events). A healthy client's queue is empty between
- * two deliveries, so the bound is checked before each delivery, not per packet: one large batch (a gap filled from
- * the log) may be queued at once.
+ * two deliveries, so the bound is checked before each delivery (a batch of events, for every socket it goes to), not
+ * per packet: one large batch (a gap filled from the log) may be queued at once.
  */
 export const MAX_QUEUED_PACKETS = 100
 

@@ -2,20 +2,42 @@ import { logger } from '../log.ts'
 import type { SpecEvent } from '../schemas/events.ts'
 import type { PresentedSpec } from '../schemas/present.ts'
 import { keepUp } from './backpressure.ts'
-import type { SpecSocket } from './types.ts'
+import { liveRoom } from './rooms.ts'
+import type { SpecNamespace, SpecSocket } from './types.ts'
 
 const log = logger('omoi:sockets')
 
-/** Where one socket stands in one spec's event stream. */
-export interface Cursor {
-  readonly socket: SpecSocket
-  /** The highest seq this socket was sent or already had; null until its join is answered. */
+/** Where one audience stands in one spec's event stream. */
+interface Position {
+  /** The highest seq this audience was sent or already had; null until a socket's join is answered. */
   seq: number | null
   /** Live events held back while the join is answered or a gap is read from the log. */
   held: SpecEvent[]
+  reading: boolean
+}
+
+/** One socket on its own: while its join is answered, and until it has caught up with the live room. */
+export interface SocketCursor extends Position {
+  readonly socket: SpecSocket
   /** The newest spec state published while the join was being answered. */
   heldState: PresentedSpec | null
-  reading: boolean
+}
+
+/** The spec's viewers on this node that have caught up: each had exactly the events up to `seq`. */
+interface LiveCursor extends Position {
+  seq: number
+  readonly members: Map<string, SpecSocket>
+  /** Room `spec:<id>:live` on this node only: other nodes deliver what is relayed to them through their own feed. */
+  readonly room: ReturnType<SpecNamespace['to']>
+}
+
+/** A socket catching up, or the spec's live room. */
+type Cursor = SocketCursor | LiveCursor
+
+/** One spec's viewers on this node. */
+interface Stream {
+  joining: Map<string, SocketCursor>
+  live: LiveCursor | null
 }
 
 export type ReadEvents = (specId: string, afterSeq: number) => Promise<SpecEvent[]>
@@ -25,20 +47,25 @@ export type ReadEvents = (specId: string, afterSeq: number) => Promise<SpecEvent
  * A joining socket is registered (`hold`) before the replay is read, so nothing published meanwhile is lost; once the
  * join is answered (`open`) the held events after the replay are sent and the rest dropped. A gap (events relayed from
  * another node can arrive out of order) is filled from the log, which has every event before it is published.
+ *
+ * A socket whose join was answered moves into the spec's live room as soon as it is level with it; the room gets each
+ * event as one broadcast of this node, which Socket.IO encodes once for all its sockets (`socket.emit` would encode it
+ * again per viewer). Only a socket being answered, or still catching up with the room, is sent to on its own.
  */
 export class SpecFeed {
-  private cursors = new Map<string, Map<string, Cursor>>()
-  /** Catch-up reads in flight, shared by the sockets missing the same events. */
+  private streams = new Map<string, Stream>()
+  /** Catch-up reads in flight, shared by the audiences missing the same events. */
   private reads = new Map<string, Promise<SpecEvent[]>>()
 
   constructor(private readonly read: ReadEvents) {}
 
   /** Starts holding the spec's live events for this socket (replacing a previous join of it). */
-  hold(socket: SpecSocket, specId: string): Cursor {
-    const cursor: Cursor = { socket, seq: null, held: [], heldState: null, reading: false }
-    let viewers = this.cursors.get(specId)
-    if (!viewers) this.cursors.set(specId, (viewers = new Map()))
-    viewers.set(socket.id, cursor)
+  hold(socket: SpecSocket, specId: string): SocketCursor {
+    let stream = this.streams.get(specId)
+    if (!stream) this.streams.set(specId, (stream = { joining: new Map(), live: null }))
+    this.leaveLive(stream, specId, socket.id)
+    const cursor: SocketCursor = { socket, seq: null, held: [], heldState: null, reading: false }
+    stream.joining.set(socket.id, cursor)
     return cursor
   }
 
@@ -46,7 +73,7 @@ export class SpecFeed {
    * The join was answered with everything up to `seq` and `spec`: sends the state if a newer one came meanwhile, then
    * the held events after `seq`, and from now on every live one. A replay cut short by its limit goes on as live events.
    */
-  open(cursor: Cursor, specId: string, seq: number, spec: PresentedSpec): void {
+  open(cursor: SocketCursor, specId: string, seq: number, spec: PresentedSpec): void {
     if (!this.isCurrent(cursor, specId)) return
     cursor.seq = seq
     const state = cursor.heldState
@@ -54,37 +81,60 @@ export class SpecFeed {
     if (state && state.updated_at >= spec.updated_at) cursor.socket.emit('spec:state', state)
     this.push(cursor, specId, cursor.held.splice(0))
     if (cursor.seq < spec.last_seq && !cursor.reading) void this.fillGap(cursor, specId, spec.last_seq)
+    this.promote(specId)
   }
 
   release(socketId: string, specId: string): void {
-    const viewers = this.cursors.get(specId)
-    viewers?.delete(socketId)
-    if (viewers?.size === 0) this.cursors.delete(specId)
+    const stream = this.streams.get(specId)
+    if (!stream) return
+    stream.joining.delete(socketId)
+    this.leaveLive(stream, specId, socketId)
+    if (!stream.live && stream.joining.size === 0) this.streams.delete(specId)
   }
 
   /** A socket went away: forget all its cursors. */
   releaseSocket(socketId: string): void {
-    for (const specId of [...this.cursors.keys()]) this.release(socketId, specId)
+    for (const specId of [...this.streams.keys()]) this.release(socketId, specId)
   }
 
   /** Events just committed (in seq order from this node's bus; possibly reordered when relayed from another node). */
   events(specId: string, events: SpecEvent[]): void {
-    for (const cursor of this.cursors.get(specId)?.values() ?? []) this.push(cursor, specId, events)
+    const stream = this.streams.get(specId)
+    if (!stream) return
+    if (stream.live) this.push(stream.live, specId, events)
+    for (const cursor of stream.joining.values()) this.push(cursor, specId, events)
+    this.promote(specId)
   }
 
   state(specId: string, spec: PresentedSpec): void {
-    for (const cursor of this.cursors.get(specId)?.values() ?? []) {
+    const stream = this.streams.get(specId)
+    if (!stream) return
+    if (stream.live && this.keptUp(stream.live, specId)) stream.live.room.emit('spec:state', spec)
+    for (const cursor of stream.joining.values()) {
       if (cursor.seq === null) cursor.heldState = spec
       else if (keepUp(cursor.socket)) cursor.socket.emit('spec:state', spec)
     }
   }
 
   private isCurrent(cursor: Cursor, specId: string): boolean {
-    return this.cursors.get(specId)?.get(cursor.socket.id) === cursor && cursor.socket.connected
+    const stream = this.streams.get(specId)
+    if (isLive(cursor)) return stream?.live === cursor
+    return stream?.joining.get(cursor.socket.id) === cursor && cursor.socket.connected
+  }
+
+  /**
+   * Whether the audience may be sent to now. Checked once per batch of events, not per event: for the live room, every
+   * member that does not keep up is hung up on (backpressure.ts) and leaves the room; the others are sent to.
+   */
+  private keptUp(cursor: Cursor, specId: string): boolean {
+    if (!isLive(cursor)) return keepUp(cursor.socket)
+    const stream = this.streams.get(specId)!
+    for (const [id, socket] of cursor.members) if (!keepUp(socket)) this.leaveLive(stream, specId, id)
+    return stream.live === cursor
   }
 
   private push(cursor: Cursor, specId: string, events: SpecEvent[]): void {
-    if (cursor.seq !== null && !cursor.reading && !keepUp(cursor.socket)) return
+    if (cursor.seq !== null && !cursor.reading && !this.keptUp(cursor, specId)) return
     for (const event of events) {
       if (cursor.seq === null || cursor.reading) {
         cursor.held.push(event)
@@ -92,13 +142,46 @@ export class SpecFeed {
         cursor.held.push(event)
         void this.fillGap(cursor, specId)
       } else if (event.seq === cursor.seq + 1) {
-        cursor.socket.emit('spec:event', event)
+        if (isLive(cursor)) cursor.room.emit('spec:event', event)
+        else cursor.socket.emit('spec:event', event)
         cursor.seq = event.seq
       }
     }
   }
 
-  /** Reads what the socket misses from the log (up to `upTo` at least, a read at a time) and sends it in order. */
+  /**
+   * Moves the sockets that are level with the live room into it (the first one opens it). Joining a room is
+   * synchronous with the in-memory and cluster adapters, so the next broadcast reaches it.
+   */
+  private promote(specId: string): void {
+    const stream = this.streams.get(specId)
+    if (!stream) return
+    for (const cursor of stream.joining.values()) {
+      if (cursor.seq === null || cursor.reading || !cursor.socket.connected) continue
+      stream.live ??= {
+        seq: cursor.seq,
+        held: [],
+        reading: false,
+        members: new Map(),
+        room: cursor.socket.nsp.local.to(liveRoom(specId)),
+      }
+      if (stream.live.seq !== cursor.seq) continue
+      stream.joining.delete(cursor.socket.id)
+      stream.live.members.set(cursor.socket.id, cursor.socket)
+      void cursor.socket.join(liveRoom(specId))
+    }
+  }
+
+  /** Takes the socket out of the live room (closing the room when it was the last one). */
+  private leaveLive(stream: Stream, specId: string, socketId: string): void {
+    const socket = stream.live?.members.get(socketId)
+    if (!stream.live || !socket) return
+    stream.live.members.delete(socketId)
+    void socket.leave(liveRoom(specId))
+    if (stream.live.members.size === 0) stream.live = null
+  }
+
+  /** Reads what the audience misses from the log (up to `upTo` at least, a read at a time) and sends it in order. */
   private async fillGap(cursor: Cursor, specId: string, upTo = 0): Promise<void> {
     cursor.reading = true
     const from = cursor.seq!
@@ -111,9 +194,9 @@ export class SpecFeed {
     }
     if (!this.isCurrent(cursor, specId)) return
     if (missing.length === 0) {
-      // the log lacks what a live event says exists: let the client rejoin rather than skip or loop
+      // the log lacks what a live event says exists: let the clients rejoin rather than skip or loop
       log.error('a gap in the event stream could not be filled', { spec_id: specId, after_seq: from })
-      cursor.socket.disconnect(true)
+      for (const socket of isLive(cursor) ? [...cursor.members.values()] : [cursor.socket]) socket.disconnect(true)
       return
     }
     cursor.reading = false
@@ -121,6 +204,7 @@ export class SpecFeed {
     this.push(cursor, specId, next)
     const short = cursor.seq !== null && cursor.seq < upTo
     if (short && !cursor.reading && this.isCurrent(cursor, specId)) void this.fillGap(cursor, specId, upTo)
+    this.promote(specId)
   }
 
   private readShared(specId: string, afterSeq: number): Promise<SpecEvent[]> {
@@ -133,3 +217,5 @@ export class SpecFeed {
     return pending
   }
 }
+
+const isLive = (cursor: Cursor): cursor is LiveCursor => 'members' in cursor

@@ -13,6 +13,7 @@ import { presentSpec } from '../schemas/present.ts'
 import { registerAdmin } from './admin.ts'
 import { hangUp, MAX_MESSAGE_BYTES } from './backpressure.ts'
 import { SpecFeed } from './feed.ts'
+import { PresenceBoard } from './presence.ts'
 import { registerSpecs } from './specs.ts'
 import type { AdminNamespace, SpecServer, SpecSocket } from './types.ts'
 
@@ -48,13 +49,13 @@ export function attachSockets(http: HttpServer, deps: SocketDeps): AttachedSocke
 
   const allowedOrigins = config.publicUrl ? [config.publicUrl] : []
   const feed = new SpecFeed((specId, afterSeq) => eventsAfter(deps.sql, specId, afterSeq))
-  let closing = false
+  const presence = new PresenceBoard(io.of('/'))
   const connections = new Set<Connection>()
   io.engine.on('connection', (conn: Connection) => {
     connections.add(conn)
     conn.once('close', () => connections.delete(conn))
   })
-  registerSpecs(io.of('/'), { ...deps, feed, allowedOrigins, closing: () => closing })
+  registerSpecs(io.of('/'), { ...deps, feed, presence, allowedOrigins })
   // io.of() is typed with the server's event maps; /admin has its own
   const admin = io.of('/admin') as unknown as AdminNamespace
   const watchers = registerAdmin(admin, { auth: deps.auth, host, allowedOrigins, clustered: pool !== null })
@@ -84,7 +85,7 @@ export function attachSockets(http: HttpServer, deps: SocketDeps): AttachedSocke
   return {
     io,
     async close() {
-      closing = true
+      presence.close() // nobody is told about sockets closing now
       unsubscribe()
       // Not io.close(): it would close the HTTP server a second time and could wait for a 'close' already emitted.
       // Hung up rather than closed: a client that stopped reading would hold the HTTP server's close for 30 s.

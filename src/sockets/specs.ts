@@ -10,7 +10,8 @@ import { presentSpec } from '../schemas/present.ts'
 import { request } from './ack.ts'
 import type { SpecFeed } from './feed.ts'
 import { authenticate } from './handshake.ts'
-import { PresenceBoard, specOfRoom, specRoom } from './presence.ts'
+import type { PresenceBoard } from './presence.ts'
+import { specOfRoom, specRoom } from './rooms.ts'
 import type { ClientToServerEvents, SpecNamespace, SpecSocket } from './types.ts'
 
 export interface SpecsDeps {
@@ -18,9 +19,8 @@ export interface SpecsDeps {
   auth: AuthService
   commands: SpecCommands
   feed: SpecFeed
+  presence: PresenceBoard
   allowedOrigins: string[]
-  /** True once the server is shutting down: nobody is told about sockets closing then. */
-  closing: () => boolean
 }
 
 type Events = ClientToServerEvents
@@ -30,8 +30,7 @@ type Events = ClientToServerEvents
  * (`spec:command`, through the same function as REST).
  */
 export function registerSpecs(nsp: SpecNamespace, deps: SpecsDeps): void {
-  const { sql, commands, feed } = deps
-  const presence = new PresenceBoard(nsp)
+  const { sql, commands, feed, presence } = deps
   nsp.use(authenticate(deps.auth, { allowedOrigins: deps.allowedOrigins }))
 
   nsp.on('connection', (socket: SpecSocket) => {
@@ -90,7 +89,7 @@ export function registerSpecs(nsp: SpecNamespace, deps: SpecsDeps): void {
       const specs = [...socket.rooms].map(specOfRoom).filter((id): id is string => id !== null)
       socket.once('disconnect', () => {
         feed.releaseSocket(socket.id)
-        if (!deps.closing()) for (const specId of specs) presence.announce(specId)
+        for (const specId of specs) presence.announce(specId)
       })
     })
   })

@@ -1,0 +1,10 @@
+/**
+ * Room names of namespace `/`. `spec:<id>` holds every viewer of a spec (presence counts it; CONTRACT §6);
+ * `spec:<id>:live` holds, per node, the viewers that have caught up with the spec's live events (src/sockets/feed.ts).
+ */
+
+export const specRoom = (specId: string) => `spec:${specId}`
+export const liveRoom = (specId: string) => `spec:${specId}:live`
+
+/** The spec a viewers' room is of; null for any other room (a socket's own, a live room). */
+export const specOfRoom = (room: string): string | null => (/^spec:[^:]+$/.test(room) ? room.slice(5) : null)
