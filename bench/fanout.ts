@@ -28,9 +28,8 @@ import { fmt, loadNote, median, sleep } from './support/stats.ts'
 
 const VIEWERS = Number(process.env.BENCH_FANOUT_VIEWERS ?? 1_000)
 /**
- * How many distinct people the viewers are. Every join re-sends the whole viewer list to the whole room
- * (src/sockets/presence.ts), so with 1,000 distinct people joining takes minutes (see bench/README.md); the event
- * figures are measured with fewer people, each with several tabs open. BENCH_FANOUT_USERS=1000 reproduces the worst case.
+ * How many distinct people the viewers are (each with several tabs open). Presence announcements are coalesced per
+ * room (src/sockets/presence.ts); BENCH_FANOUT_USERS=1000 measures joins of 1,000 distinct people.
  */
 const USERS = Math.min(VIEWERS, Number(process.env.BENCH_FANOUT_USERS ?? 20))
 const RATE = 100
@@ -342,7 +341,7 @@ export async function fanoutBench(): Promise<BenchResult> {
       ...(cost
         ? [
             `handing one event to ${cost.sockets} viewers blocks the real server's event loop ${fmt(cost.feedMs, 2)} ms through SpecFeed ` +
-              `(one socket.emit per viewer) vs ${fmt(cost.roomMs, 2)} ms for one io.to(room).emit → ${(cost.feedMs / cost.roomMs).toFixed(1)}×; ` +
+              `(a broadcast to the spec's live room) vs ${fmt(cost.roomMs, 2)} ms for one io.to(room).emit → ${(cost.feedMs / cost.roomMs).toFixed(1)}×; ` +
               `a batch of 25: ${fmt(cost.feedBatchMs, 1)} ms vs ${fmt(cost.roomBatchMs, 1)} ms → ${(cost.feedBatchMs / cost.roomBatchMs).toFixed(1)}×`,
           ]
         : []),
