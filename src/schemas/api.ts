@@ -111,6 +111,8 @@ export const BoardQuerySchema = v.object({ project_id: v.optional(v.string()) })
 export const SpecJoinSchema = v.object({
   spec_id: v.string('spec_id must be a string'),
   after_seq: v.optional(v.pipe(v.number('after_seq must be a number'), v.integer(), v.minValue(0))),
+  /** false: follow the spec's events without being listed as watching it (the board does this). */
+  presence: v.optional(v.boolean('presence must be true or false'), true),
 })
 export const SpecLeaveSchema = v.object({ spec_id: v.string('spec_id must be a string') })
 

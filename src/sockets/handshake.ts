@@ -33,6 +33,7 @@ export function authenticate(auth: AuthService, options: HandshakeOptions) {
       }
       if (options.role && identity.user.role !== options.role) return next(refuseHandshake('forbidden'))
       socket.data.user = identity.user
+      socket.data.unlisted = []
       next()
     } catch (err) {
       log.error('handshake failed', { err })

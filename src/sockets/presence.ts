@@ -36,7 +36,10 @@ export class PresenceBoard {
   async viewers(specId: string): Promise<Viewer[]> {
     const sockets = await this.nsp.in(specRoom(specId)).fetchSockets()
     const byUser = new Map<string, Viewer>()
-    for (const s of sockets) byUser.set(s.data.user.id, { user_id: s.data.user.id, name: s.data.user.name })
+    for (const s of sockets) {
+      if (s.data.unlisted?.includes(specId)) continue
+      byUser.set(s.data.user.id, { user_id: s.data.user.id, name: s.data.user.name })
+    }
     return [...byUser.values()]
   }
 

@@ -39,7 +39,7 @@ export function registerSpecs(nsp: SpecNamespace, deps: SpecsDeps): void {
     socket.on(
       'spec:join',
       request<Events['spec:join']>('spec:join', async (payload, reply) => {
-        const { spec_id: specId, after_seq: afterSeq = 0 } = parseInput(SpecJoinSchema, payload, 'payload')
+        const { spec_id: specId, after_seq: afterSeq = 0, presence: listed } = parseInput(SpecJoinSchema, payload, 'payload')
         // Hold live events before reading the replay: whatever is committed from now on is either in it or held.
         const cursor = feed.hold(socket, specId)
         const spec = await findSpecFor(sql, specId, user.id)
@@ -54,6 +54,7 @@ export function registerSpecs(nsp: SpecNamespace, deps: SpecsDeps): void {
         }
         const events = await eventsAfter(sql, specId, afterSeq)
         if (!socket.connected) return // gone meanwhile: joining now would leave a ghost in the room
+        socket.data.unlisted = listed ? socket.data.unlisted.filter((id) => id !== specId) : [...new Set([...socket.data.unlisted, specId])]
         await socket.join(specRoom(specId))
         const viewers = await presence.viewers(specId)
         const shown = presentSpec(spec, spec.access)

@@ -68,6 +68,8 @@ export interface InterServerEvents {
 
 export interface SocketData {
   user: PublicUser
+  /** Specs this socket follows without being listed in their presence (joined with `presence: false`). */
+  unlisted: string[]
 }
 
 export interface ActorTransition {

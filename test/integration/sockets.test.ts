@@ -227,6 +227,19 @@ describe('presence', () => {
     expect(seen.items.slice(count).map(names)).toEqual([['Member', 'Owner']])
   })
 
+  it('a socket following a spec with presence: false gets its events but is not listed as watching', async () => {
+    const specId = (await owner.post('/specs', { project_id: projectId, title: 'Board', description: 'followed from the board' })).body.id
+    const [room, board] = await Promise.all([socketOf(owner), socketOf(member)])
+    expect(names(await ask(room, 'spec:join', { spec_id: specId }))).toEqual(['Owner'])
+    const joined = await ask(board, 'spec:join', { spec_id: specId, presence: false })
+    expect(names(joined)).toEqual(['Owner'])
+    const events = new Collector<{ type: string }>(board, 'spec:event')
+    expect((await owner.post(`/specs/${specId}/cancel`)).status).toBe(200)
+    await events.until((items) => items.some((e) => e.type === 'spec.cancelled'), 'the cancel event on the board socket')
+    // joining the room as a viewer lists the same socket after all
+    expect(names(await ask(board, 'spec:join', { spec_id: specId }))).toEqual(['Member', 'Owner'])
+  })
+
   it('tells the room about a crowd arriving at once in a few messages, not one per arrival', async () => {
     const specId = (await owner.post('/specs', { project_id: projectId, title: 'Demo', description: 'everyone watches' })).body.id
     const crowd = await Promise.all(Array.from({ length: 16 }, (_, i) => asUser(server.url, `Guest${i}`)))

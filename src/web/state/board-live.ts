@@ -27,7 +27,7 @@ export function startBoardLive(refresh: () => void): BoardLive {
   const onEvent = (e: SpecEvent) => {
     if (rooms.has(e.spec_id) && RELEVANT.test(e.type)) soon()
   }
-  const join = (id: string) => void emitAck(socket, 'spec:join', { spec_id: id, after_seq: NO_REPLAY })
+  const join = (id: string) => void emitAck(socket, 'spec:join', { spec_id: id, after_seq: NO_REPLAY, presence: false })
   const leave = (id: string) => socket.connected && socket.emit('spec:leave', { spec_id: id }, () => {})
 
   socket.on('spec:event', onEvent)
