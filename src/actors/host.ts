@@ -164,7 +164,8 @@ export class SpecHost implements SpecHostView {
    */
   appendEvents(specId: string, events: NewEvent[]): Promise<{ written: LogRow[]; duplicates: number }> {
     return this.queueFor(specId).push(async () => {
-      const result = await transaction(this.opts.sql, (tx) => appendEvents(tx, specId, events))
+      // one statement: atomic on its own
+      const result = await appendEvents(this.opts.sql, specId, events)
       if (result.written.length) this.bus.publish({ kind: 'events', specId, events: result.written })
       return result
     })

@@ -8,9 +8,9 @@ interface EventRow extends Omit<SpecEvent, 'created_at'> {
 const toEvent = (r: EventRow): SpecEvent => ({ ...r, created_at: r.created_at.toISOString() })
 
 /**
- * Appends events to a spec's log inside the caller's transaction. The spec row is locked first, so appends to one spec
- * are serialized and `seq` has no gaps; events whose producer id is already stored are skipped (idempotent retries).
- * Returns the events written, in seq order, and how many were duplicates.
+ * Appends events to a spec's log in ONE statement (inside the caller's transaction, or alone): the spec row is locked,
+ * so appends to one spec are serialized and `seq` has no gaps; events whose producer id is already stored are skipped
+ * (idempotent retries). Returns the events written, in seq order, and how many were duplicates.
  */
 export async function appendEvents(
   tx: Sql,
@@ -18,29 +18,30 @@ export async function appendEvents(
   events: NewEvent[],
 ): Promise<{ written: SpecEvent[]; duplicates: number }> {
   if (events.length === 0) return { written: [], duplicates: 0 }
-  const [spec] = await tx<{ last_seq: number }[]>`select last_seq from specs where id = ${specId} for update`
-  if (!spec) throw new Error(`spec ${specId} does not exist`)
-  const ids = events.map((e) => e.id)
-  const existing = new Set(
-    (await tx<{ id: string }[]>`select id from sandbox_events where id in ${tx(ids)}`).map((r) => r.id),
-  )
   const seen = new Set<string>()
-  const fresh = events.filter((e) => !existing.has(e.id) && !seen.has(e.id) && seen.add(e.id))
-  if (fresh.length === 0) return { written: [], duplicates: events.length }
-  const rows = fresh.map((e, i) => ({
-    seq: spec.last_seq + i + 1,
-    id: e.id,
-    spec_id: specId,
-    sandbox_id: e.sandbox_id ?? null,
-    type: e.type,
-    data: e.data,
-    source: e.source,
-  }))
+  const unique = events.filter((e) => !seen.has(e.id) && seen.add(e.id))
+  const rows = unique.map((e, ord) => ({ ord, id: e.id, type: e.type, data: e.data, source: e.source, sandbox_id: e.sandbox_id ?? null }))
   const written = await tx<EventRow[]>`
-    insert into sandbox_events ${tx(rows as never, 'seq', 'id', 'spec_id', 'sandbox_id', 'type', 'data', 'source')}
-    returning seq, id, spec_id, sandbox_id, type, data, source, created_at`
-  await tx`update specs set last_seq = ${spec.last_seq + fresh.length} where id = ${specId}`
-  return { written: written.map(toEvent).sort((a, b) => a.seq - b.seq), duplicates: events.length - fresh.length }
+    with spec as (select last_seq from specs where id = ${specId} for update),
+    incoming as (
+      select * from jsonb_to_recordset(${tx.json(rows as never)})
+        as x(ord int, id uuid, type text, data jsonb, source text, sandbox_id text)
+    ),
+    fresh as (
+      select i.*, (select last_seq from spec) + row_number() over (order by i.ord) as seq
+      from incoming i where not exists (select 1 from sandbox_events e where e.id = i.id)
+    ),
+    inserted as (
+      insert into sandbox_events (seq, id, spec_id, sandbox_id, type, data, source)
+      select seq, id, ${specId}, sandbox_id, type, data, source from fresh
+      returning seq, id, spec_id, sandbox_id, type, data, source, created_at
+    ),
+    counted as (update specs set last_seq = last_seq + (select count(*) from inserted) where id = ${specId})
+    select * from inserted order by seq`
+  if (written.length === 0 && (await tx`select 1 from specs where id = ${specId}`).length === 0) {
+    throw new Error(`spec ${specId} does not exist`)
+  }
+  return { written: written.map(toEvent), duplicates: events.length - written.length }
 }
 
 export interface EventQuery {
