@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto'
+import { createHash, randomBytes, randomUUID } from 'node:crypto'
 
 const CROCKFORD = '0123456789abcdefghjkmnpqrstvwxyz'
 
@@ -27,3 +27,6 @@ export const newUuid = randomUUID
 export function newSecret(bytes = 32): string {
   return randomBytes(bytes).toString('base64url')
 }
+
+/** Secrets are stored (and compared) as SHA-256: a leaked table does not let anyone use them. */
+export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex')

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { loadConfig } from '../../src/config.ts'
 import type { Database } from '../../src/db/connect.ts'
-import { hashToken, insertSandbox } from '../../src/db/sandboxes.ts'
-import { newId, newSecret } from '../../src/ids.ts'
+import { insertSandbox } from '../../src/db/sandboxes.ts'
+import { hashToken, newId, newSecret } from '../../src/ids.ts'
 import { startServer, type RunningServer } from '../../src/server.ts'
 
 /** Bench runs log warnings and errors only (the logger reads this on every line). */

@@ -20,6 +20,8 @@ export interface AuthService {
   logout(token: string): Promise<string>
   /** Who sent this request: the Bearer token wins over the cookie. */
   identify(headers: { cookie?: string; authorization?: string }): Promise<Identity | null>
+  /** Called with the token of every session that logs out (live connections of that session are cut). */
+  onLogout(listener: (token: string) => void): () => void
   sessions: SessionStore
 }
 
@@ -29,6 +31,7 @@ const DUMMY_HASH = hashPassword('not-a-real-password')
 
 export function createAuthService(sql: Sql, sessions: SessionStore, adminEmails: Set<string>): AuthService {
   const loginLimiter = new RateLimiter(10, 15 * 60_000)
+  const logoutListeners = new Set<(token: string) => void>()
   const roleFor = (email: string): PublicUser['role'] => (adminEmails.has(email) ? 'admin' : 'user')
 
   return {
@@ -57,7 +60,13 @@ export function createAuthService(sql: Sql, sessions: SessionStore, adminEmails:
 
     async logout(token) {
       await sessions.invalidate(token)
+      for (const listener of logoutListeners) listener(token)
       return sessions.blankCookie()
+    },
+
+    onLogout(listener) {
+      logoutListeners.add(listener)
+      return () => logoutListeners.delete(listener)
     },
 
     async identify(headers) {

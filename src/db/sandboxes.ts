@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto'
 import type { Sql } from './connect.ts'
 
 export interface SandboxRow {
@@ -19,8 +18,6 @@ export interface SandboxRow {
   ended_at: Date | null
 }
 
-/** Tokens are stored as SHA-256: a leaked table does not let anyone call back as a sandbox. */
-export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex')
 
 export async function insertSandbox(
   sql: Sql,

@@ -2,6 +2,7 @@ import type { ExtendedError, Socket } from 'socket.io'
 import { verifyRequestOrigin } from 'lucia'
 import type { AuthService } from '../auth/service.ts'
 import { logger } from '../log.ts'
+import { hashToken } from '../ids.ts'
 import { refuseHandshake } from './ack.ts'
 import type { SocketData } from './types.ts'
 
@@ -33,6 +34,7 @@ export function authenticate(auth: AuthService, options: HandshakeOptions) {
       }
       if (options.role && identity.user.role !== options.role) return next(refuseHandshake('forbidden'))
       socket.data.user = identity.user
+      socket.data.session = hashToken(identity.token)
       socket.data.unlisted = []
       next()
     } catch (err) {

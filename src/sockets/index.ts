@@ -9,6 +9,7 @@ import type { Config } from '../config.ts'
 import type { Sql } from '../db/connect.ts'
 import { eventsAfter } from '../db/events.ts'
 import { logger } from '../log.ts'
+import { hashToken } from '../ids.ts'
 import { presentSpec } from '../schemas/present.ts'
 import { registerAdmin } from './admin.ts'
 import { hangUp, MAX_MESSAGE_BYTES } from './backpressure.ts'
@@ -64,6 +65,13 @@ export function attachSockets(http: HttpServer, deps: SocketDeps): AttachedSocke
     io.on('relay:events', (specId, events) => feed.events(specId, events))
     io.on('relay:state', (specId, spec) => feed.state(specId, spec))
   }
+  // a logout ends that session's live connections on this node at once (a reconnect is refused at the handshake)
+  const offLogout = deps.auth.onLogout((token) => {
+    const session = hashToken(token)
+    for (const nsp of [io.of('/'), admin]) {
+      for (const socket of nsp.sockets.values()) if (socket.data.session === session) socket.disconnect(true)
+    }
+  })
   const unsubscribe = host.bus.subscribe((message) => {
     switch (message.kind) {
       case 'events':
@@ -87,6 +95,7 @@ export function attachSockets(http: HttpServer, deps: SocketDeps): AttachedSocke
     async close() {
       presence.close() // nobody is told about sockets closing now
       unsubscribe()
+      offLogout()
       // Not io.close(): it would close the HTTP server a second time and could wait for a 'close' already emitted.
       // Hung up rather than closed: a client that stopped reading would hold the HTTP server's close for 30 s.
       for (const conn of connections) hangUp(conn)

@@ -68,6 +68,8 @@ export interface InterServerEvents {
 
 export interface SocketData {
   user: PublicUser
+  /** SHA-256 of the session token the socket was opened with: a logout of that session cuts it. */
+  session: string
   /** Specs this socket follows without being listed in their presence (joined with `presence: false`). */
   unlisted: string[]
 }

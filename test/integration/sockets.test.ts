@@ -60,8 +60,10 @@ describe('handshake', () => {
 
     const leaver = await asUser(server.url, 'Leaver')
     const socket = await socketOf(leaver)
+    const cut = new Promise<string>((resolve) => socket.once('disconnect', resolve))
     expect((await leaver.post('/auth/logout')).status).toBe(204)
-    socket.disconnect()
+    // the logout cuts the live connection at once
+    expect(await cut).toBe('io server disconnect')
     const again = refused(socket)
     socket.connect()
     expect((await again).message).toBe('unauthenticated')
