@@ -298,7 +298,10 @@ export class SpecHost implements SpecHostView {
           const event = logs.at(-1)?.event ?? 'snapshot'
           this.bus.publish({ kind: 'transition', specId, from, to: written.state, event, at: live.lastTransitionAt })
         }
-        if (snap.status === 'done') this.live.delete(specId)
+        if (snap.status === 'done') {
+          this.live.delete(specId)
+          this.queues.delete(specId)
+        }
       } catch (err) {
         log.error('could not persist a transition', { spec_id: specId, err })
       }
