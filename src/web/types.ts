@@ -1,11 +1,12 @@
 /**
- * The shapes the browser reads from the API (CONTRACT §3–6). Planning outputs and the event row are shared with the
- * server as types only, so nothing server-side ends up in the bundle.
+ * The shapes the browser reads from the API (CONTRACT §3–6). Planning outputs, the event row and the presence payload
+ * are shared with the server as types only, so nothing server-side ends up in the bundle.
  */
 import type { SpecEvent } from '../schemas/events.ts'
 import type { Design, Exploration, Requirements, SpecPhase, Tasks } from '../schemas/phase-outputs.ts'
+import type { Presence, Viewer } from '../sockets/types.ts'
 
-export type { SpecEvent, SpecPhase, Exploration, Requirements, Design, Tasks }
+export type { SpecEvent, SpecPhase, Exploration, Requirements, Design, Tasks, Presence, Viewer }
 
 export type Role = 'user' | 'admin' | (string & {})
 
@@ -118,15 +119,6 @@ export interface Board {
   columns: { status: TicketStatus; tickets: Ticket[] }[]
 }
 
-export interface Viewer {
-  user_id: string
-  name: string
-}
-
-export interface Presence {
-  spec_id: string
-  viewers: Viewer[]
-}
 
 export type CommandName = 'approve' | 'revise' | 'pause' | 'resume' | 'cancel' | 'retry' | 'message'
 
