@@ -78,9 +78,9 @@ export class SpecCommands {
     return ctx.phases[ctx.currentPhase].sandboxId
   }
 
-  private async start(spec: SpecRow, user: PublicUser, quickTasks?: SpecEvent & { type: 'LAUNCH' }) {
+  private async start(spec: SpecRow, user: PublicUser, launch?: SpecEvent & { type: 'LAUNCH' }) {
     await this.host.ensure(spec)
-    await this.host.send(spec.id, quickTasks ?? { type: 'LAUNCH', by: user.id })
+    await this.host.send(spec.id, launch ?? { type: 'LAUNCH', by: user.id })
     // the answer names the first sandbox when it is there within a moment
     await this.host.waitFor(spec.id, () => this.sandboxOf(spec.id) !== null, 3000)
     const now = (await findSpec(this.sql, spec.id))!

@@ -1,3 +1,4 @@
+import type { SystemEventType } from '../schemas/events.ts'
 import type { LogEntry, RunnerInput, SpecContext, Verdict } from './machine-types.ts'
 import {
   MAX_REPLACEMENTS,
@@ -21,7 +22,7 @@ export interface TaskStep {
   logs: LogEntry[]
 }
 
-const log = (event: string, data: Record<string, unknown>, sandboxId?: string | null): LogEntry => ({ type: 'log', event, data, sandboxId })
+const log = (event: SystemEventType, data: Record<string, unknown>, sandboxId?: string | null): LogEntry => ({ type: 'log', event, data, sandboxId })
 
 export function runnerInput(ctx: SpecContext, t: TaskState): RunnerInput {
   return {

@@ -1,3 +1,4 @@
+import type { SystemEventType } from '../schemas/events.ts'
 import type { AgentPhase, PhaseOutputs, Requirements, Tasks } from '../schemas/phase-outputs.ts'
 import type { TaskMap } from './scheduler.ts'
 
@@ -89,7 +90,7 @@ export type SpecEvent =
 /** What a transition says happened: the host writes these to the event log with the snapshot. */
 export interface LogEntry {
   type: 'log'
-  event: string
+  event: SystemEventType
   data: Record<string, unknown>
   sandboxId?: string | null
 }

@@ -6,7 +6,7 @@ import { pendingUserMessages } from '../db/events.ts'
 import { hashToken } from '../ids.ts'
 import { findSandbox, touchHeartbeat, type SandboxRow } from '../db/sandboxes.ts'
 import { addUsage, findSpec } from '../db/specs.ts'
-import { tasksOfSpec } from '../db/tickets.ts'
+import { findTaskOfSpec } from '../db/tickets.ts'
 import type { Assignment } from '../schemas/assignment.ts'
 import type { IngestEvents, InjectedMessage, ResultVerdict, SandboxResult } from '../schemas/events.ts'
 import type { AgentPhase, Design, Requirements, Tasks } from '../schemas/phase-outputs.ts'
@@ -86,11 +86,10 @@ export class SandboxApi {
     if (!task) throw new AppError('not_found', `Task ${row.task_id} is not part of this spec.`)
     const artifacts = await loadArtifacts(this.sql, spec.id)
     const plan = (artifacts.tasks as Tasks | null) ?? { tickets: [], tasks: [] }
-    const taskPlan = plan.tasks.find((t) => t.id === task.key)
-    const rows = await tasksOfSpec(this.sql, spec.id)
-    const row_ = rows.find((r) => r.key === task.key)!
+    const stored = await findTaskOfSpec(this.sql, spec.id, task.key)
+    if (!stored) throw new AppError('not_found', `Task ${task.key} is not stored for this spec.`)
     const requirements = ((artifacts.requirements as Requirements | null)?.requirements ?? []).filter((r) =>
-      (taskPlan?.requirements ?? row_.requirements).includes(r.id),
+      stored.requirements.includes(r.id),
     )
     const ticketPlan = plan.tickets.find((t) => t.id === task.ticket) ?? {
       id: task.ticket,
@@ -105,12 +104,12 @@ export class SandboxApi {
       task: {
         id: task.key,
         ticket: task.ticket,
-        title: row_.title,
-        description: row_.description,
+        title: stored.title,
+        description: stored.description,
         depends_on: task.depends_on,
-        requirements: row_.requirements,
-        files: row_.files,
-        estimate_hours: row_.estimate_hours ?? 0,
+        requirements: stored.requirements,
+        files: stored.files,
+        estimate_hours: stored.estimate_hours ?? 0,
         branch: taskBranch(spec.id, task.key),
         base_branches: task.depends_on.map((d) => ctx.tasks[d]?.branch ?? taskBranch(spec.id, d)),
       },

@@ -1,4 +1,3 @@
-import type { SnapshotFrom } from 'xstate'
 import type { AgentPhase } from '../schemas/phase-outputs.ts'
 import { executeState, syncState } from './execute-state.ts'
 import { retryTasks } from './execute-logic.ts'
@@ -112,4 +111,3 @@ export const specMachine = specSetup.createMachine({
   },
 })
 
-export type SpecSnapshot = SnapshotFrom<typeof specMachine>

@@ -1,4 +1,5 @@
 import { fromCallback, fromPromise, setup } from 'xstate'
+import type { SystemEventType } from '../schemas/events.ts'
 import type { AgentPhase } from '../schemas/phase-outputs.ts'
 import type { LogEntry, RunnerInput, SpecContext, SpecEvent, SpecInput, SyncInput, SyncOutput } from './machine-types.ts'
 
@@ -22,7 +23,7 @@ export const { assign, emit, enqueueActions } = specSetup
 export type E<T extends SpecEvent['type']> = Extract<SpecEvent, { type: T }>
 export type Args = { context: SpecContext; event: SpecEvent }
 
-export const log = (event: string, data: (a: Args) => Record<string, unknown>, sandboxId?: (a: Args) => string | null) =>
+export const log = (event: SystemEventType, data: (a: Args) => Record<string, unknown>, sandboxId?: (a: Args) => string | null) =>
   emit(({ context, event: e }): LogEntry => ({ type: 'log', event, data: data({ context, event: e }), sandboxId: sandboxId?.({ context, event: e }) ?? null }))
 
 const isPhaseEvent = (e: SpecEvent, phase: AgentPhase): boolean => 'phase' in e && e.phase === phase && !('task' in e)

@@ -81,10 +81,7 @@ export async function tasksOfTicket(sql: Sql, ticketId: string): Promise<TaskRow
   return sql<TaskRow[]>`select * from tasks where ticket_id = ${ticketId} order by key`
 }
 
-export async function tasksOfSpec(sql: Sql, specId: string): Promise<TaskRow[]> {
-  return sql<TaskRow[]>`select * from tasks where spec_id = ${specId} order by key`
-}
-
-export async function ticketsOfSpec(sql: Sql, specId: string): Promise<TicketRow[]> {
-  return sql<TicketRow[]>`select * from tickets where spec_id = ${specId} order by key`
+export async function findTaskOfSpec(sql: Sql, specId: string, key: string): Promise<TaskRow | null> {
+  const [row] = await sql<TaskRow[]>`select * from tasks where spec_id = ${specId} and key = ${key}`
+  return row ?? null
 }

@@ -27,11 +27,6 @@ export async function findUserByEmail(sql: Sql, email: string): Promise<UserRow 
   return row ?? null
 }
 
-export async function findUserById(sql: Sql, id: string): Promise<UserRow | null> {
-  const [row] = await sql<UserRow[]>`select * from users where id = ${id}`
-  return row ?? null
-}
-
 /** Keeps roles in step with OMOI_ADMIN_EMAILS: listed users are admins, others are not. */
 export async function setRole(sql: Sql, id: string, role: UserRow['role']): Promise<void> {
   await sql`update users set role = ${role} where id = ${id} and role <> ${role}`

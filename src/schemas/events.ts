@@ -38,12 +38,8 @@ export const AGENT_EVENT_TYPES = [
   'agent.completed',
 ] as const
 
-/** Event types caused directly by a person. */
-export const USER_EVENT_TYPES = ['user.message'] as const
-
 export type SystemEventType = (typeof SYSTEM_EVENT_TYPES)[number]
 export type AgentEventType = (typeof AGENT_EVENT_TYPES)[number]
-export type EventType = SystemEventType | AgentEventType | (typeof USER_EVENT_TYPES)[number]
 export type EventSource = 'system' | 'agent' | 'user'
 
 /** One row of the event log, as REST and sockets show it. */

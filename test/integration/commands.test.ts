@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { asUser, projectCast, type Api } from '../support/api.ts'
 import { startGitGate } from '../support/git-gate.ts'
-import type { SeenRequest } from '../support/model-gate.ts'
-import { waitForStatus } from '../support/omoi.ts'
+import { forSpec } from '../support/model-gate.ts'
+import { launchSpec, waitForStatus } from '../support/omoi.ts'
 import { makeRepo } from '../support/repo.ts'
 import { startTestServer } from '../support/server.ts'
 import { everyEvent, logProblems, runningSandbox, sandboxesOf, startStack, waitForEvent, type Stack } from '../support/stack.ts'
@@ -23,13 +23,8 @@ beforeAll(async () => {
 afterAll(() => stack?.stop())
 
 const sql = () => stack.database.sql
-const of = (title: string) => (r: SeenRequest) => (r.body.system ?? '').includes(title)
 
-async function launch(title: string, extra: Record<string, unknown> = {}): Promise<string> {
-  const res = await owner.post('/specs/launch', { project_id: projectId, title, description: `${title}, please`, ...extra })
-  expect(res.status, JSON.stringify(res.body)).toBe(201)
-  return res.body.spec_id
-}
+const launch = (title: string, extra: Record<string, unknown> = {}) => launchSpec(owner, projectId, title, extra)
 
 const allEnded = (specId: string) =>
   waitFor(async () => {
@@ -57,7 +52,7 @@ describe('manual approval', () => {
     expect(spec).toMatchObject({ status: 'awaiting_approval', current_phase: 'design' })
 
     const feedback = 'Name the background job reminder-worker and keep every time in UTC.'
-    const designCallsBefore = stack.gate.requests.filter((r) => of(title)(r) && r.submitTool === 'submit_design').length
+    const designCallsBefore = stack.gate.requests.filter((r) => forSpec(title)(r) && r.submitTool === 'submit_design').length
     expect(designCallsBefore).toBeGreaterThan(0)
     const revised = await owner.post(`/specs/${specId}/revise`, { phase: 'design', feedback })
     expect(revised.status, JSON.stringify(revised.body)).toBe(200)
@@ -66,7 +61,7 @@ describe('manual approval', () => {
     expect(spec).toMatchObject({ status: 'awaiting_approval', current_phase: 'design' })
     expect(spec.phases.find((p: { phase: string }) => p.phase === 'design')).toMatchObject({ status: 'awaiting_approval', attempts: 2 })
 
-    const design = stack.gate.requests.filter((r) => of(title)(r) && r.submitTool === 'submit_design')
+    const design = stack.gate.requests.filter((r) => forSpec(title)(r) && r.submitTool === 'submit_design')
     expect(design.slice(0, designCallsBefore).some((r) => JSON.stringify(r.body).includes(feedback))).toBe(false)
     expect(design[designCallsBefore]!.body.system, 'the re-run design agent is told the feedback').toContain(feedback)
 
@@ -78,7 +73,7 @@ describe('manual approval', () => {
     expect((await owner.post(`/specs/${specId}/revise`, { phase: 'requirements', feedback: 'too late' })).status).toBe(409)
 
     // approve design; cancel while the tasks phase runs: cancelled, and no sandbox left alive
-    const hold = stack.gate.hold((r) => of(title)(r) && r.submitTool === 'submit_tasks', 1)
+    const hold = stack.gate.hold((r) => forSpec(title)(r) && r.submitTool === 'submit_tasks', 1)
     expect((await owner.post(`/specs/${specId}/approve`, { phase: 'design' })).status).toBe(200)
     await hold.first()
     await runningSandbox(sql(), specId, { phase: 'tasks' })
@@ -102,7 +97,7 @@ describe('manual approval', () => {
 describe('pause and resume', () => {
   it('pauses a running phase (its sandbox ends), refuses a second pause, resumes the same phase and completes', async () => {
     const title = 'Pause me'
-    const hold = stack.gate.hold((r) => of(title)(r) && r.submitTool === 'submit_exploration' && r.called.length === 1, 1)
+    const hold = stack.gate.hold((r) => forSpec(title)(r) && r.submitTool === 'submit_exploration' && r.called.length === 1, 1)
     const specId = await launch(title)
     await hold.first()
     const first = await runningSandbox(sql(), specId, { phase: 'explore' })
@@ -184,7 +179,7 @@ describe('execute', () => {
   it('starts a draft (202), answers already_running (200) while it runs, 400 without a project, 409 once cancelled', async () => {
     const draft = (await owner.post('/specs', { project_id: projectId, title: 'Draft first', description: 'run later' })).body
     expect(draft.status).toBe('draft')
-    const hold = stack.gate.hold((r) => of('Draft first')(r), 1)
+    const hold = stack.gate.hold((r) => forSpec('Draft first')(r), 1)
     const started = await owner.post(`/specs/${draft.id}/execute`)
     expect(started.status, JSON.stringify(started.body)).toBe(202)
     expect(started.body).toMatchObject({ spec_id: draft.id, status: 'started', current_phase: 'explore' })
@@ -259,7 +254,7 @@ describe('messages to the agent', () => {
   it('a message sent while a phase runs reaches its agent: agent.message_injected, and the next model call carries it', async () => {
     const title = 'Message me'
     const text = 'Please also look at the pricing module — it handles due dates too.'
-    const hold = stack.gate.hold((r) => of(title)(r) && r.submitTool === 'submit_exploration' && r.called.length === 1, 1)
+    const hold = stack.gate.hold((r) => forSpec(title)(r) && r.submitTool === 'submit_exploration' && r.called.length === 1, 1)
     const specId = await launch(title)
     await hold.first()
     const sandbox = await runningSandbox(sql(), specId, { phase: 'explore' })
@@ -282,7 +277,7 @@ describe('messages to the agent', () => {
 
     const injected = await waitForEvent(owner, specId, (e) => e.type === 'agent.message_injected', 'agent.message_injected')
     expect(injected).toMatchObject({ sandbox_id: sandbox.id, source: 'agent', data: { text } })
-    const next = stack.gate.requests.find((r) => of(title)(r) && r.submitTool === 'submit_exploration' && r.called.length === 2)!
+    const next = stack.gate.requests.find((r) => forSpec(title)(r) && r.submitTool === 'submit_exploration' && r.called.length === 2)!
     expect(JSON.stringify(next.body.messages.at(-1))).toContain(JSON.stringify(text).slice(1, -1))
     expect((await owner.post(`/specs/${specId}/cancel`)).status).toBe(200)
   }, 150_000)
@@ -291,7 +286,7 @@ describe('messages to the agent', () => {
     const title = 'Late message'
     const text = 'One more thing: reminders must be opt-in.'
     // explore's last model call (the one answered with the accepted submission) waits while the message is sent
-    const hold = stack.gate.hold((r) => of(title)(r) && r.submitTool === 'submit_exploration' && r.called.length === 3, 1)
+    const hold = stack.gate.hold((r) => forSpec(title)(r) && r.submitTool === 'submit_exploration' && r.called.length === 3, 1)
     const specId = await launch(title)
     await hold.first()
     expect((await owner.post(`/specs/${specId}/messages`, { text })).status).toBe(201)
@@ -301,7 +296,7 @@ describe('messages to the agent', () => {
     await owner.post(`/specs/${specId}/cancel`)
     const injected = events.filter((e) => e.type === 'agent.message_injected')
     expect(injected.map((e) => e.data.text), 'the message reached no agent').toEqual([text])
-    const seenByModel = stack.gate.requests.filter(of(title)).some((r) => JSON.stringify(r.body.messages).includes(text))
+    const seenByModel = stack.gate.requests.filter(forSpec(title)).some((r) => JSON.stringify(r.body.messages).includes(text))
     expect(seenByModel).toBe(true)
   }, 150_000)
 })

@@ -11,7 +11,6 @@ import { conversationSteps, startModelGate, type ModelGate } from '../support/mo
 import { waitForStatus } from '../support/omoi.ts'
 import { makeRepo } from '../support/repo.ts'
 import { everyEvent, freePort, isWorker, killWorkersUnder, logProblems, waitForEvent } from '../support/stack.ts'
-import { waitFor } from '../support/wait.ts'
 
 /**
  * kill -9 of the server while a phase's worker runs (CONTRACT §7: "the worker retries every call with backoff … so a

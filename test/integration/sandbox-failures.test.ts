@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Api, asUser } from '../support/api.ts'
 import { goodRequirements } from '../support/fixtures.ts'
-import type { SeenRequest } from '../support/model-gate.ts'
-import { waitForStatus } from '../support/omoi.ts'
+import { forSpec } from '../support/model-gate.ts'
+import { launchSpec, waitForStatus } from '../support/omoi.ts'
 import { makeRepo } from '../support/repo.ts'
 import { everyEvent, isWorker, killWorker, logProblems, runningSandbox, sandboxesOf, startStack, waitForEvent, workerEnv, type Stack } from '../support/stack.ts'
 import { waitFor } from '../support/wait.ts'
@@ -22,13 +22,8 @@ beforeAll(async () => {
 afterAll(() => stack?.stop())
 
 const sql = () => stack.database.sql
-const of = (title: string) => (r: SeenRequest) => (r.body.system ?? '').includes(title)
 
-async function launch(title: string, extra: Record<string, unknown> = {}): Promise<string> {
-  const res = await owner.post('/specs/launch', { project_id: projectId, title, description: `${title}, please`, ...extra })
-  expect(res.status, JSON.stringify(res.body)).toBe(201)
-  return res.body.spec_id
-}
+const launch = (title: string, extra: Record<string, unknown> = {}) => launchSpec(owner, projectId, title, extra)
 
 async function finished(specId: string, timeoutMs = 90_000) {
   const spec = await waitForStatus(owner, specId, ['completed', 'failed', 'cancelled'], timeoutMs)
@@ -39,7 +34,7 @@ async function finished(specId: string, timeoutMs = 90_000) {
 describe('a worker that dies', () => {
   it('is replaced by a new sandbox (generation 1) and the phase still completes', async () => {
     const title = 'Worker dies'
-    const hold = stack.gate.hold((r) => of(title)(r) && r.submitTool === 'submit_exploration' && r.called.length === 1, 1)
+    const hold = stack.gate.hold((r) => forSpec(title)(r) && r.submitTool === 'submit_exploration' && r.called.length === 1, 1)
     const specId = await launch(title)
     await hold.first()
     const first = await runningSandbox(sql(), specId, { phase: 'explore' })
@@ -76,7 +71,7 @@ describe('the model API', () => {
     expect(spec.status, JSON.stringify(events.filter((e) => /failed|error/.test(e.type)))).toBe('completed')
     expect(events.filter((e) => e.type === 'agent.error')).toEqual([])
     // the first call was sent three times (two 529s, then the answer), then the conversation went on as usual
-    const explore = stack.gate.requests.slice(before).filter((r) => of(title)(r) && r.submitTool === 'submit_exploration')
+    const explore = stack.gate.requests.slice(before).filter((r) => forSpec(title)(r) && r.submitTool === 'submit_exploration')
     expect(explore.map((r) => r.body.messages.length)).toEqual([1, 1, 1, 3, 5, 7])
   }, 150_000)
 
@@ -97,7 +92,7 @@ describe('the model API', () => {
       expect(failed[0]!.data.error).toMatch(/API key/)
       expect(events.filter((e) => e.type === 'spec.execution_failed')).toHaveLength(1)
       expect(events.filter((e) => e.type === 'spec.sandbox_replaced')).toEqual([])
-      expect(stack.gate.requests.slice(before).filter(of(title)).length, 'a 401 is not retried').toBeLessThanOrEqual(2)
+      expect(stack.gate.requests.slice(before).filter(forSpec(title)).length, 'a 401 is not retried').toBeLessThanOrEqual(2)
       expect(await sandboxesOf(sql(), specId)).toHaveLength(1)
     } finally {
       stack.model.setScenario({ rejectKeys: [] })
@@ -144,8 +139,8 @@ describe('sandbox tokens', () => {
 
   it('a wrong, another sandbox’s or a stale token gets 401 on all four endpoints and changes nothing', async () => {
     const title = 'Tokens'
-    const holdExplore = stack.gate.hold((r) => of(title)(r) && r.submitTool === 'submit_exploration' && r.called.length === 1, 1)
-    const holdRequirements = stack.gate.hold((r) => of(title)(r) && r.submitTool === 'submit_requirements' && r.called.length === 1, 1)
+    const holdExplore = stack.gate.hold((r) => forSpec(title)(r) && r.submitTool === 'submit_exploration' && r.called.length === 1, 1)
+    const holdRequirements = stack.gate.hold((r) => forSpec(title)(r) && r.submitTool === 'submit_requirements' && r.called.length === 1, 1)
     const specId = await launch(title)
     await holdExplore.first()
     const explore = await runningSandbox(sql(), specId, { phase: 'explore' })
@@ -204,7 +199,7 @@ describe('tools stay inside the workspace', () => {
     const title = 'Escape attempt'
     // the model (through the gate) asks for /etc and ../../../../etc/passwd instead of what the fake would ask
     stack.gate.rewrite((answer, request) => {
-      if (!of(title)(request)) return answer
+      if (!forSpec(title)(request)) return answer
       for (const block of answer.content) {
         if (block.type === 'tool_use' && block.name === 'list_files') block.input = { path: '/etc' }
         if (block.type === 'tool_use' && block.name === 'read_file') block.input = { path: '../../../../etc/passwd' }
@@ -222,7 +217,7 @@ describe('tools stay inside the workspace', () => {
         ['read_file', false],
       ])
       for (const e of results) expect(e.data.summary).toMatch(/escapes the workspace/)
-      const later = stack.gate.requests.filter((r) => of(title)(r) && r.submitTool === 'submit_exploration' && r.called.length >= 2)
+      const later = stack.gate.requests.filter((r) => forSpec(title)(r) && r.submitTool === 'submit_exploration' && r.called.length >= 2)
       const toolResults = later[0]!.body.messages.flatMap((t) => (typeof t.content === 'string' ? [] : t.content)).filter((b) => b.type === 'tool_result')
       expect(toolResults.map((b) => b.is_error)).toEqual([true, true])
       expect(JSON.stringify(later)).not.toContain('root:x:0:0')
@@ -236,14 +231,14 @@ describe('tools stay inside the workspace', () => {
     const title = 'Secret peek'
     // the first run_command of the task becomes a look at the worker's own environment
     stack.gate.rewrite((answer, request) => {
-      if (!of(title)(request)) return answer
+      if (!forSpec(title)(request)) return answer
       for (const block of answer.content) {
         if (block.type === 'tool_use' && block.name === 'run_command') block.input = { command: "tr '\\0' '\\n' < /proc/$PPID/environ" }
       }
       return answer
     })
     try {
-      const hold = stack.gate.hold((r) => of(title)(r) && r.submitTool === 'complete_task', 1)
+      const hold = stack.gate.hold((r) => forSpec(title)(r) && r.submitTool === 'complete_task', 1)
       const res = await owner.post('/tickets', { project_id: projectId, title, description: 'print the environment' })
       expect(res.status, JSON.stringify(res.body)).toBe(201)
       const specId: string = res.body.spec_id
@@ -257,7 +252,7 @@ describe('tools stay inside the workspace', () => {
       const { events } = await finished(specId)
       const ran = events.find((e) => e.type === 'agent.tool_result' && e.data.tool === 'run_command')
       expect(ran, 'the command ran').toBeTruthy()
-      const seen = JSON.stringify(stack.gate.requests.filter(of(title))) + JSON.stringify(events)
+      const seen = JSON.stringify(stack.gate.requests.filter(forSpec(title))) + JSON.stringify(events)
       expect(seen, 'the server key reached the model or the log').not.toContain(stack.env.ANTHROPIC_API_KEY)
       // what a command can see is the sandbox's own token, which dies with the sandbox
       const assignment = await fetch(`${stack.server.url}/api/v1/sandboxes/${task.id}/assignment`, {

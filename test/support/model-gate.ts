@@ -143,3 +143,6 @@ export async function startModelGate(targetUrl: string): Promise<ModelGate> {
  * calls go through the server's proxy), which repeats a step but does not start the conversation over.
  */
 export const conversationSteps = (requests: SeenRequest[]) => new Set(requests.map((r) => r.called.length)).size
+
+/** Matches the model requests of one spec, by its title in the system prompt. */
+export const forSpec = (title: string) => (r: SeenRequest) => (r.body.system ?? '').includes(title)

@@ -34,3 +34,10 @@ export async function allEvents(api: Api, specId: string): Promise<{ seq: number
   const res = await api.get(`/specs/${specId}/events?after_seq=0&limit=500`)
   return res.body.events
 }
+
+/** Launches a spec titled `title` in the project (201 expected); answers its id. */
+export async function launchSpec(api: Api, projectId: string, title: string, extra: Record<string, unknown> = {}): Promise<string> {
+  const res = await api.post('/specs/launch', { project_id: projectId, title, description: `${title}, please`, ...extra })
+  if (res.status !== 201) throw new Error(`launch failed: ${res.status} ${JSON.stringify(res.body)}`)
+  return res.body.spec_id
+}
