@@ -1,0 +1,100 @@
+import { hasCjk, readingLength, wordCount } from './text-length.ts'
+
+/**
+ * Requirement smells: wording that makes a requirement impossible to test. Each finding names the phrase, so feedback can
+ * say "REQ-003: "fast" is vague without a measure" instead of a generic rule.
+ */
+
+export type SmellKind = 'vague' | 'superlative' | 'comparative' | 'loophole' | 'open_ended'
+
+export interface Smell {
+  kind: SmellKind
+  /** The phrase as written. */
+  phrase: string
+}
+
+const phrases = (list: string[], flags = 'giu') =>
+  new RegExp(`(?<![\\p{L}\\p{N}])(?:${list.join('|')})(?![\\p{L}\\p{N}])`, flags)
+const cjkPhrases = (list: string[]) => new RegExp(list.join('|'), 'gu')
+
+const VAGUE = phrases([
+  'fast', 'quick(?:ly)?', 'slow(?:ly)?', 'speedy', 'snappy', 'user[- ]friendly', 'easy', 'easily', 'intuitive(?:ly)?',
+  'simple', 'robust(?:ly)?', 'reliabl[ey]', 'efficient(?:ly)?', 'flexible', 'scalable', 'seamless(?:ly)?', 'smooth(?:ly)?',
+  'as appropriate', 'where appropriate', 'appropriate(?:ly)?', 'adequate(?:ly)?', 'sufficient(?:ly)?', 'reasonabl[ey]',
+  'properly', 'correctly', 'well', 'good', 'nice', 'modern', 'performant', 'high[- ]performance', 'responsive',
+  'lightweight', 'state[- ]of[- ]the[- ]art', 'timely', 'in a timely manner', 'as needed',
+])
+const VAGUE_CJK = cjkPhrases(['快速', '友好', '易用', '高效', '稳定', '简单', '适当', '合理', '良好', '流畅', '使いやすい', '高速', '適切', '簡単', '効率的'])
+const SUPERLATIVE = phrases(['best', 'worst', 'fastest', 'slowest', 'easiest', 'simplest', 'optimal(?:ly)?', 'optimum', 'maximal', 'minimal'])
+const COMPARATIVE = phrases(['better', 'worse', 'faster', 'slower', 'easier', 'simpler', 'quicker', 'more efficient(?:ly)?', 'improved', 'enhanced'])
+const LOOPHOLE = phrases(['if possible', 'where possible', 'when possible', 'as far as possible', 'as much as possible', 'if feasible', 'if practical', 'if necessary', 'ideally'])
+const LOOPHOLE_CJK = cjkPhrases(['尽可能', '尽量', '如果可能', '可能な限り', 'できるだけ'])
+const OPEN_ENDED = phrases(['etc\\.?', 'and so on', 'and so forth', 'and the like', 'among others', 'including but not limited to', 'and more'])
+const OPEN_ENDED_CJK = cjkPhrases(['等等', 'など'])
+
+/** The smells in one sentence, in the order of the rules above; each phrase once. */
+export function smellsIn(text: string): Smell[] {
+  const found: Smell[] = []
+  const add = (kind: SmellKind, pattern: RegExp, keep: (phrase: string, index: number) => boolean = () => true) => {
+    for (const m of text.matchAll(pattern)) {
+      if (keep(m[0], m.index) && !found.some((s) => s.phrase.toLowerCase() === m[0].toLowerCase())) found.push({ kind, phrase: m[0] })
+    }
+  }
+  const measured = hasMeasure(text)
+  // "as well as", "works well with 10 users": not vague; a measure in the sentence makes a vague word concrete.
+  add('vague', VAGUE, (phrase, index) => !measured && !(phrase.toLowerCase() === 'well' && /^well\s+as\b/i.test(text.slice(index))))
+  add('vague', VAGUE_CJK, () => !measured)
+  add('superlative', SUPERLATIVE, () => !measured)
+  add('comparative', COMPARATIVE, () => !/(?<![\p{L}])than(?![\p{L}])|比|より/iu.test(text) && !measured)
+  add('loophole', LOOPHOLE)
+  add('loophole', LOOPHOLE_CJK)
+  add('open_ended', OPEN_ENDED)
+  add('open_ended', OPEN_ENDED_CJK)
+  return found
+}
+
+/** Whether a sentence states a vague quality ("be fast", "work well") without a measure. */
+export function isVague(text: string): boolean {
+  return smellsIn(text).some((s) => s.kind === 'vague' || s.kind === 'superlative' || s.kind === 'comparative')
+}
+
+const UNIT =
+  /\d\s*(?:ms|milliseconds?|s|secs?|seconds?|min|minutes?|h|hours?|days?|weeks?|%|percent|[kmgt]i?b|bytes?|kb\/s|mb\/s|rps|requests?|users?|items?|times?|characters?|chars?|lines?|rows?|retries|attempts?|px|fps|秒|分|时|時間|个|件|次|字)(?![\p{L}])/iu
+const STATUS = /(?<![\d.])[1-5]\d\d(?![\d.])/u
+const NAMED = /["'“‘「『`][^"'”’」』`]{1,80}["'”’」』`]/u
+const CODE =
+  /[A-Za-z]\w*(?:_\w+|\.[A-Za-z_]\w+|\(\))|(?<!\w)\/[\w:.-]+|(?<![\w-])--?[a-z][\w-]+|\b(?!(?:THE|SHALL|WHEN|WHILE|WHERE|IF|THEN|AND|OR|NOT|SYSTEM|API|UI|CLI|APP)\b)[A-Z]{2,}[A-Z_0-9]*\b|\b[a-z]+[A-Z]\w*/u
+
+/**
+ * Whether a sentence can be checked against a number: a number with a unit, an HTTP status code, or a named output (quoted
+ * text, a code identifier, a path, a flag, an upper-case name such as JSON or ENOENT).
+ */
+export function hasMeasure(text: string): boolean {
+  return UNIT.test(text) || STATUS.test(text) || NAMED.test(text) || CODE.test(text)
+}
+
+/** Verbs that name something one can see happen. */
+const OBSERVABLE = phrases([
+  'returns?', 'answers?', 'responds?', 'replies', 'shows?', 'displays?', 'renders?', 'prints?', 'writes?', 'logs?', 'emits?',
+  'sends?', 'stores?', 'saves?', 'persists?', 'creates?', 'deletes?', 'removes?', 'updates?', 'rejects?', 'refuses?',
+  'fails?', 'exits?', 'redirects?', 'lists?', 'contains?', 'includes?', 'reads?', 'notif(?:y|ies)', 'raises?', 'throws?',
+  'marks?', 'sets?', 'appears?', 'disappears?', 'becomes?', 'changes?', 'is', 'are', 'has', 'have', 'gets?', 'receives?',
+  'sees?', 'produces?', 'opens?', 'closes?', 'starts?', 'stops?', 'keeps?', 'leaves?', 'adds?', 'records?', 'counts?',
+  'then', 'shall', 'must', 'will', 'can(?:not)?', 'does not', 'never',
+], 'iu')
+
+/**
+ * Whether a criterion names an outcome one could observe: it has a measure, or an observable verb and is not vague. CJK
+ * criteria are judged by their length and vague words only, the verb lists being English.
+ */
+export function isObservable(criterion: string): boolean {
+  if (hasMeasure(criterion)) return true
+  if (isVague(criterion)) return false
+  if (hasCjk(criterion)) return readingLength(criterion) >= 12
+  return OBSERVABLE.test(criterion) && wordCount(criterion) >= 3
+}
+
+/** A criterion too short to observe anything: a single word or letter (in CJK text, fewer than 4 characters). */
+export function isTooShort(criterion: string): boolean {
+  return hasCjk(criterion) ? readingLength(criterion) < 12 : wordCount(criterion) < 2
+}
