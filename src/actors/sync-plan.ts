@@ -98,7 +98,7 @@ function requirementErrors(plan: Tasks, requirements: Requirements): string[] {
       const { requirement, criterion } = parseRef(ref)
       const target = requirements.requirements.find((r) => r.id === requirement)
       if (!target) errors.push(`${item.id} references unknown requirement ${ref}: use one of ${known.join(', ')}.`)
-      else if (criterion !== null && criterion > target.acceptance_criteria.length) {
+      else if (criterion !== null && !(criterion >= 1 && criterion <= target.acceptance_criteria.length)) {
         const count = target.acceptance_criteria.length
         errors.push(
           `${item.id} references unknown criterion ${ref}: ${requirement} has ${count} acceptance ` +

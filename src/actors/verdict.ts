@@ -49,7 +49,7 @@ export function verdict(checks: Check[], hardFailures: string[]): Verdict {
   const checked = Math.round(sum * 100) / 100
   const score = hardFailures.length > 0 ? 0 : checked
   const accepted = score >= ACCEPT_SCORE && hardFailures.length === 0
-  const failed = checks.filter((check) => !check.pass).map((check) => `- ${check.fix}`)
+  const failed = [...new Set(checks.filter((check) => !check.pass).map((check) => `- ${check.fix}`))]
   const hard = hardFailures.map((line) => `- ${line}`)
   let lines: string[]
   if (accepted) {
