@@ -69,7 +69,7 @@ describe('requirements hard rules and smells', () => {
     expect(verdict.hard_failures).toEqual([
       'REQ-001 is vague ("fast") and no criterion measures it: add a criterion with a number and unit, a status code or a named output.',
     ])
-    expect(verdict.feedback).toContain('- criteria with no observable outcome (REQ-001.1 "it works well")')
+    expect(verdict.feedback).toContain('- criteria with no observable outcome (REQ-001.1 "it works well", REQ-001.2 "users are happy with it")')
   })
 
   it('accepts a vague word that a criterion measures, listing the smell as a soft check', () => {
