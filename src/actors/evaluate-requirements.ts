@@ -42,6 +42,7 @@ export function evaluateRequirements(output: unknown): Verdict {
         criteria.length,
         unobservable,
         (ids) => `criteria with no observable outcome${ids}: say what a tester sees (a response, a message, a stored value).`,
+        'no acceptance criteria at all: give every requirement criteria a tester can check.',
       ),
       perItem(
         0.1,

@@ -54,7 +54,8 @@ export function evaluateTasks(output: unknown, requirements: Requirements | unde
             criteria.length,
             uncovered,
             (ids) =>
-              `acceptance criteria no task implements${ids}: reference each (REQ-001.2) or its whole requirement from a task.`,
+              `acceptance criteria no task implements${ids}: name each in a task's requirements (as ${uncovered[0]}) ` +
+              'or reference its whole requirement.',
           ),
     ],
     hard,

@@ -134,7 +134,7 @@ describe('criterion references', () => {
     )
     expect(verdict).toMatchObject({ accepted: true, hard_failures: [] })
     expect(verdict.feedback).toContain(
-      '- acceptance criteria no task implements (REQ-001.2, REQ-003.2): reference each (REQ-001.2) or its whole requirement from a task.',
+      "- acceptance criteria no task implements (REQ-001.2, REQ-003.2): name each in a task's requirements (as REQ-001.2) or reference its whole requirement.",
     )
   })
 
