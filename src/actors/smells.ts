@@ -18,7 +18,7 @@ const phrases = (list: string[], flags = 'giu') =>
 const cjkPhrases = (list: string[]) => new RegExp(list.join('|'), 'gu')
 
 const VAGUE = phrases([
-  'fast', 'quick(?:ly)?', 'slow(?:ly)?', 'speedy', 'snappy', 'user[- ]friendly', 'easy', 'easily', 'intuitive(?:ly)?',
+  'fast(?!-forward)', 'quick(?:ly)?', 'slow(?:ly)?', 'speedy', 'snappy', 'user[- ]friendly', 'easy', 'easily', 'intuitive(?:ly)?',
   'simple', 'robust(?:ly)?', 'reliabl[ey]', 'efficient(?:ly)?', 'flexible', 'scalable', 'seamless(?:ly)?', 'smooth(?:ly)?',
   'as appropriate', 'where appropriate', 'appropriate(?:ly)?', 'adequate(?:ly)?', 'sufficient(?:ly)?', 'reasonabl[ey]',
   'properly', 'correctly', 'well', 'good', 'nice', 'modern', 'performant', 'high[- ]performance', 'responsive',
@@ -63,7 +63,7 @@ const UNIT = /\d(?:[\d.,:]*\d)?\s?[\p{L}%°]/u
 const STATUS = /(?<![\d.])[1-5]\d\d(?![\d.])/u
 const NAMED = /["'“‘「『`][^"'”’」』`]{1,80}["'”’」』`]/u
 const CODE =
-  /[A-Za-z]\w*(?:_\w+|\.[A-Za-z_]\w+|\(\))|(?<!\w)\/[\w:.-]+|(?<![\w-])--?[a-z][\w-]+|\b(?!(?:THE|SHALL|WHEN|WHILE|WHERE|IF|THEN|AND|OR|NOT|SYSTEM|API|UI|CLI|APP)\b)[A-Z]{2,}[A-Z_0-9]*\b|\b[a-z]+[A-Z]\w*/u
+  /[A-Za-z]\w*(?:_\w+|\.[A-Za-z_]\w+|\(\))|(?<!\w)\/[\w:.-]+|(?<![\w-])--?[a-z][\w-]+|\b(?!(?:THE|SHALL|MUST|SHOULD|WILL|MAY|CAN|WHEN|WHILE|WHERE|IF|THEN|AND|OR|NOT|SYSTEM|API|UI|CLI|APP)\b)[A-Z]{2,}[A-Z_0-9]*\b|\b[a-z]+[A-Z]\w*/u
 
 /**
  * Whether a sentence can be checked against a number: a number with a unit, an HTTP status code, or a named output (quoted
