@@ -103,6 +103,11 @@ describe('tasks', () => {
     ])
   })
 
+  it('does not call an 18-character CJK description thin', () => {
+    const verdict = evaluate(tasksWith((p) => (p.tasks[0]!.description = '为每个待办事项保存截止日期并校验格式')))
+    expect(verdict).toMatchObject({ accepted: true, score: 1 })
+  })
+
   it('accepts a plan where 19 of 20 tasks name files and a requirement, naming the one that does not', () => {
     const plan = tasksWith((p) => {
       const [first] = p.tasks
