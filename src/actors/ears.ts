@@ -44,9 +44,7 @@ export function parseEars(sentence: string): EarsParts | NotEars {
   const head = text.slice(0, shall.index).trim()
   const response = text
     .slice(shall.index + shall[0].length)
-    .trim()
-    .replace(/[.。!！]+$/u, '')
-    .trim()
+    .replace(/^[\s,、;:]+|[\s.。!！]+$/gu, '')
   if (!/[\p{L}\p{N}]/u.test(response)) return { ok: false, missing: 'nothing after SHALL: say what the subject does' }
 
   const lead = CLAUSE_AT_START.exec(head)
@@ -108,11 +106,15 @@ function missingShall(text: string): string {
     : 'no SHALL: state the response as "<subject> SHALL <response>"'
 }
 
+/** A lower-case subject without a separator is recognised only when it names a system ("… mode the API SHALL …"). */
+const SYSTEM_SUBJECT =
+  /(?<![A-Za-z])the\s+(?:[\w-]+\s+){0,2}(?:system|api|server|service|app|application|cli|tool|backend|frontend|ui|platform|module|component|job|worker|scheduler|database|engine|bot|client|website|editor|dashboard)$/i
+
 /**
  * Where a conditional head ends and the subject begins: after the last THEN; else after the later of the last comma and
- * the last upper-case THE (`WHEN the user runs greet THE SYSTEM SHALL …`); else, in CJK text, the last space-separated
- * word (`WHEN 用户登录 系统 SHALL …`). A lower-case "the" is not a boundary: in `WHEN the user clicks the button SHALL turn
- * blue` nothing names who acts.
+ * the last upper-case THE (`WHEN the user runs greet THE SYSTEM SHALL …`); else at a trailing "the <system noun>"; else,
+ * in CJK text, the last space-separated word (`WHEN 用户登录 系统 SHALL …`). Any other lower-case "the" is not a
+ * boundary: in `WHEN the user clicks the button SHALL turn blue` nothing names who acts.
  */
 function splitSubject(head: string): { conditions: string; subject: string } | null {
   const at = (index: number, skip: number) => ({ conditions: head.slice(0, index), subject: head.slice(index + skip) })
@@ -122,6 +124,8 @@ function splitSubject(head: string): { conditions: string; subject: string } | n
   const the = lastMatch(head, /(?<![A-Za-z])THE(?![A-Za-z])/g)
   const best = [comma, the].filter((m) => m && m.index > 0).sort((a, b) => b!.index - a!.index)[0]
   if (best) return at(best.index, best === the ? 0 : best.length)
+  const system = SYSTEM_SUBJECT.exec(head)
+  if (system && system.index > 0) return at(system.index, 0)
   const words = head.split(' ')
   const last = words.at(-1) ?? ''
   if (words.length > 2 && hasCjk(last)) return at(head.length - last.length, 0)

@@ -13,6 +13,8 @@ describe('parseEars accepts the well-formed variants people write', () => {
     ['IF the token is missing, THE API SHALL answer 401', ['unwanted'], 'the token is missing', 'THE API', 'answer 401'],
     ['IF the due date is in the past THEN THE API SHALL answer 400.', ['unwanted'], 'the due date is in the past', 'THE API', 'answer 400'],
     ['WHEN the user runs greet THE SYSTEM SHALL print a greeting', ['event'], 'the user runs greet', 'THE SYSTEM', 'print a greeting'],
+    ['IF the token expired the API SHALL answer 401', ['unwanted'], 'the token expired', 'the API', 'answer 401'],
+    ['The system SHALL, when offline, queue writes', ['ubiquitous'], null, 'The system', 'when offline, queue writes'],
     ['When a user saves a todo, the todo service shall store it.', ['event'], 'a user saves a todo', 'the todo service', 'store it'],
     ['1. WHEN the user logs in THEN the system SHALL create a session', ['event'], 'the user logs in', 'the system', 'create a session'],
     ['**WHEN** the user logs in **THEN** the system **SHALL** create a session', ['event'], 'the user logs in', 'the system', 'create a session'],
@@ -40,6 +42,11 @@ describe('parseEars accepts the well-formed variants people write', () => {
       preconditions: ['email is configured'],
       trigger: 'a todo is due',
     })
+    expect(parseEars('WHILE in maintenance mode the API SHALL answer 503')).toMatchObject({
+      patterns: ['state'],
+      preconditions: ['in maintenance mode'],
+      subject: 'the API',
+    })
     expect(parseEars('WHILE offline, IF a save fails THEN the app SHALL queue the change')).toMatchObject({
       patterns: ['state', 'unwanted'],
       preconditions: ['offline'],
@@ -53,7 +60,7 @@ describe('parseEars rejects sentences that are not EARS, naming what is missing'
   it.each([
     ['THE the SHALL x', 'no subject before SHALL: name who or what acts'],
     ['WHEN the user clicks the button SHALL turn blue', 'no subject before SHALL: WHEN needs THEN or a comma before the subject'],
-    ['IF the token expired the API SHALL answer 401', 'no subject before SHALL: IF needs THEN or a comma before the subject'],
+    ['IF the token expired the request SHALL fail', 'no subject before SHALL: IF needs THEN or a comma before the subject'],
     ['WHEN a user saves a todo, SHALL store it.', 'no subject before SHALL: after the WHEN clause, name who or what acts'],
     ['WHEN a user saves a todo THEN SHALL store it.', 'no subject before SHALL: after the WHEN clause, name who or what acts'],
     ['SHALL store due dates.', 'no subject before SHALL'],

@@ -115,7 +115,7 @@ describe('requirements', () => {
     ['THE system SHOULD store due dates.', 'no SHALL: EARS states the response with SHALL, not SHOULD'],
     ['WHEN a user saves a todo, SHALL store it.', 'no subject before SHALL: after the WHEN clause, name who or what acts'],
     ['SHALL store due dates.', 'no subject before SHALL: name who or what acts'],
-    ['IF the due date lies in the past the API SHALL answer 400.', 'no subject before SHALL: IF needs THEN or a comma before the subject'],
+    ['IF the due date lies in the past the request SHALL be refused.', 'no subject before SHALL: IF needs THEN or a comma before the subject'],
   ])('rejects the non-EARS text %j, naming the requirement and what is missing', (ears, missing) => {
     const verdict = evaluate(withEars(ears))
     expect(verdict.accepted).toBe(false)
