@@ -7,6 +7,7 @@ const graphemeSegmenter = new Intl.Segmenter(undefined, { granularity: 'grapheme
 
 /** Han, kana and Hangul: the scripts written without spaces between words. */
 const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/u
+const EVERY_CJK = new RegExp(CJK.source, 'gu')
 
 /** A CJK character reads like about three Latin letters (a short word); see `readingLength`. */
 const CJK_WEIGHT = 3
@@ -19,11 +20,6 @@ export function hasCjk(text: string): boolean {
 /** User-perceived characters (an emoji with modifiers or a letter with combining marks is one). */
 export function graphemes(text: string): string[] {
   return [...graphemeSegmenter.segment(text)].map((s) => s.segment)
-}
-
-/** The number of user-perceived characters of `text`, trimmed. */
-export function graphemeLength(text: string): number {
-  return graphemes(text.trim()).length
 }
 
 /**
@@ -42,7 +38,7 @@ export function wordCount(text: string): number {
   let count = 0
   for (const token of text.split(/\s+/)) {
     const cjk = graphemes(token).filter((g) => CJK.test(g)).length
-    const rest = token.replace(new RegExp(CJK.source, 'gu'), ' ')
+    const rest = token.replace(EVERY_CJK, ' ')
     count += cjk + rest.split(/\s+/).filter((part) => /[\p{L}\p{N}]/u.test(part)).length
   }
   return count

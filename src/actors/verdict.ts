@@ -39,10 +39,14 @@ export function perItem(weight: number, total: number, failing: string[], fix: (
 }
 
 /** ` (REQ-001, REQ-003)`, or nothing for an empty list. */
-export function listed(names: string[]): string {
+function listed(names: string[]): string {
   return names.length > 0 ? ` (${names.join(', ')})` : ''
 }
 
+/**
+ * Score `checks` (each earns `weight × share`, or its whole weight when it passes) and write the feedback. Any hard
+ * failure rejects the submission and makes its score 0; the feedback then still says what the checks alone score.
+ */
 export function verdict(checks: Check[], hardFailures: string[]): Verdict {
   const sum = checks.reduce((total, check) => total + check.weight * (check.share ?? (check.pass ? 1 : 0)), 0)
   // Rounded before comparing, so 0.1 + 0.6 counts as the 0.7 it is meant to be.

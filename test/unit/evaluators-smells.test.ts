@@ -1,15 +1,16 @@
 import { describe, expect, it } from 'vitest'
 import { evaluatePhase } from '../../src/actors/evaluators.ts'
 import { hasMeasure, isObservable, isTooShort, smellsIn } from '../../src/actors/smells.ts'
-import { graphemeLength, readingLength, wordCount } from '../../src/actors/text-length.ts'
+import { graphemes, readingLength, wordCount } from '../../src/actors/text-length.ts'
 import { goodRequirements } from '../support/fixtures.ts'
 
 const evaluate = (o: unknown) => evaluatePhase('requirements', o, {})
 
 describe('lengths for every script', () => {
   it('counts graphemes, not UTF-16 units', () => {
-    expect(graphemeLength('👩‍👩‍👧 family')).toBe(8)
-    expect(graphemeLength('é'.normalize('NFD'))).toBe(1)
+    expect(graphemes('👩‍👩‍👧 family')).toHaveLength(8)
+    expect(graphemes('é'.normalize('NFD'))).toHaveLength(1)
+    expect(readingLength('👩‍👩‍👧 family')).toBe(8)
   })
 
   it('counts CJK characters as words and as three letters each', () => {
