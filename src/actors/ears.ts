@@ -58,7 +58,9 @@ export function parseEars(sentence: string): EarsParts | NotEars {
   if (!split) {
     return {
       ok: false,
-      missing: `no subject before SHALL: ${keyword} needs THEN or a comma before the subject ("${keyword} <condition>, THE SYSTEM SHALL <response>")`,
+      missing:
+        `no subject before SHALL: ${keyword} needs THEN or a comma before the subject ` +
+        `("${keyword} <condition>, THE SYSTEM SHALL <response>")`,
     }
   }
   if (!hasSubject(split.subject) || CLAUSE_AT_START.test(split.subject)) {
@@ -107,8 +109,11 @@ function missingShall(text: string): string {
 }
 
 /** A lower-case subject without a separator is recognised only when it names a system ("… mode the API SHALL …"). */
-const SYSTEM_SUBJECT =
-  /(?<![A-Za-z])the\s+(?:[\w-]+\s+){0,2}(?:system|api|server|service|app|application|cli|tool|backend|frontend|ui|platform|module|component|job|worker|scheduler|database|engine|bot|client|website|editor|dashboard)$/i
+const SYSTEM_NOUNS = [
+  'system', 'api', 'server', 'service', 'app', 'application', 'cli', 'tool', 'backend', 'frontend', 'ui', 'platform',
+  'module', 'component', 'job', 'worker', 'scheduler', 'database', 'engine', 'bot', 'client', 'website', 'editor', 'dashboard',
+]
+const SYSTEM_SUBJECT = new RegExp(`(?<![A-Za-z])the\\s+(?:[\\w-]+\\s+){0,2}(?:${SYSTEM_NOUNS.join('|')})$`, 'i')
 
 /**
  * Where a conditional head ends and the subject begins: after the last THEN; else after the later of the last comma and

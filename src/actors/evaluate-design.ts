@@ -29,7 +29,13 @@ export function evaluateDesign(output: unknown): Verdict {
         (ids) => `components whose responsibility is under 3 words${ids}: say what each one does.`,
         noComponents,
       ),
-      perItem(0.15, components.length, fileless, (ids) => `components without files${ids}: list the files each component lives in.`, noComponents),
+      perItem(
+        0.15,
+        components.length,
+        fileless,
+        (ids) => `components without files${ids}: list the files each component lives in.`,
+        noComponents,
+      ),
       {
         weight: 0.05,
         pass: Array.isArray(rawAt(output, 'data_models')),

@@ -25,11 +25,20 @@ const VAGUE = phrases([
   'lightweight', 'state[- ]of[- ]the[- ]art', 'timely', 'in a timely manner', 'as needed',
 ])
 const VAGUE_CJK = cjkPhrases(['快速', '友好', '易用', '高效', '稳定', '简单', '适当', '合理', '良好', '流畅', '使いやすい', '高速', '適切', '簡単', '効率的'])
-const SUPERLATIVE = phrases(['best', 'worst', 'fastest', 'slowest', 'easiest', 'simplest', 'optimal(?:ly)?', 'optimum', 'maximal', 'minimal'])
-const COMPARATIVE = phrases(['better', 'worse', 'faster', 'slower', 'easier', 'simpler', 'quicker', 'more efficient(?:ly)?', 'improved', 'enhanced'])
-const LOOPHOLE = phrases(['if possible', 'where possible', 'when possible', 'as far as possible', 'as much as possible', 'if feasible', 'if practical', 'if necessary', 'ideally'])
+const SUPERLATIVE = phrases([
+  'best', 'worst', 'fastest', 'slowest', 'easiest', 'simplest', 'optimal(?:ly)?', 'optimum', 'maximal', 'minimal',
+])
+const COMPARATIVE = phrases([
+  'better', 'worse', 'faster', 'slower', 'easier', 'simpler', 'quicker', 'more efficient(?:ly)?', 'improved', 'enhanced',
+])
+const LOOPHOLE = phrases([
+  'if possible', 'where possible', 'when possible', 'as far as possible', 'as much as possible', 'if feasible',
+  'if practical', 'if necessary', 'ideally',
+])
 const LOOPHOLE_CJK = cjkPhrases(['尽可能', '尽量', '如果可能', '可能な限り', 'できるだけ'])
-const OPEN_ENDED = phrases(['etc\\.?', 'and so on', 'and so forth', 'and the like', 'among others', 'including but not limited to', 'and more'])
+const OPEN_ENDED = phrases([
+  'etc\\.?', 'and so on', 'and so forth', 'and the like', 'among others', 'including but not limited to', 'and more',
+])
 const OPEN_ENDED_CJK = cjkPhrases(['等等', 'など'])
 
 /** The smells in one sentence, in the order of the rules above; each phrase once. */
@@ -61,9 +70,20 @@ export function isVague(text: string): boolean {
 /** A number followed by a unit or a counted noun: "200 ms", "2 decimals", "10 %", "3 件". */
 const UNIT = /\d(?:[\d.,:]*\d)?\s?[\p{L}%°]/u
 const STATUS = /(?<![\d.])[1-5]\d\d(?![\d.])/u
-const NAMED = /["'“‘「『`][^"'”’」』`]{1,80}["'”’」』`]/u
-const CODE =
-  /[A-Za-z]\w*(?:_\w+|\.[A-Za-z_]\w+|\(\))|(?<!\w)\/[\w:.-]+|(?<![\w-])--?[a-z][\w-]+|\b(?!(?:THE|SHALL|MUST|SHOULD|WILL|MAY|CAN|WHEN|WHILE|WHERE|IF|THEN|AND|OR|NOT|SYSTEM|API|UI|CLI|APP)\b)[A-Z]{2,}[A-Z_0-9]*\b|\b[a-z]+[A-Z]\w*/u
+/** Quoted text; a straight single quote only when it cannot be an apostrophe ("the user's"). */
+const NAMED = /(?<![\p{L}\p{N}])(?:"[^"]{1,80}"|'[^']{1,80}'(?![\p{L}])|“[^”]{1,80}”|‘[^’]{1,80}’|「[^」]{1,80}」|『[^』]{1,80}』|`[^`]{1,80}`)/u
+/** EARS keywords and generic nouns written in capitals are not named outputs. */
+const NOT_NAMES = 'THE|SHALL|MUST|SHOULD|WILL|MAY|CAN|WHEN|WHILE|WHERE|IF|THEN|AND|OR|NOT|SYSTEM|API|UI|CLI|APP'
+const CODE = new RegExp(
+  [
+    '[A-Za-z]\\w*(?:_\\w+|\\.[A-Za-z_]\\w+|\\(\\))', // snake_case, dotted.names, calls()
+    '(?<!\\w)\\/[\\w:.-]+', // /paths
+    '(?<![\\w-])--?[a-z][\\w-]+', // --flags
+    `\\b(?!(?:${NOT_NAMES})\\b)[A-Z]{2,}[A-Z_0-9]*\\b`, // JSON, ENOENT
+    '\\b[a-z]+[A-Z]\\w*', // camelCase
+  ].join('|'),
+  'u',
+)
 
 /**
  * Whether a sentence can be checked against a number: a number with a unit, an HTTP status code, or a named output (quoted

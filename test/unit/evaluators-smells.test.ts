@@ -46,6 +46,8 @@ describe('smells', () => {
     expect(hasMeasure('the request answers 404')).toBe(true)
     expect(hasMeasure('the toast says "Saved"')).toBe(true)
     expect(hasMeasure('the response has a `next_cursor` field')).toBe(true)
+    expect(hasMeasure("the user's notes aren't shown to others")).toBe(false)
+    expect(hasMeasure("the button reads 'Save'")).toBe(true)
     expect(hasMeasure('it works well')).toBe(false)
     expect(hasMeasure('THE SYSTEM SHALL be fast')).toBe(false)
   })
