@@ -13,6 +13,7 @@ import type { AgentPhase, Design, Requirements, Tasks } from '../schemas/phase-o
 import { SUBMIT_TOOLS } from '../schemas/phase-outputs.ts'
 import { phaseSubmitTool, taskSubmitTool, WORKSPACE_TOOLS } from '../schemas/tools.ts'
 import { evaluatePhase, evaluateTask } from './evaluators.ts'
+import { parseRef } from './sync-plan.ts'
 import type { SpecHost } from './host.ts'
 import { priceUsage } from './pricing.ts'
 import { taskBranch } from './sandbox-setup.ts'
@@ -88,8 +89,9 @@ export class SandboxApi {
     const plan = (artifacts.tasks as Tasks | null) ?? { tickets: [], tasks: [] }
     const stored = await findTaskOfSpec(this.sql, spec.id, task.key)
     if (!stored) throw new AppError('not_found', `Task ${task.key} is not stored for this spec.`)
+    // A task may cite whole requirements (REQ-001) or single criteria (REQ-001.2): either way the agent gets the requirement.
     const requirements = ((artifacts.requirements as Requirements | null)?.requirements ?? []).filter((r) =>
-      stored.requirements.includes(r.id),
+      stored.requirements.some((ref) => parseRef(ref).requirement === r.id),
     )
     const ticketPlan = plan.tickets.find((t) => t.id === task.ticket) ?? {
       id: task.ticket,

@@ -5,13 +5,32 @@ import type { Requirements, Tasks } from '../schemas/phase-outputs.ts'
  * The server writes tickets and tasks from this; the tasks evaluator applies the same checks through `checkPlan`.
  */
 
+/** One acceptance criterion and the tasks that implement it (naming it, or its whole requirement). */
+export interface CriterionCoverage {
+  /** `REQ-001.2`: the requirement's id and the criterion's 1-based position. */
+  id: string
+  text: string
+  tasks: string[]
+}
+
+/** One requirement and the tasks that implement it or any of its criteria. */
+export interface RequirementCoverage {
+  requirement: string
+  title: string
+  tasks: string[]
+  criteria: CriterionCoverage[]
+}
+
 export interface SyncPlan {
   ok: boolean
   errors: string[]
-  coverage: { requirement: string; title: string; tasks: string[] }[]
+  coverage: RequirementCoverage[]
   /** Task ids in a valid topological order (dependencies first), ties by id; empty when the graph has a cycle. */
   order: string[]
+  /** Requirements no task implements (a hard failure). */
   uncovered: string[]
+  /** Criteria no task implements, e.g. `REQ-001.2` (reported, not a failure). */
+  uncovered_criteria: string[]
   cycles: string[][]
 }
 
@@ -33,6 +52,7 @@ export function planSync(requirements: Requirements, tasks: Tasks): SyncPlan {
     coverage,
     order: cycles.length === 0 ? topologicalOrder(tasks.tasks) : [],
     uncovered: coverage.filter((row) => row.tasks.length === 0).map((row) => row.requirement),
+    uncovered_criteria: uncoveredCriteria(coverage),
     cycles,
   }
 }
@@ -74,8 +94,17 @@ function requirementErrors(plan: Tasks, requirements: Requirements): string[] {
   const errors: string[] = []
   const known = requirements.requirements.map((r) => r.id)
   for (const item of [...plan.tickets, ...plan.tasks]) {
-    for (const ref of item.requirements.filter((r) => !known.includes(r))) {
-      errors.push(`${item.id} references unknown requirement ${ref}: use one of ${known.join(', ')}.`)
+    for (const ref of item.requirements) {
+      const { requirement, criterion } = parseRef(ref)
+      const target = requirements.requirements.find((r) => r.id === requirement)
+      if (!target) errors.push(`${item.id} references unknown requirement ${ref}: use one of ${known.join(', ')}.`)
+      else if (criterion !== null && !(criterion >= 1 && criterion <= target.acceptance_criteria.length)) {
+        const count = target.acceptance_criteria.length
+        errors.push(
+          `${item.id} references unknown criterion ${ref}: ${requirement} has ${count} acceptance ` +
+            `${count === 1 ? 'criterion' : 'criteria'} (${requirement}.1${count > 1 ? ` to ${requirement}.${count}` : ''}).`,
+        )
+      }
     }
   }
   const uncovered = coverageOf(requirements, plan).filter((row) => row.tasks.length === 0)
@@ -86,12 +115,35 @@ function requirementErrors(plan: Tasks, requirements: Requirements): string[] {
   return errors
 }
 
-function coverageOf(requirements: Requirements, plan: Tasks): SyncPlan['coverage'] {
-  return requirements.requirements.map((r) => ({
-    requirement: r.id,
-    title: r.title,
-    tasks: plan.tasks.filter((task) => task.requirements.includes(r.id)).map((task) => task.id).sort(byId),
-  }))
+/** Split a reference into its requirement id and 1-based criterion number (null for the whole requirement). */
+export function parseRef(ref: string): { requirement: string; criterion: number | null } {
+  const dot = ref.indexOf('.')
+  return dot < 0 ? { requirement: ref, criterion: null } : { requirement: ref.slice(0, dot), criterion: Number(ref.slice(dot + 1)) }
+}
+
+/** The coverage matrix: per requirement the tasks naming it or any of its criteria, and per criterion its tasks. */
+export function coverageOf(requirements: Requirements, plan: Tasks): RequirementCoverage[] {
+  return requirements.requirements.map((r) => {
+    const refs = plan.tasks.map((task) => ({ id: task.id, refs: task.requirements.map(parseRef).filter((p) => p.requirement === r.id) }))
+    return {
+      requirement: r.id,
+      title: r.title,
+      tasks: refs.filter((t) => t.refs.length > 0).map((t) => t.id).sort(byId),
+      criteria: r.acceptance_criteria.map((text, i) => ({
+        id: `${r.id}.${i + 1}`,
+        text,
+        tasks: refs
+          .filter((t) => t.refs.some((p) => p.criterion === null || p.criterion === i + 1))
+          .map((t) => t.id)
+          .sort(byId),
+      })),
+    }
+  })
+}
+
+/** The criteria of a coverage matrix that no task implements. */
+export function uncoveredCriteria(coverage: RequirementCoverage[]): string[] {
+  return coverage.flatMap((row) => row.criteria.filter((c) => c.tasks.length === 0).map((c) => c.id))
 }
 
 /** The ids that occur more than once, each once. */

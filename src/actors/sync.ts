@@ -36,7 +36,13 @@ export async function runSync(sql: Sql, input: SyncInput): Promise<SyncOutput> {
     await saveArtifact(tx, {
       spec_id: spec.id,
       kind: 'sync',
-      output: { coverage: result.coverage, order: result.order, tickets: plan.tickets.length, tasks: plan.tasks.length },
+      output: {
+        coverage: result.coverage,
+        uncovered_criteria: result.uncovered_criteria,
+        order: result.order,
+        tickets: plan.tickets.length,
+        tasks: plan.tasks.length,
+      },
       attempt: 1,
       score: 1,
     })

@@ -10,9 +10,12 @@ export const ACCEPT_SCORE = 0.7
 
 export interface Verdict {
   accepted: boolean
-  /** 0..1, two decimals. */
+  /** 0..1, two decimals: the weighted checks' score, or 0 when a hard rule failed (such a submission cannot pass). */
   score: number
-  /** Text for the model: one line when accepted, else a list of everything to fix. */
+  /**
+   * Text for the model, starting with the one header: "Accepted (score 0.85)." with the soft checks that failed, or
+   * "Rejected (…)" with every failed hard rule and check, each naming its items.
+   */
   feedback: string
   hard_failures: string[]
 }
@@ -22,18 +25,51 @@ export interface Check {
   weight: number
   pass: boolean
   fix: string
+  /** For a check over items: the share of items that pass (0..1); the check then earns `weight × share`. */
+  share?: number
 }
 
+/**
+ * A check scored per item (partial credit): `total` items of which `failing` (their ids) fail. `fix` gets the failing ids
+ * as a parenthesised list. With no items at all the check fails, with `empty` as its line.
+ */
+export function perItem(weight: number, total: number, failing: string[], fix: (ids: string) => string, empty?: string): Check {
+  if (total === 0) return { weight, pass: false, share: 0, fix: empty ?? fix('') }
+  return { weight, pass: failing.length === 0, share: (total - failing.length) / total, fix: fix(listed(failing)) }
+}
+
+/** ` (REQ-001, REQ-003)`, or nothing for an empty list. */
+function listed(names: string[]): string {
+  return names.length > 0 ? ` (${names.join(', ')})` : ''
+}
+
+/**
+ * Score `checks` (each earns `weight × share`, or its whole weight when it passes) and write the feedback. Any hard
+ * failure rejects the submission and makes its score 0; the feedback then still says what the checks alone score.
+ */
 export function verdict(checks: Check[], hardFailures: string[]): Verdict {
-  const sum = checks.reduce((total, check) => total + (check.pass ? check.weight : 0), 0)
+  const sum = checks.reduce((total, check) => total + check.weight * (check.share ?? (check.pass ? 1 : 0)), 0)
   // Rounded before comparing, so 0.1 + 0.6 counts as the 0.7 it is meant to be.
-  const score = Math.round(sum * 100) / 100
+  const checked = Math.round(sum * 100) / 100
+  const score = hardFailures.length > 0 ? 0 : checked
   const accepted = score >= ACCEPT_SCORE && hardFailures.length === 0
-  const bullets = [...hardFailures, ...checks.filter((check) => !check.pass).map((check) => check.fix)]
-  const feedback = accepted
-    ? `Accepted with score ${score.toFixed(2)}.`
-    : [`Rejected (score ${score.toFixed(2)}).`, ...bullets.map((line) => `- ${line}`)].join('\n')
-  return { accepted, score, feedback, hard_failures: hardFailures }
+  const failed = [...new Set(checks.filter((check) => !check.pass).map((check) => `- ${check.fix}`))]
+  const hard = hardFailures.map((line) => `- ${line}`)
+  let lines: string[]
+  if (accepted) {
+    lines = [`Accepted (score ${score.toFixed(2)}).`, ...(failed.length > 0 ? ['Soft checks that failed:', ...failed] : [])]
+  } else if (hard.length > 0) {
+    const rules = hard.length === 1 ? '1 hard rule' : `${hard.length} hard rules`
+    lines = [
+      `Rejected (score 0.00): ${rules} failed; the weighted checks alone score ${checked.toFixed(2)}.`,
+      'Hard rules:',
+      ...hard,
+      ...(failed.length > 0 ? ['Checks:', ...failed] : []),
+    ]
+  } else {
+    lines = [`Rejected (score ${score.toFixed(2)}; ${ACCEPT_SCORE.toFixed(2)} needed).`, ...failed]
+  }
+  return { accepted, score, feedback: lines.join('\n'), hard_failures: hardFailures }
 }
 
 /** The parts of valibot's schema objects we walk; our phase schemas only use these kinds. */

@@ -41,12 +41,22 @@ export const DesignSchema = v.object({
 })
 export type Design = v.InferOutput<typeof DesignSchema>
 
+/**
+ * A reference from a ticket or task to what it implements: a whole requirement (`REQ-001`) or one of its acceptance
+ * criteria (`REQ-001.2`, the second criterion, counted from 1).
+ */
+export const RequirementRefSchema = v.pipe(
+  v.string(),
+  v.regex(/^REQ-\d{3,}(?:\.[1-9]\d*)?$/, 'must look like REQ-001 (a requirement) or REQ-001.2 (its second acceptance criterion)'),
+  v.description('A requirement (REQ-001) or one of its acceptance criteria (REQ-001.2, counted from 1).'),
+)
+
 export const TicketPlanSchema = v.object({
   id: v.pipe(v.string(), v.regex(/^TKT-\d{3,}$/, 'must look like TKT-001')),
   title: text,
   description: text,
   priority: v.picklist(['critical', 'high', 'medium', 'low']),
-  requirements: v.array(v.string()),
+  requirements: v.array(RequirementRefSchema),
 })
 export type TicketPlan = v.InferOutput<typeof TicketPlanSchema>
 
@@ -56,7 +66,7 @@ export const TaskPlanSchema = v.object({
   title: text,
   description: text,
   depends_on: v.array(v.string()),
-  requirements: v.array(v.string()),
+  requirements: v.array(RequirementRefSchema),
   files: textList,
   estimate_hours: v.pipe(v.number(), v.minValue(0)),
 })

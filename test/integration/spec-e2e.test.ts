@@ -54,6 +54,8 @@ describe('a launched spec runs end to end in local sandboxes', () => {
     const artifacts = (await owner.get(`/specs/${specId}/artifacts`)).body
     expect(artifacts.requirements.requirements.map((r: { id: string }) => r.id)).toEqual(['REQ-001', 'REQ-002', 'REQ-003'])
     expect(artifacts.sync.coverage).toHaveLength(3)
+    expect(artifacts.sync.coverage[0].criteria[1]).toMatchObject({ id: 'REQ-001.2', tasks: ['TSK-001', 'TSK-002'] })
+    expect(artifacts.sync.uncovered_criteria).toEqual([])
     for (const k of ['exploration', 'design', 'tasks']) expect(artifacts[k]).not.toBeNull()
 
     // dependency order: A before B and C, D after both

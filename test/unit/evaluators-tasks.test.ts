@@ -16,7 +16,11 @@ describe('tasks', () => {
   it('fails hard when the requirements phase output is missing', () => {
     const verdict = evaluatePhase('tasks', goodTasks, {})
     expect(verdict.accepted).toBe(false)
-    expect(verdict.score).toBe(1)
+    expect(verdict.score).toBe(0)
+    expect(verdict.feedback.split('\n').slice(0, 2)).toEqual([
+      'Rejected (score 0.00): 1 hard rule failed; the weighted checks alone score 1.00.',
+      'Hard rules:',
+    ])
     expect(verdict.hard_failures).toEqual([expect.stringMatching(/^requirements phase output is missing/)])
   })
 
@@ -79,7 +83,7 @@ describe('tasks', () => {
     ])
   })
 
-  it('scores descriptions, estimates, files, requirement links and priorities', () => {
+  it('scores descriptions, estimates, files, requirement links and priorities per item', () => {
     const verdict = evaluate(
       tasksWith((p) => {
         for (const ticket of p.tickets) ticket.priority = 'high'
@@ -88,13 +92,71 @@ describe('tasks', () => {
         p.tasks[2]!.files = []
       }),
     )
-    expect(verdict).toMatchObject({ accepted: false, score: 0.1, hard_failures: [] })
+    expect(verdict).toMatchObject({ accepted: true, score: 0.77, hard_failures: [] })
     expect(verdict.feedback.split('\n')).toEqual([
-      'Rejected (score 0.10).',
+      'Accepted (score 0.77).',
+      'Soft checks that failed:',
       '- descriptions under 20 characters (TSK-001): say what is to be done and how to tell it is done.',
       '- tasks without a positive estimate_hours (TSK-002): estimate each task in hours.',
       '- tasks that list no files (TSK-003): name the files each task will create or change.',
       '- every ticket has priority "high": rank them (critical, high, medium, low) so what matters most goes first.',
+    ])
+  })
+
+  it('does not call an 18-character CJK description thin', () => {
+    const verdict = evaluate(tasksWith((p) => (p.tasks[0]!.description = '为每个待办事项保存截止日期并校验格式')))
+    expect(verdict).toMatchObject({ accepted: true, score: 1 })
+  })
+
+  it('accepts a plan where 19 of 20 tasks name files and a requirement, naming the one that does not', () => {
+    const plan = tasksWith((p) => {
+      const [first] = p.tasks
+      p.tasks = Array.from({ length: 20 }, (_, i) => ({
+        ...structuredClone(first!),
+        id: `TSK-${String(i + 1).padStart(3, '0')}`,
+        ticket: i < 10 ? 'TKT-001' : 'TKT-002',
+        requirements: [`REQ-00${(i % 3) + 1}`],
+      }))
+      p.tasks[19]!.files = []
+      p.tasks[19]!.requirements = []
+    })
+    const verdict = evaluate(plan)
+    expect(verdict).toMatchObject({ accepted: true, score: 0.98 })
+    expect(verdict.feedback).toContain('- tasks that list no files (TSK-020): name the files')
+    expect(verdict.feedback).toContain('- tasks that name no requirement (TSK-020): link each task')
+  })
+})
+
+describe('criterion references', () => {
+  it('accepts tasks that reference criteria, and names the criteria no task implements (soft)', () => {
+    const verdict = evaluate(
+      tasksWith((p) => {
+        p.tasks[0]!.requirements = ['REQ-001.1']
+        p.tasks[1]!.requirements = ['REQ-001.1', 'REQ-002']
+        p.tasks[2]!.requirements = ['REQ-003.1']
+        p.tasks[3]!.requirements = ['REQ-003.1']
+      }),
+    )
+    expect(verdict).toMatchObject({ accepted: true, hard_failures: [] })
+    expect(verdict.feedback).toContain(
+      "- acceptance criteria no task implements (REQ-001.2, REQ-003.2): name each in a task's requirements (as REQ-001.2) or reference its whole requirement.",
+    )
+  })
+
+  it('rejects a reference to a criterion that does not exist, naming how many there are', () => {
+    const verdict = evaluate(tasksWith((p) => (p.tasks[0]!.requirements = ['REQ-001.3'])))
+    expect(verdict.hard_failures).toEqual([
+      'TSK-001 references unknown criterion REQ-001.3: REQ-001 has 2 acceptance criteria (REQ-001.1 to REQ-001.2).',
+    ])
+  })
+
+  it('rejects a malformed reference as a schema issue', () => {
+    const verdict = evaluate(tasksWith((p) => (p.tasks[0]!.requirements = ['REQ-001.0', 'R1'])))
+    expect(verdict.hard_failures).toEqual([
+      'tasks.0.requirements.0: must look like REQ-001 (a requirement) or REQ-001.2 (its second acceptance criterion)',
+      'tasks.0.requirements.1: must look like REQ-001 (a requirement) or REQ-001.2 (its second acceptance criterion)',
+      'TSK-001 references unknown criterion REQ-001.0: REQ-001 has 2 acceptance criteria (REQ-001.1 to REQ-001.2).',
+      'TSK-001 references unknown requirement R1: use one of REQ-001, REQ-002, REQ-003.',
     ])
   })
 })
@@ -104,9 +166,10 @@ describe('complete_task', () => {
 
   it('rejects failing tests even when everything else is fine', () => {
     const verdict = evaluateTask({ ...goodCompleteTask, tests: { ...goodCompleteTask.tests, passed: false } }, task)
-    expect(verdict).toMatchObject({ accepted: false, score: 1 })
+    expect(verdict).toMatchObject({ accepted: false, score: 0 })
     expect(verdict.feedback).toBe(
-      'Rejected (score 1.00).\n- the tests you reported did not pass: fix them and run them again.',
+      'Rejected (score 0.00): 1 hard rule failed; the weighted checks alone score 1.00.\n' +
+        'Hard rules:\n- the tests you reported did not pass: fix them and run them again.',
     )
   })
 
@@ -127,7 +190,7 @@ describe('complete_task', () => {
     const verdict = evaluateTask({ ...goodCompleteTask, files_changed: [], tests: { command: '', passed: true, output_tail: '' } }, task)
     expect(verdict).toMatchObject({ accepted: false, score: 0.3, hard_failures: [] })
     expect(verdict.feedback.split('\n')).toEqual([
-      'Rejected (score 0.30).',
+      'Rejected (score 0.30; 0.70 needed).',
       '- files_changed is empty: list every file you created or changed.',
       '- tests.command is empty: give the command you ran the tests with.',
       '- tests.output_tail is empty: include the last lines the test run printed.',

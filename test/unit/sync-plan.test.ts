@@ -53,12 +53,37 @@ describe('planSync', () => {
       ok: true,
       errors: [],
       coverage: [
-        { requirement: 'REQ-001', title: 'Set a due date on a todo', tasks: ['TSK-001', 'TSK-002'] },
-        { requirement: 'REQ-002', title: 'Reject due dates in the past', tasks: ['TSK-002'] },
-        { requirement: 'REQ-003', title: 'Remind before the due date', tasks: ['TSK-003', 'TSK-004'] },
+        {
+          requirement: 'REQ-001',
+          title: 'Set a due date on a todo',
+          tasks: ['TSK-001', 'TSK-002'],
+          criteria: [
+            { id: 'REQ-001.1', text: 'PATCH /todos/:id with due_at returns the todo with due_at', tasks: ['TSK-001', 'TSK-002'] },
+            { id: 'REQ-001.2', text: 'GET /todos/:id returns the stored due_at', tasks: ['TSK-001', 'TSK-002'] },
+          ],
+        },
+        {
+          requirement: 'REQ-002',
+          title: 'Reject due dates in the past',
+          tasks: ['TSK-002'],
+          criteria: [
+            { id: 'REQ-002.1', text: 'a due_at before now answers 400 invalid_body', tasks: ['TSK-002'] },
+            { id: 'REQ-002.2', text: 'the todo is left unchanged', tasks: ['TSK-002'] },
+          ],
+        },
+        {
+          requirement: 'REQ-003',
+          title: 'Remind before the due date',
+          tasks: ['TSK-003', 'TSK-004'],
+          criteria: [
+            { id: 'REQ-003.1', text: 'an open todo due in 30 minutes produces one reminder', tasks: ['TSK-003', 'TSK-004'] },
+            { id: 'REQ-003.2', text: 'a completed todo produces none', tasks: ['TSK-003', 'TSK-004'] },
+          ],
+        },
       ],
       order: ['TSK-001', 'TSK-002', 'TSK-003', 'TSK-004'],
       uncovered: [],
+      uncovered_criteria: [],
       cycles: [],
     })
   })
@@ -72,8 +97,31 @@ describe('planSync', () => {
     )
     expect(plan.ok).toBe(false)
     expect(plan.uncovered).toEqual(['REQ-002'])
-    expect(plan.coverage[1]).toEqual({ requirement: 'REQ-002', title: 'Reject due dates in the past', tasks: [] })
+    expect(plan.coverage[1]).toMatchObject({ requirement: 'REQ-002', title: 'Reject due dates in the past', tasks: [] })
+    expect(plan.uncovered_criteria).toEqual(['REQ-002.1', 'REQ-002.2'])
     expect(plan.errors).toEqual([expect.stringContaining('not covered by any task: REQ-002 (Reject due dates in the past)')])
+  })
+
+  it('covers criteria one by one: a task naming REQ-001.2 covers that criterion and its requirement, not REQ-001.1', () => {
+    const plan = planSync(
+      goodRequirements,
+      tasksWith((p) => {
+        p.tasks[0]!.requirements = ['REQ-001.2']
+        p.tasks[1]!.requirements = ['REQ-002']
+        p.tickets[0]!.requirements = ['REQ-001.2', 'REQ-002']
+      }),
+    )
+    expect(plan.ok).toBe(true)
+    expect(plan.coverage[0]).toEqual({
+      requirement: 'REQ-001',
+      title: 'Set a due date on a todo',
+      tasks: ['TSK-001'],
+      criteria: [
+        { id: 'REQ-001.1', text: 'PATCH /todos/:id with due_at returns the todo with due_at', tasks: [] },
+        { id: 'REQ-001.2', text: 'GET /todos/:id returns the stored due_at', tasks: ['TSK-001'] },
+      ],
+    })
+    expect(plan.uncovered_criteria).toEqual(['REQ-001.1'])
   })
 
   it('names unknown tickets, tasks and requirements', () => {
