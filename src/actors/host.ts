@@ -25,6 +25,8 @@ interface Live {
   version: number
   /** The epoch of this node's lease on the spec: every write carries it (fencing, DESIGN §4). */
   epoch: number
+  /** Stopped because another node took the spec over. */
+  dropped: boolean
   previous: SpecContext | null
   state: string
   startedAt: string
@@ -165,6 +167,8 @@ export class SpecHost implements SpecHostView {
     if (!live) throw new Error(`spec ${specId} has no live actor on this node`)
     live.actor.send(event)
     await live.queue.idle()
+    // the write was refused by the fence: this copy was stale and is gone; the caller hands the request to the owner
+    if (live.dropped) throw new NotOwnerError(specId, '')
   }
 
   /** Waits until the spec's context satisfies `check`, or the timeout passes (resolves false). */
@@ -270,6 +274,7 @@ export class SpecHost implements SpecHostView {
     const live = this.live.get(specId)
     if (!live) return
     this.live.delete(specId)
+    live.dropped = true
     live.unsubscribe()
     live.actor.stop()
     log.warn('actor stopped on this node', { spec_id: specId, node: this.nodeId, reason })
@@ -285,6 +290,7 @@ export class SpecHost implements SpecHostView {
       queue: this.queueFor(spec.id),
       version,
       epoch,
+      dropped: false,
       previous: snapshot ? first.context : null,
       state: describeSnapshot(first).state,
       startedAt: now,

@@ -64,17 +64,18 @@ export class SpecRouter {
   async run<T>(call: RoutedCall, local: () => Promise<T>): Promise<T> {
     const deadline = Date.now() + ROUTE_DEADLINE_MS
     for (;;) {
-      if (!this.link || this.host.has(call.specId)) return local()
-      const owner = await liveOwner(this.sql, call.specId)
-      if (!owner || owner === this.host.nodeId) {
+      const owner = this.host.has(call.specId) ? this.host.nodeId : await liveOwner(this.sql, call.specId)
+      if (!this.link || !owner || owner === this.host.nodeId) {
         try {
           return await local()
         } catch (err) {
+          // another node claimed it a moment ago, or this copy was stale: forward to the owner
           if (!(err instanceof NotOwnerError)) throw err
-          continue // another node claimed it a moment ago: forward to it
+          if (Date.now() > deadline) throw unavailable()
+          continue
         }
       }
-      const answer = owner && owner !== this.host.nodeId ? await this.link.call(owner, call) : null
+      const answer = await this.link.call(owner, call)
       if (answer) {
         if (answer.ok) return answer.value as T
         throw new AppError(answer.error.code, answer.error.message, answer.error.fields)
