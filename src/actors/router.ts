@@ -1,5 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises'
 import { AppError, type ErrorCode } from '../errors.ts'
+import { newUuid } from '../ids.ts'
 import { liveOwner } from '../db/actors.ts'
 import type { Sql } from '../db/connect.ts'
 import type { PublicUser } from '../db/users.ts'
@@ -8,7 +9,12 @@ import type { CommandInput } from './host-api.ts'
 import { NotOwnerError, type SpecHost } from './host.ts'
 
 /** A request that only the node running the spec's actor may serve (DESIGN §4, routing). Plain JSON. */
-export type RoutedCall =
+export type RoutedCall = RoutedRequest & {
+  /** The same for every try of one request: the owner serves it once and answers retries from memory. */
+  id?: string
+}
+
+type RoutedRequest =
   | { kind: 'command'; specId: string; user: PublicUser; input: CommandInput }
   | { kind: 'assignment'; specId: string; sandboxId: string }
   | { kind: 'ingest'; specId: string; sandboxId: string; body: IngestEvents }
@@ -31,6 +37,9 @@ export interface OwnerLink {
 /** How long a request waits for a silent owner's lease to run out before it answers 503 (the caller retries). */
 const ROUTE_DEADLINE_MS = 20_000
 
+/** How long the owner remembers an answer for a retry of the same call (a lost or late acknowledgement). */
+const ANSWER_MEMORY_MS = 120_000
+
 const unavailable = () => new AppError('unavailable', 'The spec is moving between servers; retry shortly.')
 
 /**
@@ -41,6 +50,7 @@ const unavailable = () => new AppError('unavailable', 'The spec is moving betwee
 export class SpecRouter {
   private link: OwnerLink | null = null
   private serve: ((call: RoutedCall) => Promise<unknown>) | null = null
+  private answers = new Map<string, Promise<RoutedAnswer>>()
 
   constructor(
     private readonly sql: Sql,
@@ -61,7 +71,8 @@ export class SpecRouter {
    * Runs `local` here when this node owns (or can claim) the spec, else forwards `call` to the owner. `local` must make
    * the actor live through `host.ensure` (which throws NotOwnerError when another node got it first).
    */
-  async run<T>(call: RoutedCall, local: () => Promise<T>): Promise<T> {
+  async run<T>(request: RoutedCall, local: () => Promise<T>): Promise<T> {
+    const call = { ...request, id: newUuid() }
     const deadline = Date.now() + ROUTE_DEADLINE_MS
     for (;;) {
       const owner = this.host.has(call.specId) ? this.host.nodeId : await liveOwner(this.sql, call.specId)
@@ -85,8 +96,22 @@ export class SpecRouter {
     }
   }
 
-  /** Serves a call another node forwarded here. Never forwards again: a spec that moved on answers 503. */
-  async receive(call: RoutedCall): Promise<RoutedAnswer> {
+  /**
+   * Serves a call another node forwarded here, once: a retry of the same call (its acknowledgement was late or lost)
+   * gets the same answer, so a command is never applied twice. Never forwards again: a spec that moved on answers 503.
+   */
+  receive(call: RoutedCall): Promise<RoutedAnswer> {
+    if (!call.id) return this.serveOnce(call)
+    let answer = this.answers.get(call.id)
+    if (!answer) {
+      answer = this.serveOnce(call)
+      this.answers.set(call.id, answer)
+      setTimeout(() => this.answers.delete(call.id!), ANSWER_MEMORY_MS).unref()
+    }
+    return answer
+  }
+
+  private async serveOnce(call: RoutedCall): Promise<RoutedAnswer> {
     try {
       if (!this.serve) throw unavailable()
       return { ok: true, value: await this.serve(call) }
