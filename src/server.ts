@@ -14,6 +14,8 @@ import { buildWorker } from '../scripts/build-worker.ts'
 import { buildWeb } from '../scripts/build-web.ts'
 import { SpecCommands } from './actors/commands.ts'
 import { SpecHost } from './actors/host.ts'
+import { serveRouted } from './actors/routed-calls.ts'
+import { SpecRouter } from './actors/router.ts'
 import { createSandboxRunner, SandboxStops } from './actors/runner.ts'
 import { SandboxApi } from './actors/sandbox-api.ts'
 import { Semaphore } from './actors/serial-queue.ts'
@@ -79,8 +81,10 @@ export async function startServer(config: Config, options: { database?: Database
       },
     }),
   })
-  const commands = new SpecCommands(sql, host, config)
-  const sandboxApi = new SandboxApi(sql, host, config)
+  const router = new SpecRouter(sql, host)
+  const commands = new SpecCommands(sql, host, config, router)
+  const sandboxApi = new SandboxApi(sql, host, config, router)
+  router.handle(serveRouted(commands, sandboxApi))
   const app = createApp({
     config,
     sql,
@@ -93,7 +97,7 @@ export async function startServer(config: Config, options: { database?: Database
   })
 
   const http: HttpServer = createServer(getRequestListener(app.fetch))
-  const sockets = attachSockets(http, { sql, auth, host, commands, config })
+  const sockets = attachSockets(http, { sql, auth, host, commands, config, router })
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject)
     http.listen(config.port, config.host, () => resolve())

@@ -12,6 +12,7 @@ import { createDraftSpec, type NewSpecInput } from './create-spec.ts'
 import type { CommandInput } from './host-api.ts'
 import type { SpecHost } from './host.ts'
 import type { SpecEvent } from './machine-types.ts'
+import type { SpecRouter } from './router.ts'
 
 /**
  * Everything a person can do to a spec, shared by REST and sockets: launch, execute, the steering commands, and
@@ -22,6 +23,7 @@ export class SpecCommands {
     private readonly sql: Sql,
     private readonly host: SpecHost,
     private readonly config: Config,
+    private readonly router: SpecRouter,
   ) {}
 
   private requireModel(): void {
@@ -91,10 +93,17 @@ export class SpecCommands {
   async command(user: PublicUser, specId: string, input: CommandInput): Promise<{ code: number; body: Record<string, unknown> }> {
     const spec = await this.load(user, specId)
     assertCanSteer(spec.access)
+    return this.router.run({ kind: 'command', specId, user, input }, () => this.commandHere(user, specId, input))
+  }
+
+  /** `command` on the node that runs the spec (the router brings it here). */
+  async commandHere(user: PublicUser, specId: string, input: CommandInput): Promise<{ code: number; body: Record<string, unknown> }> {
+    const spec = await this.load(user, specId)
+    assertCanSteer(spec.access)
+    if (spec.status !== 'draft' || input.command === 'cancel') await this.host.ensure(spec)
     if (input.command === 'message') return { code: 201, body: await this.message(user, spec, parseInput(MessageSchema, input).text) }
 
     const event = this.toEvent(user, input)
-    if (spec.status !== 'draft' || input.command === 'cancel') await this.host.ensure(spec)
     if (input.command === 'resume' && spec.budget_usd !== null && spec.cost_usd >= spec.budget_usd) {
       throw new AppError('budget_exceeded', `The spec has spent $${spec.cost_usd} of its $${spec.budget_usd} budget; it cannot resume.`)
     }

@@ -2,7 +2,7 @@ import { createActor, type Actor } from 'xstate'
 import { newUuid } from '../ids.ts'
 import { logger } from '../log.ts'
 import { transaction, type Sql } from '../db/connect.ts'
-import { claimActors, loadActor, releaseLeases, renewLeases } from '../db/actors.ts'
+import { assertFence, claimActor, claimActors, FencedError, loadActor, releaseLeases, renewLeases, RENEW_MS } from '../db/actors.ts'
 import { appendEvents, eventsAfter } from '../db/events.ts'
 import { findSpec, findSpecs, type SpecRow } from '../db/specs.ts'
 import type { NewEvent, SpecEvent as LogRow } from '../schemas/events.ts'
@@ -23,6 +23,10 @@ interface Live {
   actor: SpecActor
   queue: SerialQueue
   version: number
+  /** The epoch of this node's lease on the spec: every write carries it (fencing, DESIGN §4). */
+  epoch: number
+  /** Stopped because another node took the spec over. */
+  dropped: boolean
   previous: SpecContext | null
   state: string
   startedAt: string
@@ -37,6 +41,17 @@ export interface HostOptions {
   settings: SpecSettings
   /** One node owns every actor (no cluster): claim all leases at boot. */
   singleNode: boolean
+}
+
+/** Another node holds a live lease on the spec: hand the request to it (never attach a second copy here). */
+export class NotOwnerError extends Error {
+  constructor(
+    readonly specId: string,
+    readonly owner: string,
+  ) {
+    super(`spec ${specId} runs on node ${owner}`)
+    this.name = 'NotOwnerError'
+  }
 }
 
 /**
@@ -74,27 +89,35 @@ export class SpecHost implements SpecHostView {
       const spec = specs.get(row.spec_id)
       if (!spec) continue
       try {
-        this.attach(spec, row.snapshot, row.version)
+        this.attach(spec, row.snapshot, row.version, row.epoch)
       } catch (err) {
         log.error('could not restore actor', { spec_id: row.spec_id, err })
         await this.markFailed(row.spec_id, err)
       }
     }
-    this.leaseTimer = setInterval(() => void this.renew(), 10_000)
+    this.leaseTimer = setInterval(() => void this.renew(), RENEW_MS)
     this.leaseTimer.unref()
     this.booted = true
     log.info('actors restored', { count: rows.length, node: this.nodeId })
     return rows.length
   }
 
+  /**
+   * Renews the leases of the running actors; an actor whose lease another node took (this process was paused or cut
+   * off past the lease) stops here at once. Then claims the specs of dead nodes.
+   */
   private async renew(): Promise<void> {
+    if (this.stopping) return
     try {
-      await renewLeases(this.opts.sql, this.nodeId)
+      const fences = new Map([...this.live].map(([id, l]) => [id, l.epoch]))
+      for (const specId of await renewLeases(this.opts.sql, this.nodeId, fences)) {
+        this.drop(specId, 'its lease was taken over by another node')
+      }
       if (!this.opts.singleNode) {
         for (const row of await claimActors(this.opts.sql, this.nodeId, false)) {
-          if (this.live.has(row.spec_id)) continue
+          if (this.live.has(row.spec_id)) this.drop(row.spec_id, 'its lease expired')
           const spec = await findSpec(this.opts.sql, row.spec_id)
-          if (spec) this.attach(spec, row.snapshot, row.version)
+          if (spec) this.attach(spec, row.snapshot, row.version, row.epoch)
         }
       }
     } catch (err) {
@@ -121,13 +144,20 @@ export class SpecHost implements SpecHostView {
     return this.live.get(specId)?.state ?? null
   }
 
-  /** Creates the actor of a draft spec (persisting its first snapshot) if it is not live yet. */
+  /**
+   * Makes the spec's actor live on this node: creates a draft spec's actor (persisting its first snapshot), or claims
+   * and restores a spec nobody holds a live lease on. A finished spec stays as it is. Throws NotOwnerError when another
+   * node runs it: the caller hands the request over instead.
+   */
   async ensure(spec: SpecRow): Promise<void> {
     if (this.live.has(spec.id)) return
-    const row = await loadActor(this.opts.sql, spec.id)
-    if (row?.final) return
+    const claim = await claimActor(this.opts.sql, spec.id, this.nodeId)
+    if ('final' in claim) return
+    if ('owner' in claim) throw new NotOwnerError(spec.id, claim.owner)
+    if (this.live.has(spec.id)) return // attached meanwhile (a concurrent ensure)
     // a new actor's start notifies its first snapshot, which is written like any transition
-    this.attach(spec, row?.snapshot, row?.version ?? 0)
+    if ('claimed' in claim) this.attach(spec, claim.claimed.snapshot, claim.claimed.version, claim.claimed.epoch)
+    else this.attach(spec, undefined, 0, 1)
     await this.live.get(spec.id)?.queue.idle()
   }
 
@@ -137,6 +167,8 @@ export class SpecHost implements SpecHostView {
     if (!live) throw new Error(`spec ${specId} has no live actor on this node`)
     live.actor.send(event)
     await live.queue.idle()
+    // the write was refused by the fence: this copy was stale and is gone; the caller hands the request to the owner
+    if (live.dropped) throw new NotOwnerError(specId, '')
   }
 
   /** Waits until the spec's context satisfies `check`, or the timeout passes (resolves false). */
@@ -164,8 +196,17 @@ export class SpecHost implements SpecHostView {
    */
   appendEvents(specId: string, events: NewEvent[]): Promise<{ written: LogRow[]; duplicates: number }> {
     return this.queueFor(specId).push(async () => {
-      // one statement: atomic on its own
-      const result = await appendEvents(this.opts.sql, specId, events)
+      const live = this.live.get(specId)
+      const result = live
+        ? await transaction(this.opts.sql, async (tx) => {
+            await assertFence(tx, specId, { node: this.nodeId, epoch: live.epoch })
+            return appendEvents(tx, specId, events)
+          }).catch((err) => {
+            if (err instanceof FencedError) this.drop(specId, 'its lease was taken over by another node')
+            throw err
+          })
+        : // a finished spec (an ended sandbox's last words): nobody runs it any more
+          await appendEvents(this.opts.sql, specId, events)
       if (result.written.length) this.bus.publish({ kind: 'events', specId, events: result.written })
       return result
     })
@@ -228,7 +269,18 @@ export class SpecHost implements SpecHostView {
     return q
   }
 
-  private attach(spec: SpecRow, snapshot: unknown, version: number): void {
+  /** Stops the local copy of an actor this node no longer owns, without writing anything: the owner carries on. */
+  private drop(specId: string, reason: string): void {
+    const live = this.live.get(specId)
+    if (!live) return
+    this.live.delete(specId)
+    live.dropped = true
+    live.unsubscribe()
+    live.actor.stop()
+    log.warn('actor stopped on this node', { spec_id: specId, node: this.nodeId, reason })
+  }
+
+  private attach(spec: SpecRow, snapshot: unknown, version: number, epoch: number): void {
     const input: SpecInput = { specId: spec.id, approval: spec.approval, kind: spec.kind, settings: this.opts.settings }
     const actor = createActor(this.opts.machine, snapshot ? { input, snapshot: snapshot as never } : { input })
     const now = new Date().toISOString()
@@ -237,6 +289,8 @@ export class SpecHost implements SpecHostView {
       actor,
       queue: this.queueFor(spec.id),
       version,
+      epoch,
+      dropped: false,
       previous: snapshot ? first.context : null,
       state: describeSnapshot(first).state,
       startedAt: now,
@@ -282,7 +336,7 @@ export class SpecHost implements SpecHostView {
         const written = await persistTransition(this.opts.sql, {
           specId,
           version: live.version,
-          node: this.nodeId,
+          fence: { node: this.nodeId, epoch: live.epoch },
           persisted,
           context,
           value: snap.value,
@@ -303,6 +357,7 @@ export class SpecHost implements SpecHostView {
           this.queues.delete(specId)
         }
       } catch (err) {
+        if (err instanceof FencedError) return this.drop(specId, 'a write was refused: another node holds its lease')
         log.error('could not persist a transition', { spec_id: specId, err })
       }
     })

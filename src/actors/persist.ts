@@ -1,6 +1,6 @@
 import { newUuid } from '../ids.ts'
 import { transaction, type Sql } from '../db/connect.ts'
-import { saveActor } from '../db/actors.ts'
+import { assertFence, saveActor, type Fence } from '../db/actors.ts'
 import { saveArtifact, type ArtifactKind } from '../db/artifacts.ts'
 import { appendEvents } from '../db/events.ts'
 import { updateSpecState, type SpecRow } from '../db/specs.ts'
@@ -20,7 +20,8 @@ const ARTIFACT_OF: Record<AgentPhase, ArtifactKind> = {
 export interface Transition {
   specId: string
   version: number
-  node: string
+  /** The lease this node wrote under: the whole transaction is refused (FencedError) once another node took it. */
+  fence: Fence
   persisted: unknown
   context: SpecContext
   value: unknown
@@ -36,12 +37,13 @@ export interface Transition {
 export async function persistTransition(sql: Sql, t: Transition): Promise<{ events: SpecEvent[]; spec: SpecRow; state: string }> {
   const d = describeSnapshot({ value: t.value, context: t.context })
   return transaction(sql, async (tx) => {
+    await assertFence(tx, t.specId, t.fence)
     const { written } = await appendEvents(
       tx,
       t.specId,
       t.logs.map((l) => ({ id: newUuid(), type: l.event, data: l.data, source: 'system' as const, sandbox_id: l.sandboxId ?? null })),
     )
-    await saveActor(tx, { spec_id: t.specId, snapshot: t.persisted, version: t.version, state: d.state, final: d.final, node: t.node })
+    await saveActor(tx, { spec_id: t.specId, snapshot: t.persisted, version: t.version, state: d.state, final: d.final, fence: t.fence })
     const spec = await updateSpecState(tx, t.specId, { status: d.status, current_phase: d.current_phase, phases: d.phases })
     for (const [phase, version] of Object.entries(t.context.outputVersions) as [AgentPhase, number][]) {
       if (t.previous?.outputVersions[phase] === version) continue

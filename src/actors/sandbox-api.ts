@@ -15,6 +15,7 @@ import { phaseSubmitTool, taskSubmitTool, WORKSPACE_TOOLS } from '../schemas/too
 import { evaluatePhase, evaluateTask } from './evaluators.ts'
 import { parseRef } from './sync-plan.ts'
 import type { SpecHost } from './host.ts'
+import type { SpecRouter } from './router.ts'
 import { priceUsage } from './pricing.ts'
 import { taskBranch } from './sandbox-setup.ts'
 import { MAX_SUBMISSIONS } from './scheduler.ts'
@@ -41,7 +42,22 @@ export class SandboxApi {
     private readonly sql: Sql,
     private readonly host: SpecHost,
     private readonly config: Config,
+    private readonly router: SpecRouter,
   ) {}
+
+  /** A sandbox as the node serving a forwarded call sees it (the receiving node already checked its token). */
+  async sandbox(sandboxId: string): Promise<SandboxRow> {
+    const row = await findSandbox(this.sql, sandboxId)
+    if (!row) throw unauthenticated()
+    return row
+  }
+
+  /** Makes the spec's actor live here when nobody runs it (a dead node's spec is claimed and restored first). */
+  private async ensureLive(specId: string): Promise<void> {
+    if (this.host.has(specId)) return
+    const spec = await findSpec(this.sql, specId)
+    if (spec) await this.host.ensure(spec)
+  }
 
   /** The sandbox this token belongs to, alive (or, for events, ended a moment ago); 401 otherwise. */
   async authenticate(sandboxId: string, token: string | null, options: { grace?: boolean } = {}): Promise<SandboxRow> {
@@ -55,7 +71,13 @@ export class SandboxApi {
     return row
   }
 
-  async assignment(row: SandboxRow): Promise<Assignment> {
+  /** The assignment, from whichever node runs the spec (CONTRACT §7). */
+  assignment(row: SandboxRow): Promise<Assignment> {
+    return this.router.run({ kind: 'assignment', specId: row.spec_id, sandboxId: row.id }, () => this.assignmentHere(row))
+  }
+
+  async assignmentHere(row: SandboxRow): Promise<Assignment> {
+    await this.ensureLive(row.spec_id)
     const spec = (await findSpec(this.sql, row.spec_id))!
     const ctx = this.host.context(spec.id)
     if (!ctx) throw notRunningHere()
@@ -135,11 +157,17 @@ export class SandboxApi {
 
   /** Stores agent events once each (by id); any call of a sandbox counts as its heartbeat. */
   async ingest(row: SandboxRow, body: IngestEvents): Promise<{ accepted: number; duplicates: number }> {
+    const answer = await this.router.run({ kind: 'ingest', specId: row.spec_id, sandboxId: row.id, body }, () => this.ingestHere(row, body))
+    await touchHeartbeat(this.sql, row.id)
+    return answer
+  }
+
+  async ingestHere(row: SandboxRow, body: IngestEvents): Promise<{ accepted: number; duplicates: number }> {
+    if (row.status !== 'ended') await this.ensureLive(row.spec_id)
     const { written, duplicates } = await this.host.appendEvents(
       row.spec_id,
       body.events.map((e) => ({ id: e.id, type: e.type, data: e.data, source: 'agent' as const, sandbox_id: row.id })),
     )
-    await touchHeartbeat(this.sql, row.id)
     return { accepted: written.length, duplicates }
   }
 
@@ -150,15 +178,27 @@ export class SandboxApi {
   async recordUsage(row: SandboxRow, usage: { input_tokens: number; output_tokens: number }): Promise<void> {
     if (usage.input_tokens + usage.output_tokens === 0) return
     const totals = await addUsage(this.sql, row.spec_id, { ...usage, cost_usd: priceUsage(this.config.model.name, usage) })
-    if (totals.budget_usd !== null && totals.cost_usd > totals.budget_usd && this.host.has(row.spec_id)) {
-      const event = { type: 'BUDGET_EXCEEDED' as const, cost_usd: totals.cost_usd, budget_usd: totals.budget_usd }
-      if (this.host.can(row.spec_id, event)) await this.host.send(row.spec_id, event)
+    if (totals.budget_usd !== null && totals.cost_usd > totals.budget_usd) {
+      const call = { kind: 'budget' as const, specId: row.spec_id, cost_usd: totals.cost_usd, budget_usd: totals.budget_usd }
+      await this.router.run(call, () => this.budgetHere(call))
     }
     await this.host.publishSpec(row.spec_id)
   }
 
+  /** Pauses the spec over budget, on the node that runs it. */
+  async budgetHere(over: { specId: string; cost_usd: number; budget_usd: number }): Promise<void> {
+    await this.ensureLive(over.specId)
+    const event = { type: 'BUDGET_EXCEEDED' as const, cost_usd: over.cost_usd, budget_usd: over.budget_usd }
+    if (this.host.can(over.specId, event)) await this.host.send(over.specId, event)
+  }
+
   /** Evaluates a submission (the only evaluator is the server's) and hands the verdict to the spec's actor. */
-  async result(row: SandboxRow, body: SandboxResult): Promise<ResultVerdict> {
+  result(row: SandboxRow, body: SandboxResult): Promise<ResultVerdict> {
+    return this.router.run({ kind: 'result', specId: row.spec_id, sandboxId: row.id, body }, () => this.resultHere(row, body))
+  }
+
+  async resultHere(row: SandboxRow, body: SandboxResult): Promise<ResultVerdict> {
+    await this.ensureLive(row.spec_id)
     const ctx = this.host.context(row.spec_id)
     if (!ctx) throw notRunningHere()
     const failed = body.outcome === 'failed'

@@ -8,22 +8,57 @@ export interface ActorRow {
   final: boolean
   owner_node: string | null
   lease_expires_at: Date | null
+  /** Incremented by every claim: the fencing token of the current owner (DESIGN §4). */
+  epoch: number
   started_at: Date
   updated_at: Date
 }
 
-export const LEASE_MS = 30_000
+/** A lease lives this long unless renewed; renewal runs every RENEW_MS, so a dead owner's specs move within ~LEASE_MS. */
+export const LEASE_MS = 10_000
+export const RENEW_MS = 3_000
 
+/** The node's claim on one spec: every write of that spec's state must carry it (`assertFence`). */
+export interface Fence {
+  node: string
+  epoch: number
+}
+
+/** A write was refused because this node no longer holds the spec's lease with its epoch (another node took it over). */
+export class FencedError extends Error {
+  constructor(readonly specId: string) {
+    super(`spec ${specId}: this node no longer holds its lease (fenced out)`)
+    this.name = 'FencedError'
+  }
+}
+
+const leaseEnd = (sql: Sql) => sql`now() + ${LEASE_MS / 1000} * interval '1 second'`
+
+/**
+ * Inside a transaction: locks the spec's actor row and checks that `fence` still owns it, so no claim can move the
+ * lease until this transaction ends. Throws FencedError otherwise. A spec without an actor row yet passes (its first
+ * write inserts the row with the fence's epoch).
+ */
+export async function assertFence(tx: Sql, specId: string, fence: Fence): Promise<void> {
+  const [row] = await tx<{ owner_node: string | null; epoch: number }[]>`
+    select owner_node, epoch from spec_actors where spec_id = ${specId} for update`
+  if (row && (row.owner_node !== fence.node || row.epoch !== fence.epoch)) throw new FencedError(specId)
+}
+
+/** Writes the snapshot; call inside the transaction that ran `assertFence` for the same fence. */
 export async function saveActor(
   sql: Sql,
-  a: { spec_id: string; snapshot: unknown; version: number; state: string; final: boolean; node: string },
+  a: { spec_id: string; snapshot: unknown; version: number; state: string; final: boolean; fence: Fence },
 ): Promise<void> {
-  await sql`
-    insert into spec_actors (spec_id, snapshot, version, state, final, owner_node, lease_expires_at)
-    values (${a.spec_id}, ${sql.json(a.snapshot as never)}, ${a.version}, ${a.state}, ${a.final}, ${a.node},
-            now() + ${LEASE_MS / 1000} * interval '1 second')
+  const result = await sql`
+    insert into spec_actors (spec_id, snapshot, version, state, final, owner_node, lease_expires_at, epoch)
+    values (${a.spec_id}, ${sql.json(a.snapshot as never)}, ${a.version}, ${a.state}, ${a.final}, ${a.fence.node},
+            ${leaseEnd(sql)}, ${a.fence.epoch})
     on conflict (spec_id) do update set snapshot = excluded.snapshot, version = excluded.version, state = excluded.state,
-      final = excluded.final, owner_node = excluded.owner_node, lease_expires_at = excluded.lease_expires_at, updated_at = now()`
+      final = excluded.final, lease_expires_at = excluded.lease_expires_at, updated_at = now()
+    where spec_actors.owner_node = excluded.owner_node and spec_actors.epoch = excluded.epoch`
+  // a first write that lost the race for a new spec's row to another node
+  if (result.count === 0) throw new FencedError(a.spec_id)
 }
 
 export async function loadActor(sql: Sql, specId: string): Promise<ActorRow | null> {
@@ -32,25 +67,71 @@ export async function loadActor(sql: Sql, specId: string): Promise<ActorRow | nu
 }
 
 /**
- * Claims the leases of unfinished actors this node may run: its own, unowned, or expired ones (every one, when
- * `all`: a single node owns everything). Returns the claimed rows.
+ * Claims the leases of unfinished actors this node may run: unowned or expired ones, or every one when `all` (a single
+ * node owns everything). Each claim increments the epoch. Rows another node is claiming or writing right now are
+ * skipped (`FOR UPDATE SKIP LOCKED`), so two nodes never get the same row from one round.
  */
 export async function claimActors(sql: Sql, node: string, all: boolean, limit = 100_000): Promise<ActorRow[]> {
   return sql<ActorRow[]>`
-    update spec_actors set owner_node = ${node}, lease_expires_at = now() + ${LEASE_MS / 1000} * interval '1 second'
+    update spec_actors set owner_node = ${node}, lease_expires_at = ${leaseEnd(sql)}, epoch = epoch + 1
     where spec_id in (
       select spec_id from spec_actors
-      where final = false and (${all} or owner_node is null or owner_node = ${node} or lease_expires_at < now())
+      where final = false and (${all} or owner_node is null or lease_expires_at < now())
       limit ${limit}
+      for update skip locked
     )
     returning *`
 }
 
-export async function renewLeases(sql: Sql, node: string): Promise<void> {
-  await sql`update spec_actors set lease_expires_at = now() + ${LEASE_MS / 1000} * interval '1 second'
-    where owner_node = ${node} and final = false`
+/**
+ * Claims one unfinished spec for this node when nobody else holds a live lease on it (the epoch goes up). Answers the
+ * claimed row, the live owner when another node holds it, `final` for a finished spec, `missing` without an actor row.
+ */
+export async function claimActor(
+  sql: Sql,
+  specId: string,
+  node: string,
+): Promise<{ claimed: ActorRow } | { owner: string } | { final: true } | { missing: true }> {
+  const [claimed] = await sql<ActorRow[]>`
+    update spec_actors set owner_node = ${node}, lease_expires_at = ${leaseEnd(sql)}, epoch = epoch + 1
+    where spec_id = ${specId} and final = false and (owner_node is null or owner_node = ${node} or lease_expires_at < now())
+    returning *`
+  if (claimed) return { claimed }
+  const row = await loadActor(sql, specId)
+  if (!row) return { missing: true }
+  if (row.final) return { final: true }
+  return { owner: row.owner_node ?? '' }
 }
 
+/**
+ * Renews this node's leases on the specs it runs, each only while its epoch is still the one this node claimed.
+ * Answers the specs that were taken over (another owner or epoch): those must stop here. A spec whose first snapshot
+ * is not written yet has no row and is not lost.
+ */
+export async function renewLeases(sql: Sql, node: string, fences: Map<string, number>): Promise<string[]> {
+  if (fences.size === 0) return []
+  const ids = [...fences.keys()]
+  const epochs = ids.map((id) => fences.get(id)!)
+  const rows = await sql<{ spec_id: string; renewed: boolean }[]>`
+    with mine as (select * from unnest(${sql.array(ids)}::text[], ${sql.array(epochs)}::bigint[]) as f(spec_id, epoch)),
+    renewed as (
+      update spec_actors a set lease_expires_at = ${leaseEnd(sql)}
+      from mine where a.spec_id = mine.spec_id and a.owner_node = ${node} and a.epoch = mine.epoch
+      returning a.spec_id)
+    select a.spec_id from spec_actors a join mine on a.spec_id = mine.spec_id
+    where a.spec_id not in (select spec_id from renewed)`
+  return rows.map((r) => r.spec_id)
+}
+
+/** Gives up this node's leases at shutdown, so another node may take the specs over at once. */
 export async function releaseLeases(sql: Sql, node: string): Promise<void> {
   await sql`update spec_actors set lease_expires_at = now() where owner_node = ${node}`
+}
+
+/** The node that holds a live lease on the spec, or null (no row, final, unowned or expired). */
+export async function liveOwner(sql: Sql, specId: string): Promise<string | null> {
+  const [row] = await sql<{ owner_node: string }[]>`
+    select owner_node from spec_actors
+    where spec_id = ${specId} and final = false and owner_node is not null and lease_expires_at > now()`
+  return row?.owner_node ?? null
 }

@@ -26,18 +26,23 @@ const numberTypes = {
   numeric: { to: 1700, from: [1700], serialize: (x: number) => String(x), parse: (x: string) => Number(x) },
 }
 
-export function connectUrl(url: string, options: { max?: number } = {}): Sql {
+export function connectUrl(url: string, options: { max?: number; server?: boolean } = {}): Sql {
   return postgres(url, {
     max: options.max ?? 10,
     onnotice: () => {},
     types: numberTypes,
-    connection: { application_name: 'omoi' },
+    connection: {
+      application_name: 'omoi',
+      // a process paused inside a transaction (SIGSTOP, a long GC) must not hold a spec's lease row locked for good:
+      // the server ends such a transaction, and the fence refuses whatever that process writes when it wakes up
+      ...(options.server ? { idle_in_transaction_session_timeout: 10_000 } : {}),
+    },
   }) as unknown as Sql
 }
 
 /** Real PostgreSQL at DATABASE_URL. */
 export async function openPostgres(url: string): Promise<Database> {
-  const sql = connectUrl(url)
+  const sql = connectUrl(url, { server: true })
   await sql`select 1`
   return { sql, embedded: false, url, close: () => sql.end({ timeout: 5 }) }
 }

@@ -4,6 +4,7 @@ import { createAdapter } from '@socket.io/postgres-adapter'
 import pg from 'pg'
 import type { SpecCommands } from '../actors/commands.ts'
 import type { SpecHostView } from '../actors/host-api.ts'
+import type { SpecRouter } from '../actors/router.ts'
 import type { AuthService } from '../auth/service.ts'
 import type { Config } from '../config.ts'
 import type { Sql } from '../db/connect.ts'
@@ -12,6 +13,7 @@ import { logger } from '../log.ts'
 import { hashToken } from '../ids.ts'
 import { presentSpec } from '../schemas/present.ts'
 import { registerAdmin } from './admin.ts'
+import { linkOwners } from './owner-link.ts'
 import { hangUp, MAX_MESSAGE_BYTES } from './backpressure.ts'
 import { SpecFeed } from './feed.ts'
 import { PresenceBoard } from './presence.ts'
@@ -28,6 +30,8 @@ export interface SocketDeps {
   host: SpecHostView
   commands: SpecCommands
   config: Config
+  /** Clustered: requests for specs another node runs are handed to it over the adapter. */
+  router: SpecRouter
 }
 
 export interface AttachedSockets {
@@ -46,7 +50,12 @@ export function attachSockets(http: HttpServer, deps: SocketDeps): AttachedSocke
   const { config, host } = deps
   const io: SpecServer = new Server(http, { serveClient: false, maxHttpBufferSize: MAX_MESSAGE_BYTES })
   const pool = config.cluster === 'postgres' ? clusterPool(config.databaseUrl!) : null
-  if (pool) io.adapter(createAdapter(pool, { errorHandler: (err) => log.warn('cluster adapter error', { err }) }))
+  // heartbeats sized so a dead node leaves the adapter's node list (and stops delaying acks) within a few seconds
+  if (pool) {
+    io.adapter(
+      createAdapter(pool, { heartbeatInterval: 1000, heartbeatTimeout: 4000, errorHandler: (err) => log.warn('cluster adapter error', { err }) }),
+    )
+  }
 
   const allowedOrigins = config.publicUrl ? [config.publicUrl] : []
   const feed = new SpecFeed((specId, afterSeq) => eventsAfter(deps.sql, specId, afterSeq))
@@ -61,16 +70,22 @@ export function attachSockets(http: HttpServer, deps: SocketDeps): AttachedSocke
   const admin = io.of('/admin') as unknown as AdminNamespace
   const watchers = registerAdmin(admin, { auth: deps.auth, host, allowedOrigins, clustered: pool !== null })
 
-  if (pool) {
-    io.on('relay:events', (specId, events) => feed.events(specId, events))
-    io.on('relay:state', (specId, spec) => feed.state(specId, spec))
-  }
-  // a logout ends that session's live connections on this node at once (a reconnect is refused at the handshake)
-  const offLogout = deps.auth.onLogout((token) => {
-    const session = hashToken(token)
+  // a logout ends that session's live connections at once, on every node (a reconnect is refused at the handshake)
+  const cutSession = (session: string) => {
     for (const nsp of [io.of('/'), admin]) {
       for (const socket of nsp.sockets.values()) if (socket.data.session === session) socket.disconnect(true)
     }
+  }
+  if (pool) {
+    io.on('relay:events', (specId, events) => feed.events(specId, events))
+    io.on('relay:state', (specId, spec) => feed.state(specId, spec))
+    io.on('session:revoked', cutSession)
+    linkOwners(io, deps.router, host.nodeId)
+  }
+  const offLogout = deps.auth.onLogout((token) => {
+    const session = hashToken(token)
+    cutSession(session)
+    if (pool) io.serverSideEmit('session:revoked', session)
   })
   const unsubscribe = host.bus.subscribe((message) => {
     switch (message.kind) {

@@ -1,5 +1,6 @@
 import type { Namespace, Server, Socket } from 'socket.io'
 import type { ActorInspection, ActorSummary, CommandInput } from '../actors/host-api.ts'
+import type { RoutedAnswer, RoutedCall } from '../actors/router.ts'
 import type { PublicUser } from '../db/users.ts'
 import type { ErrorCode } from '../errors.ts'
 import type { SpecEvent } from '../schemas/events.ts'
@@ -64,6 +65,10 @@ export interface InterServerEvents {
   'relay:events': (specId: string, events: SpecEvent[]) => void
   'relay:state': (specId: string, spec: PresentedSpec) => void
   'relay:actors': (ack: (actors: ActorSummary[]) => void) => void
+  /** A spec request for the node `to`, which answers through the ack; every other node acks null. */
+  'route:call': (to: string, call: RoutedCall, ack: (answer: RoutedAnswer | null) => void) => void
+  /** A session was revoked (logout): every node cuts the sockets opened with it. */
+  'session:revoked': (sessionHash: string) => void
 }
 
 export interface SocketData {

@@ -1,15 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { claimActors } from '../../src/db/actors.ts'
 import { openPostgres, type Database } from '../../src/db/connect.ts'
 import { ulid } from '../../src/ids.ts'
 import { Api, asUser } from '../support/api.ts'
 import { freshDatabase } from '../support/db.ts'
 import { startFakeModel, type FakeModel } from '../support/fake-model.ts'
-import { allEvents } from '../support/omoi.ts'
+import { allEvents, launchSpec, waitForStatus } from '../support/omoi.ts'
 import { makeRepo } from '../support/repo.ts'
 import { startTestServer, type TestServer } from '../support/server.ts'
 import { ask, connect, connectAdmin, connected, SpecView } from '../support/socket-client.ts'
+import { freePort } from '../support/stack.ts'
+import { waitFor } from '../support/wait.ts'
 
-/** Two nodes on one PostgreSQL with OMOI_CLUSTER=postgres (CI sets DATABASE_URL; embedded PGlite is one node). */
+/**
+ * Two nodes on one PostgreSQL with OMOI_CLUSTER=postgres (CI sets DATABASE_URL; embedded PGlite is one node). Node A's
+ * sandboxes call back on node B's URL, as behind one public address: B hands every callback to A, which owns the spec.
+ */
 const enabled = !!process.env.DATABASE_URL
 const adminEmail = `admin-${ulid().toLowerCase()}@example.com`
 
@@ -31,8 +37,9 @@ beforeAll(async () => {
     DATABASE_URL: database.url,
     OMOI_ADMIN_EMAILS: adminEmail,
   }
-  nodeA = await startTestServer({ ...env, OMOI_NODE_ID: 'node-a' }, { database })
-  nodeB = await startTestServer({ ...env, OMOI_NODE_ID: 'node-b' }, { database: secondConnection })
+  const portB = await freePort()
+  nodeB = await startTestServer({ ...env, OMOI_NODE_ID: 'node-b', PORT: String(portB) }, { database: secondConnection })
+  nodeA = await startTestServer({ ...env, OMOI_NODE_ID: 'node-a', OMOI_PUBLIC_URL: nodeB.url }, { database })
 })
 afterAll(async () => {
   await nodeA?.close()
@@ -42,13 +49,16 @@ afterAll(async () => {
   await database?.close()
 })
 
+const versionOf = async (specId: string) =>
+  Number((await database.sql`select version from spec_actors where spec_id = ${specId}`)[0]!.version)
+
 describe('two nodes with the postgres adapter', () => {
-  it.skipIf(!enabled)('a viewer on node B sees every event of a spec whose actor runs on node A, and who watches on A', async () => {
+  it.skipIf(!enabled)('a viewer on node B sees every event of a spec whose actor runs on node A (its callbacks reaching A through B)', async () => {
     const owner = await asUser(nodeA.url, 'Owner')
     const member = await asUser(nodeA.url, 'Member')
     const project = (await owner.post('/projects', { name: 'Shop', repo_url: await makeRepo() })).body
     await owner.post(`/projects/${project.id}/members`, { email: member.user!.email, role: 'viewer' })
-    const specId = (await owner.post('/specs/launch', { project_id: project.id, title: 'Clustered', description: 'two nodes' })).body.spec_id
+    const specId = await launchSpec(owner, project.id, 'Clustered')
     expect(nodeA.host.has(specId)).toBe(true)
     expect(nodeB.host.has(specId)).toBe(false)
 
@@ -67,6 +77,96 @@ describe('two nodes with the postgres adapter', () => {
 
     await view.waitForType('spec.execution_completed', 60_000)
     expect(view.stream).toEqual(await view.settle(() => allEvents(owner, specId)))
+    expect(nodeB.host.has(specId)).toBe(false)
     for (const s of [onA, onB, admin]) s.disconnect()
   }, 90_000)
+
+  it.skipIf(!enabled)('commands sent to the node that does not own the spec are answered by the owner; no second copy runs', async () => {
+    const owner = await asUser(nodeA.url, 'Owner')
+    const project = (await owner.post('/projects', { name: 'Shop', repo_url: await makeRepo() })).body
+    const specId = await launchSpec(owner, project.id, 'Steered from B', { approval: 'manual' })
+    await waitForStatus(owner, specId, ['awaiting_approval'], 60_000)
+    const onB = new Api(nodeB.url)
+    onB.token = owner.token
+
+    const approved = await onB.post(`/specs/${specId}/approve`, { phase: 'requirements' })
+    expect(approved.status).toBe(200)
+    expect(approved.body.status).toBe('executing')
+    const paused = await onB.post(`/specs/${specId}/pause`)
+    expect(paused.status).toBe(200)
+    expect(paused.body.status).toBe('paused')
+    expect(nodeA.host.stateOf(specId)).toMatch(/paused/)
+    expect((await onB.post(`/specs/${specId}/pause`)).status).toBe(409)
+    const cancelled = await onB.post(`/specs/${specId}/cancel`)
+    expect(cancelled.body, JSON.stringify(cancelled.body)).toMatchObject({ status: 'cancelled' })
+
+    expect(nodeB.host.has(specId)).toBe(false)
+    const events = await allEvents(owner, specId)
+    expect(events.filter((e) => e.type === 'spec.paused')).toHaveLength(1)
+    expect(events.filter((e) => e.type === 'spec.cancelled')).toHaveLength(1)
+    // the sandbox calls of the phase that ran between approve and pause also went through B
+    expect(events.filter((e) => e.source === 'agent').length).toBeGreaterThan(0)
+  }, 90_000)
+
+  it.skipIf(!enabled)('a node whose lease was taken over cannot write the spec any more and stops its copy at once', async () => {
+    const owner = await asUser(nodeA.url, 'Owner')
+    const project = (await owner.post('/projects', { name: 'Shop', repo_url: await makeRepo() })).body
+    const specId = await launchSpec(owner, project.id, 'Fenced', { approval: 'manual' })
+    await waitForStatus(owner, specId, ['awaiting_approval'], 60_000)
+    expect(nodeA.host.has(specId)).toBe(true)
+    const before = await versionOf(specId)
+
+    // what a takeover does while node A is paused: another claim, a higher epoch
+    await database.sql`update spec_actors set owner_node = 'node-z', epoch = epoch + 1, lease_expires_at = now() + interval '1 hour'
+      where spec_id = ${specId}`
+    await expect(nodeA.host.send(specId, { type: 'APPROVE', phase: 'requirements', by: owner.user!.id })).rejects.toThrow(/runs on node/)
+    expect(nodeA.host.has(specId)).toBe(false)
+    expect(await versionOf(specId)).toBe(before)
+    const spec = (await owner.get(`/specs/${specId}`)).body
+    expect(spec.status).toBe('awaiting_approval')
+    expect((await allEvents(owner, specId)).some((e) => e.type === 'spec.approved')).toBe(false)
+
+    // node-z never comes: once its lease runs out, a live node takes the spec and the approval lands there
+    await database.sql`update spec_actors set lease_expires_at = now() where spec_id = ${specId}`
+    const approved = await owner.post(`/specs/${specId}/approve`, { phase: 'requirements' })
+    expect(approved.status).toBe(200)
+    expect(await versionOf(specId)).toBeGreaterThan(before)
+    await owner.post(`/specs/${specId}/cancel`)
+  }, 90_000)
+
+  it.skipIf(!enabled)('two nodes claiming at the same moment never get the same spec', async () => {
+    const owner = await asUser(nodeA.url, 'Owner')
+    const project = (await owner.post('/projects', { name: 'Shop', repo_url: await makeRepo() })).body
+    const ids = await Promise.all(['one', 'two', 'three'].map((t) => launchSpec(owner, project.id, t, { approval: 'manual' })))
+    await Promise.all(ids.map((id) => waitForStatus(owner, id, ['awaiting_approval'], 60_000)))
+    // the rows as a dead node leaves them: claimable by anyone
+    await database.sql`update spec_actors set owner_node = 'gone', lease_expires_at = now() - interval '1 second' where spec_id = any(${ids})`
+
+    const [first, second] = await Promise.all([openPostgres(database.url), openPostgres(database.url)])
+    try {
+      let claimedBySecond: string[] = []
+      await first.sql.begin(async (tx) => {
+        const claimedByFirst = (await claimActors(tx as never, 'claimer-1', false)).map((r) => r.spec_id).filter((id) => ids.includes(id))
+        expect(claimedByFirst.sort()).toEqual([...ids].sort())
+        // while the first claim is not committed, the second skips its rows instead of waiting or taking them too
+        claimedBySecond = (await claimActors(second.sql, 'claimer-2', false)).map((r) => r.spec_id).filter((id) => ids.includes(id))
+        throw new Error('roll back: give the rows back to the live nodes')
+      }).catch((err: Error) => expect(err.message).toMatch(/roll back/))
+      expect(claimedBySecond).toEqual([])
+    } finally {
+      await first.close()
+      await second.close()
+    }
+    for (const id of ids) await owner.post(`/specs/${id}/cancel`)
+  }, 90_000)
+
+  it.skipIf(!enabled)('a logout on one node cuts the session’s sockets on every node', async () => {
+    const user = await asUser(nodeA.url, 'Leaver')
+    const onB = connect(nodeB.url, { token: user.token! })
+    await connected(onB)
+    const gone = new Promise<string>((resolve) => onB.once('disconnect', (reason) => resolve(reason)))
+    expect((await user.post('/auth/logout')).status).toBe(204)
+    expect(await gone).toBe('io server disconnect')
+    onB.disconnect()
+  }, 30_000)
 })

@@ -1,0 +1,177 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Database } from '../../src/db/connect.ts'
+import { Api, asUser } from '../support/api.ts'
+import { TestCluster } from '../support/cluster.ts'
+import { freshDatabase } from '../support/db.ts'
+import { startFakeModel, type FakeModel } from '../support/fake-model.ts'
+import { allEvents, launchSpec, waitForStatus } from '../support/omoi.ts'
+import { makeRepo } from '../support/repo.ts'
+import { connect, connected, SpecView, type TestSocket } from '../support/socket-client.ts'
+import { waitFor } from '../support/wait.ts'
+
+/**
+ * Jepsen-style: 3 nodes behind one URL, 6 specs, steering commands through the proxy (so mostly to nodes that do not own
+ * the spec), an owner killed with SIGKILL and another paused with SIGSTOP past its lease, then woken up. The history
+ * must show one writer per spec: versions only grow, one end per spec, one sandbox per (phase or task, attempt,
+ * generation), a gapless log, and every viewer's stream equal to that log. PostgreSQL only (a cluster needs it).
+ */
+const enabled = !!process.env.DATABASE_URL
+const SPECS = 6
+
+let database: Database
+let model: FakeModel
+let cluster: TestCluster
+let owner: Api
+let viewerSocket: TestSocket
+const views = new Map<string, SpecView>()
+
+beforeAll(async () => {
+  if (!enabled) return
+  ;[database, model] = await Promise.all([freshDatabase(), startFakeModel({ delayMs: 120, skipBadSubmit: true })])
+  // the stored version of every spec, as each write changed it: the history the invariants are checked on
+  await database.sql.unsafe(`
+    create table version_history (spec_id text, old bigint, new bigint, owner text, at timestamptz default clock_timestamp());
+    create function record_version() returns trigger language plpgsql as $$
+    begin
+      if new.version is distinct from old.version then
+        insert into version_history (spec_id, old, new, owner) values (new.spec_id, old.version, new.version, new.owner_node);
+      end if;
+      return new;
+    end $$;
+    create trigger record_version after update on spec_actors for each row execute function record_version();`)
+  cluster = await TestCluster.start(3, {
+    DATABASE_URL: database.url,
+    ANTHROPIC_API_KEY: 'test-key',
+    ANTHROPIC_BASE_URL: model.url,
+    OMOI_MODEL: 'claude-sonnet-4-5',
+    OMOI_SILENCE_MS: '20000',
+  })
+  owner = await asUser(cluster.url, 'Owner')
+}, 180_000)
+
+afterAll(async () => {
+  viewerSocket?.disconnect()
+  await cluster?.stop()
+  await model?.close()
+  await database?.close()
+})
+
+const ownerOf = async (specId: string) =>
+  (await database.sql<{ owner_node: string }[]>`select owner_node from spec_actors where spec_id = ${specId}`)[0]?.owner_node
+const lastSeq = async (specId: string) => Number((await database.sql`select coalesce(max(seq), 0) as n from sandbox_events where spec_id = ${specId}`)[0]!.n)
+/** What a spec that did not end went through: for the failure message. */
+async function story(specId: string): Promise<string> {
+  const [actor] = await database.sql`select owner_node, epoch, version, state, lease_expires_at > now() as live from spec_actors where spec_id = ${specId}`
+  const boxes = await database.sql`select id, coalesce(phase, task_id) as work, attempt, generation, status, end_reason from sandboxes where spec_id = ${specId} order by created_at`
+  const events = await database.sql`select seq, type, data from sandbox_events where spec_id = ${specId} and type <> 'agent.heartbeat' order by seq desc limit 12`
+  return JSON.stringify({ actor, boxes, events: events.reverse() }, null, 1)
+}
+const pick = <T>(items: T[]): T => items[Math.floor(Math.random() * items.length)]!
+
+/** Pause and resume random specs through the proxy (any node) until `stop` says so; every pause is resumed. */
+async function steer(ids: string[], stop: () => boolean): Promise<number> {
+  let answered = 0
+  while (!stop()) {
+    const id = pick(ids)
+    const paused = await owner.post(`/specs/${id}/pause`)
+    if (paused.status === 200) {
+      answered++
+      await waitFor(async () => (await owner.post(`/specs/${id}/resume`)).status === 200 || (await owner.get(`/specs/${id}`)).body.status !== 'paused', {
+        timeoutMs: 60_000,
+        intervalMs: 200,
+        what: `spec ${id} to resume`,
+      })
+    } else expect([409, 503]).toContain(paused.status)
+    await new Promise((resolve) => setTimeout(resolve, 400))
+  }
+  return answered
+}
+
+/** Waits until some spec owned by one of `nodes` exists; answers that node. */
+async function ownerAmong(ids: string[], nodes: string[]): Promise<string> {
+  return waitFor(
+    async () => {
+      for (const id of ids) {
+        const node = await ownerOf(id)
+        const spec = (await owner.get(`/specs/${id}`)).body
+        if (node && nodes.includes(node) && spec.status === 'executing') return node
+      }
+      return null
+    },
+    { timeoutMs: 60_000, intervalMs: 200, what: `a running spec owned by one of ${nodes.join(', ')}` },
+  )
+}
+
+describe('a cluster under kill -9 and long pauses', () => {
+  it.skipIf(!enabled)('every spec ends exactly once, versions only grow, no sandbox runs twice, viewers see the log', async () => {
+    const project = (await owner.post('/projects', { name: 'Chaos', repo_url: await makeRepo() })).body
+    const ids: string[] = []
+    for (let i = 1; i <= SPECS; i++) ids.push(await launchSpec(owner, project.id, `Chaos ${i}`))
+
+    // the viewer stays on node-3, which the chaos leaves alone; it rejoins after every reconnect with the last seq it saw
+    viewerSocket = connect(cluster.node('node-3').url, { token: owner.token! })
+    await connected(viewerSocket, 60_000)
+    for (const id of ids) views.set(id, new SpecView(viewerSocket, id))
+    await Promise.all([...views.values()].map((v) => v.join()))
+    viewerSocket.io.on('reconnect', () => void Promise.all([...views.values()].map((v) => v.join(v.lastSeq))))
+
+    let steering = true
+    const steered = steer(ids, () => !steering)
+
+    // 1. kill -9 of an owner: its specs move on within the lease, nothing of theirs is lost
+    const killed = await ownerAmong(ids, ['node-1', 'node-2'])
+    const orphans = (await Promise.all(ids.map(async (id) => ((await ownerOf(id)) === killed ? id : null)))).filter((id) => id !== null)
+    const seqsAtKill = new Map(await Promise.all(orphans.map(async (id) => [id, await lastSeq(id)] as const)))
+    await cluster.kill(killed)
+    for (const id of orphans) {
+      await waitFor(async () => (await ownerOf(id)) !== killed || (await owner.get(`/specs/${id}`)).body.status !== 'executing', {
+        timeoutMs: 45_000,
+        intervalMs: 200,
+        what: `spec ${id} to be taken over from ${killed}`,
+      })
+      await waitFor(async () => (await lastSeq(id)) > seqsAtKill.get(id)!, { timeoutMs: 60_000, intervalMs: 200, what: `a new event of ${id}` })
+    }
+    await cluster.startNode(killed)
+
+    // 2. an owner paused past its lease: the others take its specs; woken up, it must notice and write nothing
+    const paused = await ownerAmong(ids, ['node-1', 'node-2'])
+    const held = (await Promise.all(ids.map(async (id) => ((await ownerOf(id)) === paused ? id : null)))).filter((id) => id !== null)
+    cluster.pause(paused)
+    for (const id of held) {
+      await waitFor(async () => (await ownerOf(id)) !== paused || (await owner.get(`/specs/${id}`)).body.status !== 'executing', {
+        timeoutMs: 45_000,
+        intervalMs: 200,
+        what: `spec ${id} to be taken over from the paused ${paused}`,
+      })
+    }
+    cluster.resume(paused)
+
+    steering = false
+    expect(await steered).toBeGreaterThan(0)
+    for (const id of ids) {
+      const spec = await waitForStatus(owner, id, ['completed', 'failed', 'cancelled'], 180_000).catch(async (err: Error) => {
+        throw new Error(`${err.message}\n${await story(id)}`)
+      })
+      expect(spec.status, await story(id)).toBe('completed')
+    }
+
+    const history = await database.sql<{ spec_id: string; old: number; new: number; owner: string }[]>`
+      select spec_id, old, new, owner from version_history order by at`
+    expect(history.filter((h) => Number(h.new) <= Number(h.old))).toEqual([])
+    // two sandboxes of one (phase or task, attempt, generation) alive at the same time = two writers of one piece of work
+    const dupes = await database.sql`
+      select a.spec_id, coalesce(a.task_id, a.phase) as work, a.attempt, a.generation, a.id as first, b.id as second
+      from sandboxes a join sandboxes b on a.spec_id = b.spec_id and a.id < b.id
+        and coalesce(a.task_id, a.phase) = coalesce(b.task_id, b.phase) and a.attempt = b.attempt and a.generation = b.generation
+      where a.spec_id = any(${ids})
+        and a.created_at < coalesce(b.ended_at, 'infinity') and b.created_at < coalesce(a.ended_at, 'infinity')`
+    expect(dupes).toEqual([])
+    for (const id of ids) {
+      const log = await allEvents(owner, id)
+      expect(log.map((e) => e.seq)).toEqual(log.map((_, i) => i + 1))
+      expect(log.filter((e) => e.type === 'spec.execution_completed')).toHaveLength(1)
+      expect(log.filter((e) => e.type === 'spec.execution_failed')).toHaveLength(0)
+      expect(views.get(id)!.stream, `viewer of ${id}`).toEqual(await views.get(id)!.settle(() => allEvents(owner, id)))
+    }
+  }, 600_000)
+})

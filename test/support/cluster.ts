@@ -1,0 +1,121 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startChildServer, type ChildServer } from './child-server.ts'
+import { freePort, killWorkersUnder } from './stack.ts'
+
+/** One node of a test cluster: a separate `npm start` process, which a test may kill, pause and start again. */
+export interface ClusterNode {
+  id: string
+  url: string
+  port: number
+  dataDir: string
+  process: ChildServer
+  /** false while SIGSTOPped or after a kill: the proxy sends it nothing. */
+  serving: boolean
+}
+
+/**
+ * N server processes on one PostgreSQL with OMOI_CLUSTER=postgres behind one URL: a tiny round-robin HTTP proxy that
+ * skips nodes a test has stopped and retries another node when one refuses the connection (as a load balancer's
+ * health checks would). Sandboxes call back on the proxy's URL (OMOI_PUBLIC_URL), whichever node launched them.
+ */
+export class TestCluster {
+  readonly nodes: ClusterNode[] = []
+  private proxy: Server | undefined
+  private next = 0
+  url = ''
+
+  private constructor(private readonly env: Record<string, string>) {}
+
+  static async start(size: number, env: Record<string, string>): Promise<TestCluster> {
+    const cluster = new TestCluster(env)
+    const port = await freePort()
+    cluster.url = `http://127.0.0.1:${port}`
+    cluster.proxy = createServer((req, res) => cluster.forward(req, res))
+    await new Promise<void>((resolve) => cluster.proxy!.listen(port, '127.0.0.1', resolve))
+    for (let i = 1; i <= size; i++) await cluster.startNode(`node-${i}`)
+    return cluster
+  }
+
+  /** Starts a node (a new one, or one that was killed: same id, port and data directory). */
+  async startNode(id: string): Promise<ClusterNode> {
+    const known = this.nodes.find((n) => n.id === id)
+    const port = known?.port ?? (await freePort())
+    const dataDir = known?.dataDir ?? (await mkdtemp(join(tmpdir(), `omoi-${id}-`)))
+    const process = await startChildServer({
+      ...this.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      OMOI_CLUSTER: 'postgres',
+      OMOI_NODE_ID: id,
+      OMOI_DATA_DIR: dataDir,
+      OMOI_PUBLIC_URL: this.url,
+    })
+    const node: ClusterNode = { id, url: `http://127.0.0.1:${port}`, port, dataDir, process, serving: true }
+    if (known) Object.assign(known, node)
+    else this.nodes.push(node)
+    return known ?? node
+  }
+
+  node(id: string): ClusterNode {
+    const node = this.nodes.find((n) => n.id === id)
+    if (!node) throw new Error(`no node ${id}`)
+    return node
+  }
+
+  async kill(id: string): Promise<void> {
+    const node = this.node(id)
+    node.serving = false
+    await node.process.kill('SIGKILL')
+  }
+
+  pause(id: string): void {
+    const node = this.node(id)
+    node.serving = false
+    process.kill(node.process.pid, 'SIGSTOP')
+  }
+
+  resume(id: string): void {
+    const node = this.node(id)
+    process.kill(node.process.pid, 'SIGCONT')
+    node.serving = true
+  }
+
+  async stop(): Promise<void> {
+    for (const node of this.nodes) {
+      try {
+        process.kill(node.process.pid, 'SIGCONT')
+      } catch {
+        // already gone
+      }
+      await node.process.kill('SIGKILL')
+      await killWorkersUnder(node.dataDir)
+      await rm(node.dataDir, { recursive: true, force: true, maxRetries: 5 })
+    }
+    await new Promise<void>((resolve) => (this.proxy ? this.proxy.close(() => resolve()) : resolve()))
+  }
+
+  private forward(req: IncomingMessage, res: ServerResponse): void {
+    const body: Buffer[] = []
+    req.on('data', (chunk: Buffer) => body.push(chunk))
+    req.on('end', () => this.send(req, Buffer.concat(body), res, 0))
+  }
+
+  /** To the next serving node; one that refuses the connection (killed a moment ago) passes it on to the next. */
+  private send(req: IncomingMessage, body: Buffer, res: ServerResponse, tried: number): void {
+    const live = this.nodes.filter((n) => n.serving)
+    if (tried >= live.length) {
+      res.writeHead(502).end()
+      return
+    }
+    const node = live[this.next++ % live.length]!
+    const upstream = request({ host: '127.0.0.1', port: node.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers)
+      answer.pipe(res)
+    })
+    upstream.on('error', () => (res.headersSent ? res.destroy() : this.send(req, body, res, tried + 1)))
+    upstream.end(body)
+  }
+}
