@@ -147,7 +147,7 @@ export class SandboxApi {
    */
   async recordUsage(row: SandboxRow, usage: { input_tokens: number; output_tokens: number }): Promise<void> {
     if (usage.input_tokens + usage.output_tokens === 0) return
-    const totals = await addUsage(this.sql, row.spec_id, { ...usage, cost_usd: priceUsage(this.config.model.name, usage) })
+    const totals = await addUsage(this.sql, row.spec_id, { ...usage, cost_usd: priceUsage(this.config.model.info, usage) })
     if (totals.budget_usd !== null && totals.cost_usd > totals.budget_usd && this.host.has(row.spec_id)) {
       const event = { type: 'BUDGET_EXCEEDED' as const, cost_usd: totals.cost_usd, budget_usd: totals.budget_usd }
       if (this.host.can(row.spec_id, event)) await this.host.send(row.spec_id, event)
