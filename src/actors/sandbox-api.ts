@@ -64,6 +64,7 @@ export class SandboxApi {
       attempt: row.attempt,
       max_submissions: MAX_SUBMISSIONS,
       model: this.config.model.name,
+      model_limits: { context_window: this.config.model.info.context_window, max_output: this.config.model.info.max_output },
     }
     if (row.kind === 'phase') {
       const phase = row.phase as AgentPhase
