@@ -50,7 +50,7 @@ export interface FakeModelOptions {
 
 /** A scripted answer: an HTTP error, or a message (streamed when the request asks for a stream). */
 export type Scripted =
-  | { error: { status: number; type: string; message: string; headers?: Record<string, string> } }
+  | { error: { status: number; type: string; message: string; headers?: Record<string, string>; body?: unknown } }
   | { content: Block[]; stop_reason: string; stop_details?: unknown; output_tokens?: number }
 
 /** A tool_use block for scripted answers. */
@@ -191,7 +191,10 @@ export async function startFakeModel(initial: FakeModelOptions = {}): Promise<Fa
     if (options.hang?.(captured)) return
     if (options.delayMs) await new Promise((r) => setTimeout(r, options.delayMs))
     const scripted = options.script?.(captured)
-    if (scripted && 'error' in scripted) return error(scripted.error.status, scripted.error.type, scripted.error.message, scripted.error.headers)
+    if (scripted && 'error' in scripted) {
+      const e = scripted.error
+      return e.body === undefined ? error(e.status, e.type, e.message, e.headers) : send(e.status, e.body, e.headers)
+    }
     if (!scripted && !submitTool) return error(400, 'invalid_request_error', 'the fake model needs one of the submit tools')
     const content = scripted ? scripted.content : reply(captured)
     const message = {
