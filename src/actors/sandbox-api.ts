@@ -14,7 +14,7 @@ import { SUBMIT_TOOLS } from '../schemas/phase-outputs.ts'
 import { phaseSubmitTool, taskSubmitTool, WORKSPACE_TOOLS } from '../schemas/tools.ts'
 import { evaluatePhase, evaluateTask } from './evaluators.ts'
 import type { SpecHost } from './host.ts'
-import { priceUsage } from './pricing.ts'
+import { priceUsage, type ModelUsage } from './pricing.ts'
 import { taskBranch } from './sandbox-setup.ts'
 import { MAX_SUBMISSIONS } from './scheduler.ts'
 
@@ -144,16 +144,40 @@ export class SandboxApi {
 
   /**
    * Prices a model call made through the server's proxy into the spec's cost and tokens (the proxy sees every call,
-   * so this is the count the budget trusts), and pauses the spec once it is over budget.
+   * so this is the count the budget trusts), and pauses the spec once it is over budget. A cancelled spec is not
+   * charged.
    */
-  async recordUsage(row: SandboxRow, usage: { input_tokens: number; output_tokens: number }): Promise<void> {
-    if (usage.input_tokens + usage.output_tokens === 0) return
-    const totals = await addUsage(this.sql, row.spec_id, { ...usage, cost_usd: priceUsage(this.config.model.info, usage) })
+  async recordUsage(row: SandboxRow, usage: ModelUsage): Promise<void> {
+    const cacheRead = usage.cache_read_input_tokens ?? 0
+    const cacheWrite = usage.cache_creation_input_tokens ?? 0
+    if (usage.input_tokens + usage.output_tokens + cacheRead + cacheWrite === 0) return
+    const totals = await addUsage(this.sql, row.spec_id, {
+      input_tokens: usage.input_tokens,
+      output_tokens: usage.output_tokens,
+      cache_read_tokens: cacheRead,
+      cache_write_tokens: cacheWrite,
+      cost_usd: priceUsage(this.config.model.info, usage),
+    })
+    if (!totals) return
     if (totals.budget_usd !== null && totals.cost_usd > totals.budget_usd && this.host.has(row.spec_id)) {
       const event = { type: 'BUDGET_EXCEEDED' as const, cost_usd: totals.cost_usd, budget_usd: totals.budget_usd }
       if (this.host.can(row.spec_id, event)) await this.host.send(row.spec_id, event)
     }
     await this.host.publishSpec(row.spec_id)
+  }
+
+  /** Refuses a model call (402) once the spec's budget is spent: the proxy asks before it forwards anything. */
+  async checkBudget(row: SandboxRow): Promise<void> {
+    const spec = await findSpec(this.sql, row.spec_id)
+    if (spec && spec.budget_usd !== null && spec.cost_usd >= spec.budget_usd) {
+      throw new AppError('budget_exceeded', `The spec's budget of $${spec.budget_usd} is spent ($${spec.cost_usd.toFixed(4)}).`)
+    }
+  }
+
+  /** Whether this sandbox still runs (a model call of an ended sandbox is dropped). */
+  async isLive(row: SandboxRow): Promise<boolean> {
+    const now = await findSandbox(this.sql, row.id)
+    return !!now && now.status !== 'ended'
   }
 
   /** Evaluates a submission (the only evaluator is the server's) and hands the verdict to the spec's actor. */

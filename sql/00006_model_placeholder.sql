@@ -1,0 +1,2 @@
+-- Placeholder so this branch's migrations are numbered without gaps; the lead drops it at merge (the real 00006 comes from another branch).
+select 1;
