@@ -6,7 +6,7 @@ import { asUser, type Api } from '../support/api.ts'
 import { forSpec } from '../support/model-gate.ts'
 import { launchSpec, waitForStatus } from '../support/omoi.ts'
 import { makeRepo } from '../support/repo.ts'
-import { runningSandbox, startStack, workerEnv, type Stack } from '../support/stack.ts'
+import { everyEvent, isWorker, runningSandbox, startStack, workerEnv, type Stack } from '../support/stack.ts'
 import { waitFor } from '../support/wait.ts'
 
 /** The server's model proxy (issue 10 case 6): streamed calls priced, budget checked first, calls of ended sandboxes dropped. */
@@ -102,6 +102,18 @@ describe('the model proxy', () => {
     expect(Date.now() - started).toBeLessThan(15_000)
     stack.model.setScenario({ hang: undefined })
     hold.release()
+    await owner.post(`/specs/${specId}/cancel`, {})
+  })
+
+  it('pausing a spec while its agent waits for the model reports no API key error (issue 14 case 3)', async () => {
+    const { specId, sandbox, hold } = await parkedSpec('Paused mid-call')
+    expect((await owner.post(`/specs/${specId}/pause`, {})).status).toBe(200)
+    await waitFor(async () => (await sql()`select status from sandboxes where id = ${sandbox.id}`)[0]?.status === 'ended', { what: 'the sandbox to end' })
+    hold.release()
+    await waitFor(async () => !(await isWorker(Number(sandbox.external_id))), { what: 'the worker to stop', timeoutMs: 30_000 })
+    const events = await everyEvent(owner, specId)
+    expect(events.filter((e) => e.type === 'agent.error')).toEqual([])
+    expect((await spec(specId)).status).toBe('paused')
     await owner.post(`/specs/${specId}/cancel`, {})
   })
 })
