@@ -2,7 +2,7 @@ import { resolve } from 'node:path'
 import { hostname } from 'node:os'
 import * as v from 'valibot'
 import { ulid } from './ids.ts'
-import { defaultModel, knownModel, MODELS, UNKNOWN_MODEL_LIMITS, type ModelInfo } from './actors/models.ts'
+import { defaultModel, knownModel, UNKNOWN_MODEL_LIMITS, type ModelInfo } from './actors/models.ts'
 import { sdkDeprecations } from './actors/model-deprecations.ts'
 
 /** Every setting of CONTRACT §1, read from the environment once and validated. */
@@ -128,18 +128,27 @@ function resolveModel(
   const warnings: string[] = []
   const endOfLife = deprecations.get(name)
   if (endOfLife && now.getTime() >= endOfLife.getTime()) {
-    throw new ConfigError(`invalid setting OMOI_MODEL: ${name} reached its end of life on ${day(endOfLife)}; use ${fallback} (the default) or another current model`)
+    throw new ConfigError(
+      `invalid setting OMOI_MODEL: ${name} reached its end of life on ${day(endOfLife)}; ` +
+        `use ${fallback} (the default) or another current model`,
+    )
   }
-  if (endOfLife) warnings.push(`OMOI_MODEL ${name} is deprecated and reaches its end of life on ${day(endOfLife)}: from then every spec fails; switch to ${fallback}`)
+  if (endOfLife) {
+    warnings.push(`OMOI_MODEL ${name} is deprecated and reaches its end of life on ${day(endOfLife)}: from then every spec fails; switch to ${fallback}`)
+  }
   const known = knownModel(name)
   if (price) {
+    // the published cache multipliers: a 5-minute write costs 1.25× input, a read 0.1×
     const [input, output] = price
-    const limits = known ?? UNKNOWN_MODEL_LIMITS
-    return { name, info: { input, output, cache_write: input * 1.25, cache_read: input * 0.1, context_window: limits.context_window, max_output: limits.max_output }, warnings }
+    const { context_window, max_output } = known ?? UNKNOWN_MODEL_LIMITS
+    return { name, info: { input, output, cache_write: input * 1.25, cache_read: input * 0.1, context_window, max_output }, warnings }
   }
   if (known) return { name, info: known, warnings }
-  warnings.push(`OMOI_MODEL ${name} is not in the price table: costs are estimated at ${fallback}'s prices; set OMOI_MODEL_PRICE=input,output (USD per million tokens)`)
-  return { name, info: { ...MODELS[fallback as keyof typeof MODELS], ...UNKNOWN_MODEL_LIMITS, long_prompt: undefined }, warnings }
+  warnings.push(
+    `OMOI_MODEL ${name} is not in the price table: costs are estimated at ${fallback}'s prices; ` +
+      'set OMOI_MODEL_PRICE=input,output (USD per million tokens)',
+  )
+  return { name, info: { ...knownModel(fallback)!, ...UNKNOWN_MODEL_LIMITS, long_prompt: undefined }, warnings }
 }
 
 /** `options` are for tests: the date the deprecation table is read against, and that table. */

@@ -125,7 +125,8 @@ class AgentRun {
       log.warn('answer cut off in a tool call', { max_tokens: maxTokens })
     }
     const limit = this.budgets.at(-1)!
-    this.d.events.push('agent.error', { error: `the model's answer was cut off at its output limit (${limit} tokens) inside a tool call; nothing of it was run` })
+    const error = `the model's answer was cut off at its output limit (${limit} tokens) inside a tool call; nothing of it was run`
+    this.d.events.push('agent.error', { error })
     turn.content.push({
       type: 'text',
       text:
