@@ -44,7 +44,11 @@ async function bench(): Promise<BenchResult> {
     const user = await new Client(server.url).signup()
     const projectId = await user.project()
     progress(`replaying a ${TURNS}-turn task through the worker and the proxy`)
-    const ticket = await user.call<{ spec_id: string }>('POST', '/tickets', { project_id: projectId, title: 'Read the sources', description: 'Read every source file and note it.' })
+    const ticket = await user.call<{ spec_id: string }>('POST', '/tickets', {
+      project_id: projectId,
+      title: 'Read the sources',
+      description: 'Read every source file and note it.',
+    })
     const deadline = Date.now() + 180_000
     let spec: { status: string; cost_usd: number; tokens: Record<string, number> }
     for (;;) {

@@ -46,7 +46,9 @@ describe('stop reasons', () => {
     })
     await h.exited(run.handle)
     const told = run.requests().at(-1)!
-    expect(lastUserBlocks(told).at(-1)!.text).toMatch(/^Your last answer was cut off at the output limit \(8192 tokens\) in the middle of a tool call, so nothing of it was run\. Split the work/)
+    expect(lastUserBlocks(told).at(-1)!.text).toMatch(
+      /^Your last answer was cut off at the output limit \(8192 tokens\) in the middle of a tool call, so nothing of it was run\. Split/,
+    )
     expect(run.api.of('agent.tool_use').map((e) => e.data.tool)).toEqual(['submit_exploration'])
     expect(run.api.events.at(-1)).toMatchObject({ type: 'agent.completed', data: { accepted: true } })
   })
@@ -155,7 +157,12 @@ describe('how a worker ends', () => {
     const run = await h.launch({
       viaProxy: true,
       script: () => ({
-        error: { status: 401, type: 'x', message: 'x', body: { error: { code: 'unauthenticated', message: 'This sandbox token is not valid (wrong, or its sandbox has ended).' } } },
+        error: {
+          status: 401,
+          type: 'x',
+          message: 'x',
+          body: { error: { code: 'unauthenticated', message: 'This sandbox token is not valid (wrong, or its sandbox has ended).' } },
+        },
       }),
     })
     await h.exited(run.handle)

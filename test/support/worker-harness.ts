@@ -57,7 +57,10 @@ async function startSandboxApi(assignment: Assignment, token: string, options: S
       if (!verdicts.has(result.id)) {
         results.push(result)
         const n = results.filter((r) => r.outcome === 'submitted').length
-        const v = result.outcome === 'failed' ? { accepted: false, score: 0, feedback: '' } : (options.verdict?.(n) ?? { accepted: true, score: 1, feedback: 'Accepted.' })
+        const v =
+          result.outcome === 'failed'
+            ? { accepted: false, score: 0, feedback: '' }
+            : (options.verdict?.(n) ?? { accepted: true, score: 1, feedback: 'Accepted.' })
         verdicts.set(result.id, { ...v, attempt: n, done: v.accepted || result.outcome === 'failed' })
         if (v.accepted && options.endOnAccept) endedAt = Date.now()
       }

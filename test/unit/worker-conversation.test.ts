@@ -46,7 +46,9 @@ describe('the conversation the worker sends', () => {
       { role: 'user', content: [result('c', big)] },
     ]
     expect(fitToWindow(messages, 0, 2_500)).toBe(2)
-    const contents = messages.flatMap((m) => (Array.isArray(m.content) ? m.content : [])).filter((b) => b.type === 'tool_result').map((b) => (b as Anthropic.ToolResultBlockParam).content)
+    const contents = messages
+      .flatMap((m) => (Array.isArray(m.content) ? m.content : []))
+      .flatMap((b) => (b.type === 'tool_result' ? [b.content] : []))
     expect(contents).toEqual([STUB_TEXT, STUB_TEXT, big])
     expect(fitToWindow(messages, 0, 2_500)).toBe(0)
   })
