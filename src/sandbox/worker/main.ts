@@ -16,6 +16,8 @@ import { openWorkspace } from './tools.ts'
 const REQUIRED_ENV = ['OMOI_SANDBOX_ID', 'OMOI_SANDBOX_TOKEN', 'OMOI_CALLBACK_URL'] as const
 /** The longest the last flush may hold the exit. */
 const FINAL_FLUSH_MS = 10_000
+/** On SIGTERM the last flush gets this long (the provider kills a worker that outlasts its stop grace). */
+const TERM_FLUSH_MS = 2_000
 /** After the server ended the sandbox, the loop gets this long to wind down before the worker exits anyway. */
 const STOP_GRACE_MS = 5_000
 /** Without limits from the server, the smallest window and output of the current models. */
@@ -57,8 +59,8 @@ const ended = new AbortController()
  * The last events (the submission's tool result, agent.completed) still go out, whatever ends the worker: the server
  * takes a just-ended sandbox's events for a grace period. Bounded, so a server that is gone cannot hold the exit.
  */
-async function flushThenExit(code: number): Promise<never> {
-  await Promise.race([events.flush().catch(() => {}), new Promise((resolve) => setTimeout(resolve, FINAL_FLUSH_MS))])
+async function flushThenExit(code: number, withinMs = FINAL_FLUSH_MS): Promise<never> {
+  await Promise.race([events.flush().catch(() => {}), new Promise((resolve) => setTimeout(resolve, withinMs))])
   exit(code)
 }
 
@@ -113,7 +115,11 @@ async function work(): Promise<void> {
   }
 }
 
-process.on('SIGTERM', () => exit(143))
+// a stop: the running commands end at once; what is buffered still goes out, briefly (the provider waits a few seconds)
+process.on('SIGTERM', () => {
+  killRunningCommands()
+  void flushThenExit(143, TERM_FLUSH_MS)
+})
 process.on('uncaughtException', (err) => void crash(err))
 process.on('unhandledRejection', (err) => void crash(err))
 work().then(() => flushThenExit(0), crash)
