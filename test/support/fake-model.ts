@@ -281,10 +281,11 @@ function promptUsage(body: MessagesBody, cache: Set<string>) {
     lastBreakpoint = prefix.length
   }
   for (const w of written) cache.add(w)
-  const write = Math.max(0, lastBreakpoint - read)
+  // counted on prefix lengths, so a turn reads exactly the tokens the turns before it wrote
+  const cached = Math.max(read, lastBreakpoint)
   return {
-    input_tokens: tokensOf(prefix.length - read - write),
-    cache_creation_input_tokens: tokensOf(write),
+    input_tokens: tokensOf(prefix.length) - tokensOf(cached),
+    cache_creation_input_tokens: tokensOf(cached) - tokensOf(read),
     cache_read_input_tokens: tokensOf(read),
   }
 }
