@@ -11,7 +11,7 @@ import type { BenchResult } from './support/result.ts'
  * A benchmark reports numbers and never fails on them; the exit code is non-zero only when one could not run.
  */
 
-const BENCHES = ['ingest', 'restore', 'fanout', 'takeover'] as const
+const BENCHES = ['ingest', 'restore', 'fanout', 'takeover', 'agent-cost'] as const
 type Name = (typeof BENCHES)[number]
 /** Each bench is built to finish in under two minutes on a 2-core machine; this only stops a hung one. */
 const HARD_LIMIT_MS = 240_000

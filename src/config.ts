@@ -2,10 +2,10 @@ import { resolve } from 'node:path'
 import { hostname } from 'node:os'
 import * as v from 'valibot'
 import { ulid } from './ids.ts'
+import { defaultModel, knownModel, UNKNOWN_MODEL_LIMITS, type ModelInfo } from './actors/models.ts'
+import { sdkDeprecations } from './actors/model-deprecations.ts'
 
 /** Every setting of CONTRACT §1, read from the environment once and validated. */
-
-const DEFAULT_MODEL = 'claude-sonnet-4-5'
 
 const optionalText = v.optional(v.pipe(v.string(), v.trim(), v.transform((s) => (s === '' ? undefined : s))))
 const intInRange = (name: string, min: number, max: number, fallback: string) =>
@@ -44,7 +44,16 @@ const EnvSchema = v.object({
   OMOI_DATA_DIR: v.optional(v.string(), './.omoi'),
   ANTHROPIC_API_KEY: optionalText,
   ANTHROPIC_BASE_URL: url('ANTHROPIC_BASE_URL'),
-  OMOI_MODEL: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1, 'OMOI_MODEL must not be empty')), DEFAULT_MODEL),
+  OMOI_MODEL: optionalText,
+  OMOI_MODEL_PRICE: v.optional(
+    v.pipe(
+      v.string(),
+      v.trim(),
+      v.regex(/^\d+(\.\d+)?\s*,\s*\d+(\.\d+)?$/, 'OMOI_MODEL_PRICE must be "input,output" in USD per million tokens, e.g. "3,15"'),
+      v.transform((s) => s.split(',').map(Number) as [number, number]),
+    ),
+  ),
+  OMOI_MODEL_TIMEOUT_MS: intInRange('OMOI_MODEL_TIMEOUT_MS', 1000, 3_600_000, '600000'),
   OMOI_SANDBOX: v.optional(v.picklist(['local', 'daytona'], 'OMOI_SANDBOX must be "local" or "daytona"'), 'local'),
   DAYTONA_API_KEY: optionalText,
   DAYTONA_API_URL: url('DAYTONA_API_URL'),
@@ -71,7 +80,15 @@ export interface Config {
   host: string
   databaseUrl: string | undefined
   dataDir: string
-  model: { apiKey: string | undefined; baseUrl: string | undefined; name: string }
+  model: {
+    apiKey: string | undefined
+    baseUrl: string | undefined
+    name: string
+    /** Prices and limits of `name` (from the model table, or OMOI_MODEL_PRICE, or estimated). */
+    info: ModelInfo
+    /** The longest one upstream model call may take through the proxy. */
+    timeoutMs: number
+  }
   sandbox:
     | { kind: 'local' }
     | { kind: 'daytona'; apiKey: string; apiUrl: string | undefined; target: string | undefined; gitToken: string | undefined }
@@ -85,6 +102,8 @@ export interface Config {
   silenceMs: number
   /** The longest one phase attempt or task attempt may run. */
   phaseTimeoutMs: number
+  /** Lines to print once at start (a deprecated model, estimated costs); they do not stop the start. */
+  warnings: string[]
 }
 
 /** A setting that stops the start: its message is one line naming the setting. */
@@ -92,7 +111,51 @@ export class ConfigError extends Error {
   override name = 'ConfigError'
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+const day = (d: Date) => d.toISOString().slice(0, 10)
+
+/**
+ * The model and what it costs: the default is the newest Sonnet the installed SDK has not deprecated; a deprecated
+ * one warns with its end-of-life date and a retired one stops the start; an id the price table lacks needs a price.
+ */
+function resolveModel(
+  configured: string | undefined,
+  price: [number, number] | undefined,
+  deprecations: ReadonlyMap<string, Date>,
+  now: Date,
+): { name: string; info: ModelInfo; warnings: string[] } {
+  const fallback = defaultModel(deprecations)
+  const name = configured ?? fallback
+  const warnings: string[] = []
+  const endOfLife = deprecations.get(name)
+  if (endOfLife && now.getTime() >= endOfLife.getTime()) {
+    throw new ConfigError(
+      `invalid setting OMOI_MODEL: ${name} reached its end of life on ${day(endOfLife)}; ` +
+        `use ${fallback} (the default) or another current model`,
+    )
+  }
+  if (endOfLife) {
+    warnings.push(`OMOI_MODEL ${name} is deprecated and reaches its end of life on ${day(endOfLife)}: from then every spec fails; switch to ${fallback}`)
+  }
+  const known = knownModel(name)
+  if (price) {
+    // the published cache multipliers: a 5-minute write costs 1.25× input, a read 0.1×
+    const [input, output] = price
+    const { context_window, max_output } = known ?? UNKNOWN_MODEL_LIMITS
+    return { name, info: { input, output, cache_write: input * 1.25, cache_read: input * 0.1, context_window, max_output }, warnings }
+  }
+  if (known) return { name, info: known, warnings }
+  warnings.push(
+    `OMOI_MODEL ${name} is not in the price table: costs are estimated at ${fallback}'s prices; ` +
+      'set OMOI_MODEL_PRICE=input,output (USD per million tokens)',
+  )
+  return { name, info: { ...knownModel(fallback)!, ...UNKNOWN_MODEL_LIMITS, long_prompt: undefined }, warnings }
+}
+
+/** `options` are for tests: the date the deprecation table is read against, and that table. */
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  options: { now?: Date; deprecations?: ReadonlyMap<string, Date> } = {},
+): Config {
   const parsed = v.safeParse(EnvSchema, env)
   if (!parsed.success) {
     const issue = parsed.issues[0]
@@ -106,12 +169,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.OMOI_CLUSTER === 'postgres' && !e.DATABASE_URL) {
     throw new ConfigError('invalid setting OMOI_CLUSTER: postgres clustering needs DATABASE_URL (embedded PGlite is one node)')
   }
+  const model = resolveModel(e.OMOI_MODEL, e.OMOI_MODEL_PRICE, options.deprecations ?? sdkDeprecations(), options.now ?? new Date())
   return {
     port: e.PORT,
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
     dataDir: resolve(e.OMOI_DATA_DIR),
-    model: { apiKey: e.ANTHROPIC_API_KEY, baseUrl: e.ANTHROPIC_BASE_URL, name: e.OMOI_MODEL },
+    model: { apiKey: e.ANTHROPIC_API_KEY, baseUrl: e.ANTHROPIC_BASE_URL, name: model.name, info: model.info, timeoutMs: e.OMOI_MODEL_TIMEOUT_MS },
     sandbox:
       e.OMOI_SANDBOX === 'daytona'
         ? { kind: 'daytona', apiKey: e.DAYTONA_API_KEY!, apiUrl: e.DAYTONA_API_URL, target: e.DAYTONA_TARGET, gitToken: e.OMOI_GIT_TOKEN }
@@ -128,5 +192,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     nodeId: e.OMOI_NODE_ID ?? `${hostname()}-${process.pid}-${ulid().slice(-6)}`,
     silenceMs: e.OMOI_SILENCE_MS,
     phaseTimeoutMs: e.OMOI_PHASE_TIMEOUT_MS,
+    warnings: model.warnings,
   }
 }

@@ -18,6 +18,7 @@ async function main(): Promise<void> {
     }
     throw err
   }
+  for (const warning of config.warnings) process.stderr.write(`omoi: warning: ${warning}\n`)
   const server = await startServer(config)
   process.stdout.write(`omoi is running at ${config.publicUrl ?? server.url}\n`)
 

@@ -1,15 +1,18 @@
-/**
- * USD per million tokens, by model family. One table, in one place; an unknown model is priced as Sonnet so a
- * budget still means something.
- */
-const PRICES: { match: RegExp; input: number; output: number }[] = [
-  { match: /opus/i, input: 15, output: 75 },
-  { match: /haiku/i, input: 1, output: 5 },
-  { match: /sonnet/i, input: 3, output: 15 },
-]
-const DEFAULT = { input: 3, output: 15 }
+import type { ModelInfo } from './models.ts'
 
-export function priceUsage(model: string, usage: { input_tokens: number; output_tokens: number }): number {
-  const p = PRICES.find((x) => x.match.test(model)) ?? DEFAULT
-  return (usage.input_tokens * p.input + usage.output_tokens * p.output) / 1_000_000
+/** Token counts of one model answer, as the Messages API reports them (cache fields absent without caching). */
+export interface ModelUsage {
+  input_tokens: number
+  output_tokens: number
+  cache_creation_input_tokens?: number | null
+  cache_read_input_tokens?: number | null
+}
+
+/** What one answer costs in USD: uncached input, cache writes, cache reads and output each at their own rate. */
+export function priceUsage(model: ModelInfo, usage: ModelUsage): number {
+  const write = usage.cache_creation_input_tokens ?? 0
+  const read = usage.cache_read_input_tokens ?? 0
+  const long = model.long_prompt
+  const p = long && usage.input_tokens + write + read > long.threshold ? long : model
+  return (usage.input_tokens * p.input + write * p.cache_write + read * p.cache_read + usage.output_tokens * p.output) / 1_000_000
 }

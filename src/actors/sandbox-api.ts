@@ -16,7 +16,7 @@ import { evaluatePhase, evaluateTask } from './evaluators.ts'
 import { parseRef } from './sync-plan.ts'
 import type { SpecHost } from './host.ts'
 import type { SpecRouter } from './router.ts'
-import { priceUsage } from './pricing.ts'
+import { priceUsage, type ModelUsage } from './pricing.ts'
 import { taskBranch } from './sandbox-setup.ts'
 import { MAX_SUBMISSIONS } from './scheduler.ts'
 
@@ -87,6 +87,7 @@ export class SandboxApi {
       attempt: row.attempt,
       max_submissions: MAX_SUBMISSIONS,
       model: this.config.model.name,
+      model_limits: { context_window: this.config.model.info.context_window, max_output: this.config.model.info.max_output },
     }
     if (row.kind === 'phase') {
       const phase = row.phase as AgentPhase
@@ -173,11 +174,21 @@ export class SandboxApi {
 
   /**
    * Prices a model call made through the server's proxy into the spec's cost and tokens (the proxy sees every call,
-   * so this is the count the budget trusts), and pauses the spec once it is over budget.
+   * so this is the count the budget trusts), and pauses the spec once it is over budget. A cancelled spec is not
+   * charged.
    */
-  async recordUsage(row: SandboxRow, usage: { input_tokens: number; output_tokens: number }): Promise<void> {
-    if (usage.input_tokens + usage.output_tokens === 0) return
-    const totals = await addUsage(this.sql, row.spec_id, { ...usage, cost_usd: priceUsage(this.config.model.name, usage) })
+  async recordUsage(row: SandboxRow, usage: ModelUsage): Promise<void> {
+    const cacheRead = usage.cache_read_input_tokens ?? 0
+    const cacheWrite = usage.cache_creation_input_tokens ?? 0
+    if (usage.input_tokens + usage.output_tokens + cacheRead + cacheWrite === 0) return
+    const totals = await addUsage(this.sql, row.spec_id, {
+      input_tokens: usage.input_tokens,
+      output_tokens: usage.output_tokens,
+      cache_read_tokens: cacheRead,
+      cache_write_tokens: cacheWrite,
+      cost_usd: priceUsage(this.config.model.info, usage),
+    })
+    if (!totals) return
     if (totals.budget_usd !== null && totals.cost_usd > totals.budget_usd) {
       const call = { kind: 'budget' as const, specId: row.spec_id, cost_usd: totals.cost_usd, budget_usd: totals.budget_usd }
       await this.router.run(call, () => this.budgetHere(call))
@@ -190,6 +201,20 @@ export class SandboxApi {
     await this.ensureLive(over.specId)
     const event = { type: 'BUDGET_EXCEEDED' as const, cost_usd: over.cost_usd, budget_usd: over.budget_usd }
     if (this.host.can(over.specId, event)) await this.host.send(over.specId, event)
+  }
+
+  /** Refuses a model call (402) once the spec's budget is spent: the proxy asks before it forwards anything. */
+  async checkBudget(row: SandboxRow): Promise<void> {
+    const spec = await findSpec(this.sql, row.spec_id)
+    if (spec && spec.budget_usd !== null && spec.cost_usd >= spec.budget_usd) {
+      throw new AppError('budget_exceeded', `The spec's budget of $${spec.budget_usd} is spent ($${spec.cost_usd.toFixed(4)}).`)
+    }
+  }
+
+  /** Whether this sandbox still runs (a model call of an ended sandbox is dropped). */
+  async isLive(row: SandboxRow): Promise<boolean> {
+    const now = await findSandbox(this.sql, row.id)
+    return !!now && now.status !== 'ended'
   }
 
   /** Evaluates a submission (the only evaluator is the server's) and hands the verdict to the spec's actor. */

@@ -25,6 +25,8 @@ export interface SpecRow {
   cost_usd: number
   input_tokens: number
   output_tokens: number
+  cache_read_tokens: number
+  cache_write_tokens: number
   last_seq: number
   kind: 'spec' | 'quick'
   phases: PhaseSummary[]
@@ -89,16 +91,21 @@ export async function updateSpecState(
 }
 
 /** Adds priced usage to the spec; returns the new totals. */
+/**
+ * Adds one model call's cost and tokens to its spec, unless the spec was cancelled: nothing is charged after a cancel.
+ * Answers the totals, or null when nothing was added.
+ */
 export async function addUsage(
   sql: Sql,
   specId: string,
-  usage: { cost_usd: number; input_tokens: number; output_tokens: number },
-): Promise<Pick<SpecRow, 'cost_usd' | 'budget_usd' | 'input_tokens' | 'output_tokens'>> {
+  usage: { cost_usd: number; input_tokens: number; output_tokens: number; cache_read_tokens: number; cache_write_tokens: number },
+): Promise<Pick<SpecRow, 'cost_usd' | 'budget_usd' | 'input_tokens' | 'output_tokens'> | null> {
   const [row] = await sql<SpecRow[]>`
     update specs set cost_usd = cost_usd + ${usage.cost_usd}, input_tokens = input_tokens + ${usage.input_tokens},
-      output_tokens = output_tokens + ${usage.output_tokens}, updated_at = now()
-    where id = ${specId} returning cost_usd, budget_usd, input_tokens, output_tokens`
-  return row!
+      output_tokens = output_tokens + ${usage.output_tokens}, cache_read_tokens = cache_read_tokens + ${usage.cache_read_tokens},
+      cache_write_tokens = cache_write_tokens + ${usage.cache_write_tokens}, updated_at = now()
+    where id = ${specId} and status <> 'cancelled' returning cost_usd, budget_usd, input_tokens, output_tokens`
+  return row ?? null
 }
 
 export async function findSpecs(sql: Sql, ids: string[]): Promise<SpecRow[]> {

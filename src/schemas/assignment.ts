@@ -33,6 +33,8 @@ export interface PhaseAssignment {
   /** ISO time after which the worker gives up. */
   deadline: string
   model: string
+  /** The model's context window and output limit in tokens (absent from an older server: the worker assumes the smallest). */
+  model_limits?: { context_window: number; max_output: number }
 }
 
 export interface TaskAssignment {
@@ -54,6 +56,8 @@ export interface TaskAssignment {
   submit_tool: 'complete_task'
   deadline: string
   model: string
+  /** The model's context window and output limit in tokens (absent from an older server: the worker assumes the smallest). */
+  model_limits?: { context_window: number; max_output: number }
 }
 
 export type Assignment = PhaseAssignment | TaskAssignment

@@ -35,6 +35,7 @@ export const AGENT_EVENT_TYPES = [
   'agent.message_injected',
   'agent.usage',
   'agent.error',
+  'agent.waiting',
   'agent.completed',
 ] as const
 

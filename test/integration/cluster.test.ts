@@ -32,7 +32,6 @@ beforeAll(async () => {
   const env = {
     ANTHROPIC_API_KEY: 'test-key',
     ANTHROPIC_BASE_URL: model.url,
-    OMOI_MODEL: 'claude-sonnet-4-5',
     OMOI_CLUSTER: 'postgres',
     DATABASE_URL: database.url,
     OMOI_ADMIN_EMAILS: adminEmail,

@@ -40,7 +40,6 @@ beforeAll(async () => {
     OMOI_PUBLIC_URL: `http://127.0.0.1:${port}`,
     ANTHROPIC_API_KEY: 'test-key',
     ANTHROPIC_BASE_URL: gate.url,
-    OMOI_MODEL: 'claude-sonnet-4-5',
     ...(database ? { DATABASE_URL: database.url } : {}),
   }
   server = await startChildServer(env)

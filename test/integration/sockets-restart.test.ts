@@ -24,7 +24,7 @@ afterAll(async () => {
 
 describe('a viewer across a server restart', () => {
   it('rejoins with after_seq and gets exactly the events it missed, then the restored actor’s live ones', async () => {
-    const env = { ANTHROPIC_API_KEY: 'test-key', ANTHROPIC_BASE_URL: model.url, OMOI_MODEL: 'claude-sonnet-4-5' }
+    const env = { ANTHROPIC_API_KEY: 'test-key', ANTHROPIC_BASE_URL: model.url }
     const first = await startTestServer(env, { database })
     servers.push(first)
     const owner = await asUser(first.url, 'Owner')

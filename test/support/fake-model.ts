@@ -3,9 +3,14 @@ import type { AddressInfo } from 'node:net'
 import { goodCompleteTask, goodDesign, goodExploration, goodRequirements, goodTasks } from './fixtures.ts'
 
 /**
- * A fake of the Anthropic Messages API (POST /v1/messages, non-streaming) that the real SDK reaches through
+ * A fake of the Anthropic Messages API (POST /v1/messages, streamed or not) that the real SDK reaches through
  * ANTHROPIC_BASE_URL. Each reply is decided from the request alone (which submit tool is offered, which tools were
  * already called), so a restarted worker or server picks up where the conversation is.
+ *
+ * Like the real API it refuses whitespace-only text blocks and prompts over `contextWindow`, and it keeps a prompt
+ * cache: a request's prefix up to each `cache_control` breakpoint is written, and a later request with the same prefix
+ * reads it (usage reports `cache_creation_input_tokens` / `cache_read_input_tokens`; tokens are characters / 4).
+ * `script` lets a test decide any answer: an error with headers, or content with a stop reason.
  *
  * Planning phases: list_files → read_file → a bad submission (missing fields) → the good one, again after every rejection.
  * complete_task: write_file omoi-<TSK>.txt → run_command cat → complete_task with passing tests.
@@ -37,9 +42,26 @@ export interface FakeModelOptions {
   skipBadSubmit?: boolean
   /** Wait this long before each answer. */
   delayMs?: number
+  /** Decides the answer to a request before the default conversation does (`undefined`: the default answer). */
+  script?: (request: CapturedRequest) => Scripted | undefined
+  /** Prompts (input + cache tokens) above this many tokens are refused with 400, as the real API does. */
+  contextWindow?: number
 }
 
-interface Block {
+/** A scripted answer: an HTTP error, or a message (streamed when the request asks for a stream). */
+export type Scripted =
+  | { error: { status: number; type: string; message: string; headers?: Record<string, string>; body?: unknown } }
+  | { content: Block[]; stop_reason: string; stop_details?: unknown; output_tokens?: number }
+
+/** A tool_use block for scripted answers. */
+export const toolUseBlock = (name: string, input: unknown, id = `toolu_s_${Math.random().toString(36).slice(2)}`): Block => ({
+  type: 'tool_use',
+  id,
+  name,
+  input,
+})
+
+export interface Block {
   type: string
   [k: string]: unknown
 }
@@ -58,6 +80,8 @@ export interface MessagesBody {
 
 export interface CapturedRequest {
   apiKey: string
+  /** 1-based order of arrival. */
+  n: number
   submitTool: SubmitToolName | null
   /** For complete_task: the task id named in the system prompt. */
   taskId: string | null
@@ -74,6 +98,12 @@ export interface FakeModel {
   close(): Promise<void>
 }
 
+/** The system prompt's text, sent as a string or as text blocks. */
+export function systemText(system: unknown): string {
+  if (typeof system === 'string') return system
+  return Array.isArray(system) ? system.map((b: { text?: unknown }) => String(b.text ?? '')).join('\n') : ''
+}
+
 function blocks(content: Turn['content'] | undefined): Block[] {
   return typeof content === 'string' ? [{ type: 'text', text: content }] : (content ?? [])
 }
@@ -82,6 +112,7 @@ export async function startFakeModel(initial: FakeModelOptions = {}): Promise<Fa
   let options = { ...initial }
   const requests: CapturedRequest[] = []
   const failuresLeft = new Map<string, number>()
+  const cache = new Set<string>()
   let ids = 0
 
   function toolUse(name: string, input: unknown, text: string): Block[] {
@@ -131,10 +162,12 @@ export async function startFakeModel(initial: FakeModelOptions = {}): Promise<Fa
     if (!apiKey) return error(401, 'authentication_error', 'missing x-api-key or authorization header')
     const chunks: Buffer[] = []
     for await (const chunk of req) chunks.push(chunk as Buffer)
-    const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as MessagesBody
+    const raw = JSON.parse(Buffer.concat(chunks).toString('utf8')) as MessagesBody
+    // tests read the system prompt as one string, whether it was sent as a string or as blocks
+    const body: MessagesBody = { ...raw, system: systemText(raw.system) }
     const submitTool = SUBMIT_TOOL_NAMES.find((name) => body.tools?.some((t) => t.name === name)) ?? null
     const taskId = /Your task: (TSK-\d+)/.exec(body.system ?? '')?.[1] ?? null
-    const captured: CapturedRequest = { apiKey, submitTool, taskId, body }
+    const captured: CapturedRequest = { apiKey, n: requests.length + 1, submitTool, taskId, body }
     requests.push(captured)
 
     if (options.rejectKeys?.includes(apiKey)) return error(401, 'authentication_error', 'invalid x-api-key')
@@ -148,20 +181,35 @@ export async function startFakeModel(initial: FakeModelOptions = {}): Promise<Fa
     if (!body.model || !body.max_tokens || !Array.isArray(body.messages)) {
       return error(400, 'invalid_request_error', 'model, max_tokens and messages are required')
     }
-    if (!submitTool) return error(400, 'invalid_request_error', 'the fake model needs one of the submit tools')
+    const blank = body.messages.some((t) => blocks(t.content).some((b) => b.type === 'text' && !String(b.text).trim()))
+    if (blank) return error(400, 'invalid_request_error', 'messages: text content blocks must contain non-whitespace text')
+    const usage = promptUsage(raw, cache)
+    const prompt = usage.input_tokens + usage.cache_creation_input_tokens + usage.cache_read_input_tokens
+    if (options.contextWindow && prompt > options.contextWindow) {
+      return error(400, 'invalid_request_error', `prompt is too long: ${prompt} tokens > ${options.contextWindow} maximum`)
+    }
     if (options.hang?.(captured)) return
     if (options.delayMs) await new Promise((r) => setTimeout(r, options.delayMs))
-
-    send(200, {
+    const scripted = options.script?.(captured)
+    if (scripted && 'error' in scripted) {
+      const e = scripted.error
+      return e.body === undefined ? error(e.status, e.type, e.message, e.headers) : send(e.status, e.body, e.headers)
+    }
+    if (!scripted && !submitTool) return error(400, 'invalid_request_error', 'the fake model needs one of the submit tools')
+    const content = scripted ? scripted.content : reply(captured)
+    const message = {
       id: `msg_fake_${++ids}`,
       type: 'message',
       role: 'assistant',
       model: body.model,
-      content: reply(captured),
-      stop_reason: 'tool_use',
+      content,
+      stop_reason: scripted ? scripted.stop_reason : 'tool_use',
       stop_sequence: null,
-      usage: { input_tokens: 100 + 10 * body.messages.length, output_tokens: 25 },
-    })
+      ...(scripted?.stop_details ? { stop_details: scripted.stop_details } : {}),
+      usage: { ...usage, output_tokens: scripted?.output_tokens ?? Math.min(body.max_tokens, 25) },
+    }
+    if (body.stream) return streamMessage(res, message)
+    send(200, message)
   }
 
   const server = createServer((req, res) => {
@@ -197,4 +245,71 @@ function readableFile(messages: Turn[]): string {
     .flatMap((b) => (typeof b.text === 'string' ? b.text.split('\n') : []))
     .filter((line) => line && !line.endsWith('/') && !line.startsWith('('))
   return listed.find((line) => line === 'README.md') ?? listed[0] ?? 'README.md'
+}
+
+/** The request without its cache_control marks, as a list of pieces in cache order: tools, system, message blocks. */
+function promptPieces(body: MessagesBody): { text: string; breakpoint: boolean }[] {
+  const piece = (b: unknown) => {
+    const { cache_control, ...rest } = b as Record<string, unknown>
+    return { text: JSON.stringify(rest), breakpoint: cache_control !== undefined }
+  }
+  const system = typeof body.system === 'string' ? [{ type: 'text', text: body.system }] : ((body.system as unknown[] | undefined) ?? [])
+  return [
+    ...(body.tools ?? []).map(piece),
+    ...system.map(piece),
+    ...body.messages.flatMap((t) => blocks(t.content).map((b) => piece({ role: t.role, ...b }))),
+  ]
+}
+
+const tokensOf = (chars: number) => Math.ceil(chars / 4)
+
+/**
+ * The usage of a prompt against the fake's prompt cache: the longest prefix ending at a breakpoint that was written
+ * before is read; the rest up to the last breakpoint is written; what follows is plain input.
+ */
+function promptUsage(body: MessagesBody, cache: Set<string>) {
+  const pieces = promptPieces(body)
+  let prefix = ''
+  let read = 0
+  let lastBreakpoint = 0
+  const written: string[] = []
+  for (const p of pieces) {
+    prefix += p.text
+    if (!p.breakpoint) continue
+    if (cache.has(prefix)) read = prefix.length
+    written.push(prefix)
+    lastBreakpoint = prefix.length
+  }
+  for (const w of written) cache.add(w)
+  // counted on prefix lengths, so a turn reads exactly the tokens the turns before it wrote
+  const cached = Math.max(read, lastBreakpoint)
+  return {
+    input_tokens: tokensOf(prefix.length) - tokensOf(cached),
+    cache_creation_input_tokens: tokensOf(cached) - tokensOf(read),
+    cache_read_input_tokens: tokensOf(read),
+  }
+}
+
+/** Sends a message as the API's server-sent events: usage of the prompt in message_start, output in message_delta. */
+function streamMessage(res: ServerResponse, message: { content: Block[]; usage: Record<string, number>; [k: string]: unknown }): void {
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' })
+  const event = (type: string, data: unknown) => res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...(data as object) })}\n\n`)
+  const { output_tokens, ...prompt } = message.usage
+  event('message_start', { message: { ...message, content: [], stop_reason: null, usage: { ...prompt, output_tokens: 1 } } })
+  message.content.forEach((block, index) => {
+    if (block.type === 'tool_use') {
+      event('content_block_start', { index, content_block: { ...block, input: {} } })
+      event('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: JSON.stringify(block.input) } })
+    } else {
+      event('content_block_start', { index, content_block: { ...block, text: '' } })
+      event('content_block_delta', { index, delta: { type: 'text_delta', text: String(block.text ?? '') } })
+    }
+    event('content_block_stop', { index })
+  })
+  event('message_delta', {
+    delta: { stop_reason: message.stop_reason, stop_sequence: null, ...(message.stop_details ? { stop_details: message.stop_details } : {}) },
+    usage: { output_tokens },
+  })
+  event('message_stop', {})
+  res.end()
 }

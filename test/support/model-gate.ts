@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { SUBMIT_TOOL_NAMES, type MessagesBody, type SubmitToolName } from './fake-model.ts'
+import { SUBMIT_TOOL_NAMES, systemText, type MessagesBody, type SubmitToolName } from './fake-model.ts'
 
 /**
  * A pass-through in front of the fake model (test/support/fake-model.ts) that lets a test stop the world at a chosen
@@ -56,7 +56,8 @@ export async function startModelGate(targetUrl: string): Promise<ModelGate> {
     const raw = Buffer.concat(chunks)
     let seen: SeenRequest | null = null
     if (req.method === 'POST' && raw.length > 0) {
-      const body = JSON.parse(raw.toString('utf8')) as MessagesBody
+      const sent = JSON.parse(raw.toString('utf8')) as MessagesBody
+      const body: MessagesBody = { ...sent, system: systemText(sent.system) }
       seen = {
         n: requests.length + 1,
         submitTool: SUBMIT_TOOL_NAMES.find((name) => body.tools?.some((t) => t.name === name)) ?? null,

@@ -12,7 +12,6 @@ export async function startWithModel(
   const server = await startTestServer({
     ANTHROPIC_API_KEY: 'test-key',
     ANTHROPIC_BASE_URL: model.url,
-    OMOI_MODEL: 'claude-sonnet-4-5',
     ...env,
   })
   return { server, model }

@@ -48,7 +48,7 @@ export async function startStack(options: FakeModelOptions = {}, env: Record<str
   const database = await freshDatabase()
   const dataDir = await mkdtemp(join(tmpdir(), 'omoi-data-'))
   const port = await freePort()
-  const base = { ANTHROPIC_API_KEY: 'test-key', ANTHROPIC_BASE_URL: gate.url, OMOI_MODEL: 'claude-sonnet-4-5', PORT: String(port), ...env }
+  const base = { ANTHROPIC_API_KEY: 'test-key', ANTHROPIC_BASE_URL: gate.url, PORT: String(port), ...env }
   const stack: Stack = {
     model,
     gate,

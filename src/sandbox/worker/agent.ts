@@ -1,25 +1,39 @@
-import Anthropic from '@anthropic-ai/sdk'
+import type Anthropic from '@anthropic-ai/sdk'
 import type { Assignment } from '../../schemas/assignment.ts'
 import type { InjectedMessage, Usage } from '../../schemas/events.ts'
-import { CallbackError, type CallbackClient } from './callback.ts'
+import { CallbackError, SandboxEndedError, type CallbackClient } from './callback.ts'
+import { cachedRequest, cleanAssistantContent, estimateTokens, fitToWindow } from './conversation.ts'
 import type { EventQueue } from './events.ts'
 import { commitAndPush } from './git.ts'
 import { errorMessage, log } from './log.ts'
+import { BudgetSpentError, callModel, ModelFailure } from './model-call.ts'
 import { firstMessage, systemPrompt } from './prompt.ts'
 import type { ToolOutcome } from './tools.ts'
 
 const MAX_TURNS = 60
 const MAX_NUDGES = 3
-const MAX_TOKENS = 8_192
+/** The first output budget of a turn; a turn cut off in a tool call is asked again with more, up to the model's maximum. */
+const FIRST_MAX_TOKENS = 8_192
+const SECOND_MAX_TOKENS = 32_000
 const SUMMARY_CAP = 500
 const INPUT_STRING_CAP = 2_000
 
 type UserTurn = { role: 'user'; content: Anthropic.ContentBlockParam[] }
 
+export interface ModelLimits {
+  context_window: number
+  max_output: number
+}
+
 export interface AgentDeps {
   assignment: Assignment
   model: Anthropic
   modelName: string
+  limits: ModelLimits
+  /** The model is reached through the server's proxy (a 401 there means this sandbox has ended). */
+  viaProxy: boolean
+  /** Aborted when the worker must stop at once (the server ended the sandbox). */
+  signal: AbortSignal
   client: CallbackClient
   events: EventQueue
   workspace: { root: string; run(name: string, input: unknown): Promise<ToolOutcome> }
@@ -39,13 +53,15 @@ function truncateStrings(value: unknown): unknown {
   return value
 }
 
-function modelErrorText(err: unknown): string {
-  if (err instanceof Anthropic.AuthenticationError) return `the model API rejected the API key (401): ${err.message}`
-  if (err instanceof Anthropic.PermissionDeniedError) return `the model API refused this API key access (403): ${err.message}`
-  if (err instanceof Anthropic.BadRequestError) return `the model API rejected the request (400): ${err.message}`
-  if (err instanceof Anthropic.APIConnectionError) return `the model API could not be reached: ${err.message}`
-  if (err instanceof Anthropic.APIError) return `the model API kept failing (${err.status}): ${err.message}`
-  return `the model call failed: ${errorMessage(err)}`
+/** The output budgets a turn may be asked with, smallest first. */
+export function outputBudgets(maxOutput: number): number[] {
+  return [...new Set([FIRST_MAX_TOKENS, SECOND_MAX_TOKENS, maxOutput].map((n) => Math.min(n, maxOutput)))].sort((a, b) => a - b)
+}
+
+function refusalText(response: Anthropic.Message): string {
+  const details = response.stop_details?.explanation
+  const said = response.content.flatMap((b) => (b.type === 'text' && b.text.trim() ? [b.text.trim()] : [])).join(' ')
+  return details || said || 'no reason given'
 }
 
 /** One conversation with the model, from the first turn until the server's verdict says it is done. */
@@ -54,10 +70,12 @@ class AgentRun {
   private readonly messages: Anthropic.MessageParam[] = []
   private readonly a: Assignment
   private readonly system: string
+  private readonly budgets: number[]
 
   constructor(private readonly d: AgentDeps) {
     this.a = d.assignment
     this.system = systemPrompt(d.assignment)
+    this.budgets = outputBudgets(d.limits.max_output)
   }
 
   async run(): Promise<void> {
@@ -71,16 +89,13 @@ class AgentRun {
       this.messages.push(next)
       let response: Anthropic.Message
       try {
-        response = await d.model.messages.create({
-          model: d.modelName,
-          max_tokens: MAX_TOKENS,
-          system: this.system,
-          tools: a.tools,
-          messages: this.messages,
-        })
+        response = await this.ask(next)
       } catch (err) {
-        return this.fail(modelErrorText(err))
+        if (err instanceof BudgetSpentError) return this.stopForBudget()
+        if (err instanceof ModelFailure) return this.fail(err.message)
+        throw err
       }
+      if (response.stop_reason === 'refusal') return this.fail(`the model refused to continue: ${refusalText(response)}`)
       const calls = this.record(response)
       if (calls.length === 0) {
         if (++nudges > MAX_NUDGES) return this.fail(`the model stopped ${nudges} times without calling ${a.submit_tool}`)
@@ -97,21 +112,50 @@ class AgentRun {
     return this.fail(`gave up after ${MAX_TURNS} model turns without an accepted submission`)
   }
 
+  /**
+   * One turn, asked again with a larger output budget while the answer is cut off inside a tool call (a truncated
+   * call is never run). At the model's maximum the model is told, in the same turn, to split or shorten the work.
+   */
+  private async ask(turn: UserTurn): Promise<Anthropic.Message> {
+    let response!: Anthropic.Message
+    for (const maxTokens of this.budgets) {
+      response = await this.send(maxTokens)
+      if (!(response.stop_reason === 'max_tokens' && response.content.some((b) => b.type === 'tool_use'))) return response
+      this.countUsage(response.usage)
+      log.warn('answer cut off in a tool call', { max_tokens: maxTokens })
+    }
+    const limit = this.budgets.at(-1)!
+    const error = `the model's answer was cut off at its output limit (${limit} tokens) inside a tool call; nothing of it was run`
+    this.d.events.push('agent.error', { error })
+    turn.content.push({
+      type: 'text',
+      text:
+        `Your last answer was cut off at the output limit (${limit} tokens) in the middle of a tool call, so nothing of it ` +
+        'was run. Split the work into smaller steps (for example write a large file in parts with edit_file) or shorten it.',
+    })
+    return this.send(limit)
+  }
+
+  private send(maxTokens: number): Promise<Anthropic.Message> {
+    const { a, d } = this
+    const tools = a.tools as Anthropic.Tool[]
+    const fixed = estimateTokens(this.system) + estimateTokens(tools)
+    const stubbed = fitToWindow(this.messages, fixed, d.limits.context_window - maxTokens)
+    if (stubbed > 0) log.info('old tool results stubbed to fit the context window', { stubbed })
+    return callModel(
+      { model: d.model, events: d.events, deadline: Date.parse(a.deadline), viaProxy: d.viaProxy, signal: d.signal },
+      { model: d.modelName, max_tokens: maxTokens, ...cachedRequest({ system: this.system, tools, messages: this.messages }) },
+    )
+  }
+
   /** Adds the model's answer to the conversation and the event log; answers its tool calls. */
   private record(response: Anthropic.Message): Anthropic.ToolUseBlockParam[] {
     this.countUsage(response.usage)
-    const content: Anthropic.ContentBlockParam[] = []
-    const calls: Anthropic.ToolUseBlockParam[] = []
-    for (const block of response.content) {
-      if (block.type === 'text') {
-        content.push({ type: 'text', text: block.text })
-        if (block.text.trim()) this.d.events.push('agent.message', { text: block.text })
-      } else if (block.type === 'tool_use') {
-        const call = { type: 'tool_use' as const, id: block.id, name: block.name, input: block.input }
-        content.push(call)
-        calls.push(call)
-      }
-    }
+    // an answer cut off at the output limit may end in a half-written tool call: none of its calls is run
+    const truncated = response.stop_reason === 'max_tokens'
+    const content = cleanAssistantContent(response.content).filter((b) => !(truncated && b.type === 'tool_use'))
+    for (const block of content) if (block.type === 'text') this.d.events.push('agent.message', { text: block.text })
+    const calls = content.filter((b): b is Anthropic.ToolUseBlockParam => b.type === 'tool_use')
     this.messages.push({ role: 'assistant', content: content.length > 0 ? content : [{ type: 'text', text: '(no answer)' }] })
     return calls
   }
@@ -146,13 +190,18 @@ class AgentRun {
   }
 
   private countUsage(usage: Anthropic.Usage): void {
-    const counted = { input_tokens: usage.input_tokens ?? 0, output_tokens: usage.output_tokens ?? 0 }
-    this.usage.input_tokens += counted.input_tokens
+    const counted = {
+      input_tokens: usage.input_tokens ?? 0,
+      output_tokens: usage.output_tokens ?? 0,
+      cache_read_input_tokens: usage.cache_read_input_tokens ?? 0,
+      cache_creation_input_tokens: usage.cache_creation_input_tokens ?? 0,
+    }
+    this.usage.input_tokens += counted.input_tokens + counted.cache_read_input_tokens + counted.cache_creation_input_tokens
     this.usage.output_tokens += counted.output_tokens
     this.d.events.push('agent.usage', counted)
   }
 
-  /** Posts a submit-tool call as a result; the verdict's feedback is what the model reads. */
+  /** Posts a submit-tool call as a result; the verdict's feedback, as the server wrote it, is what the model reads. */
   private async submit(input: unknown): Promise<{ outcome: ToolOutcome; done: boolean }> {
     const { a, d } = this
     let output = input
@@ -169,14 +218,20 @@ class AgentRun {
     try {
       await d.events.flush()
       const verdict = await d.client.postResult({ outcome: 'submitted', output, usage: this.usage })
-      const head = verdict.accepted ? `Accepted (score ${verdict.score}).` : `Rejected (score ${verdict.score}).`
-      return { outcome: { ok: verdict.accepted, text: `${head} ${verdict.feedback}`.trim() }, done: verdict.done }
+      const text = verdict.feedback.trim() || (verdict.accepted ? 'Accepted.' : 'Rejected.')
+      return { outcome: { ok: verdict.accepted, text }, done: verdict.done }
     } catch (err) {
       if (!(err instanceof CallbackError)) throw err
       d.events.push('agent.error', { error: `the server did not take the submission: ${err.message}` })
       // No status: the deadline passed while retrying, so there is no point in going on.
       return { outcome: { ok: false, text: `The submission could not be delivered: ${err.message}` }, done: err.status === null }
     }
+  }
+
+  /** The spec's budget is spent: the server pauses the spec; this is a stop, not a failure of the work. */
+  private stopForBudget(): void {
+    log.info('the spec budget is spent; stopping')
+    this.d.events.push('agent.completed', { accepted: false, stopped: 'budget_exceeded' })
   }
 
   /** Reports the failure once (an agent.error, then a failed result) and ends the run. */
@@ -188,7 +243,7 @@ class AgentRun {
       await d.events.flush()
       await d.client.postResult({ outcome: 'failed', error, usage: this.usage })
     } catch (err) {
-      if (!(err instanceof CallbackError)) throw err
+      if (!(err instanceof CallbackError) && !(err instanceof SandboxEndedError)) throw err
       log.error('could not post the failed result', { error: err.message })
     }
     d.events.push('agent.completed', { accepted: false })

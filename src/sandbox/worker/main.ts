@@ -2,6 +2,7 @@
  * The sandbox worker: fetches its assignment, runs the model with the workspace tools, streams agent events and
  * posts each submission. Runs on plain Node in the workspace (its cwd), bundled by scripts/build-worker.ts.
  * Exit code 0 when the work is done or its failure reported, or when the server ended the sandbox; 1 on a crash.
+ * Whatever ends it, its buffered events are flushed first.
  */
 import Anthropic from '@anthropic-ai/sdk'
 import { runAgent } from './agent.ts'
@@ -13,7 +14,14 @@ import { errorMessage, log } from './log.ts'
 import { openWorkspace } from './tools.ts'
 
 const REQUIRED_ENV = ['OMOI_SANDBOX_ID', 'OMOI_SANDBOX_TOKEN', 'OMOI_CALLBACK_URL'] as const
-const CRASH_REPORT_MS = 5_000
+/** The longest the last flush may hold the exit. */
+const FINAL_FLUSH_MS = 10_000
+/** On SIGTERM the last flush gets this long (the provider kills a worker that outlasts its stop grace). */
+const TERM_FLUSH_MS = 2_000
+/** After the server ended the sandbox, the loop gets this long to wind down before the worker exits anyway. */
+const STOP_GRACE_MS = 5_000
+/** Without limits from the server, the smallest window and output of the current models. */
+const UNKNOWN_LIMITS = { context_window: 200_000, max_output: 64_000 }
 
 function readEnv() {
   const missing = REQUIRED_ENV.filter((name) => !process.env[name])
@@ -28,6 +36,7 @@ function readEnv() {
     callbackUrl: env.OMOI_CALLBACK_URL,
     // the server's model proxy takes the sandbox token as its key; a direct ANTHROPIC_API_KEY still works
     apiKey: env.ANTHROPIC_API_KEY || env.OMOI_SANDBOX_TOKEN,
+    viaProxy: !env.ANTHROPIC_API_KEY,
     baseUrl: env.ANTHROPIC_BASE_URL || undefined,
     model: env.OMOI_MODEL || undefined,
     heartbeatMs: Number(env.OMOI_HEARTBEAT_MS) || 15_000,
@@ -43,20 +52,40 @@ function exit(code: number): never {
 const env = readEnv()
 const client = new CallbackClient(env.callbackUrl, env.sandboxId, env.token)
 const events = new EventQueue(client, onBackgroundError)
+/** Aborted once the server has ended this sandbox: the model call in flight and any command are dropped. */
+const ended = new AbortController()
 
-/** Heartbeats and message polls run beside the model loop; a 401 there ends the worker like anywhere else. */
+/**
+ * The last events (the submission's tool result, agent.completed) still go out, whatever ends the worker: the server
+ * takes a just-ended sandbox's events for a grace period. Bounded, so a server that is gone cannot hold the exit.
+ */
+async function flushThenExit(code: number, withinMs = FINAL_FLUSH_MS): Promise<never> {
+  await Promise.race([events.flush().catch(() => {}), new Promise((resolve) => setTimeout(resolve, withinMs))])
+  exit(code)
+}
+
+/**
+ * Heartbeats and message polls run beside the model loop. A 401 there means the server ended the sandbox: the loop is
+ * stopped (its model call aborted, its commands killed) and ends on its own, flushing what it has to say.
+ */
 function onBackgroundError(err: unknown): void {
-  if (err instanceof SandboxEndedError) exit(0)
+  if (err instanceof SandboxEndedError) {
+    if (ended.signal.aborted) return
+    log.info('the server ended this sandbox; stopping')
+    ended.abort()
+    killRunningCommands()
+    setTimeout(() => void flushThenExit(0), STOP_GRACE_MS).unref()
+    return
+  }
   log.warn('background call failed', { error: errorMessage(err) })
 }
 
 async function crash(err: unknown): Promise<never> {
-  if (err instanceof SandboxEndedError) exit(0)
+  if (err instanceof SandboxEndedError) return flushThenExit(0)
   const error = `the worker crashed: ${errorMessage(err)}`
   log.error(error, { stack: err instanceof Error ? err.stack : undefined })
   events.push('agent.error', { error })
-  await Promise.race([events.flush().catch(() => {}), new Promise((resolve) => setTimeout(resolve, CRASH_REPORT_MS))])
-  exit(1)
+  return flushThenExit(1)
 }
 
 async function work(): Promise<void> {
@@ -69,10 +98,12 @@ async function work(): Promise<void> {
   try {
     await runAgent({
       assignment,
-      // the model is reached through the server, which may restart under a running worker: the SDK's backoff (capped
-      // at 8 s) over this many retries waits out a restart of several minutes, as the callback client does
-      model: new Anthropic({ apiKey: env.apiKey, baseURL: env.baseUrl, maxRetries: 60 }),
+      // retries are the agent's own (each wait is announced as agent.waiting), so the SDK makes none
+      model: new Anthropic({ apiKey: env.apiKey, baseURL: env.baseUrl, maxRetries: 0 }),
       modelName: env.model ?? assignment.model,
+      limits: assignment.model_limits ?? UNKNOWN_LIMITS,
+      viaProxy: env.viaProxy,
+      signal: ended.signal,
       client,
       events,
       workspace,
@@ -82,10 +113,13 @@ async function work(): Promise<void> {
     clearInterval(heartbeat)
     inbox.stop()
   }
-  await events.flush()
 }
 
-process.on('SIGTERM', () => exit(143))
+// a stop: the running commands end at once; what is buffered still goes out, briefly (the provider waits a few seconds)
+process.on('SIGTERM', () => {
+  killRunningCommands()
+  void flushThenExit(143, TERM_FLUSH_MS)
+})
 process.on('uncaughtException', (err) => void crash(err))
 process.on('unhandledRejection', (err) => void crash(err))
-work().then(() => exit(0), crash)
+work().then(() => flushThenExit(0), crash)

@@ -1,0 +1,102 @@
+import Anthropic from '@anthropic-ai/sdk'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { SandboxEndedError } from './callback.ts'
+import type { EventQueue } from './events.ts'
+import { errorMessage } from './log.ts'
+
+/** The server's proxy refused the call because the spec's budget is spent: a stop, not an error. */
+export class BudgetSpentError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'BudgetSpentError'
+  }
+}
+
+/** A model failure that retrying cannot fix: its message is what the room reads. */
+export class ModelFailure extends Error {
+  override name = 'ModelFailure'
+}
+
+export type WaitReason = 'rate_limited' | 'overloaded' | 'server_error' | 'connection'
+
+/** A wait is never longer than this, whatever `retry-after` asks for. */
+export const MAX_WAIT_MS = 60_000
+const FIRST_BACKOFF_MS = 1_000
+const MAX_BACKOFF_MS = 30_000
+/** Above this output budget the SDK refuses a non-streaming call (it could outlast its 10-minute timeout). */
+const STREAM_ABOVE_TOKENS = 16_384
+
+export interface ModelCaller {
+  model: Anthropic
+  events: EventQueue
+  /** Epoch ms after which no further wait is started. */
+  deadline: number
+  /** The key is the sandbox token (the server's proxy): a 401 there means the sandbox has ended. */
+  viaProxy: boolean
+  /** Aborted when the worker must stop (the sandbox ended): the call in flight is dropped. */
+  signal: AbortSignal
+}
+
+function serverCode(err: InstanceType<typeof Anthropic.APIError>): string | undefined {
+  const body = err.error as { error?: { code?: unknown } } | undefined
+  return typeof body?.error?.code === 'string' ? body.error.code : undefined
+}
+
+function retryAfterMs(headers: Headers | undefined): number | undefined {
+  const ms = Number(headers?.get('retry-after-ms'))
+  if (ms > 0) return ms
+  const value = headers?.get('retry-after')
+  if (!value) return undefined
+  const seconds = Number(value)
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000)
+  const at = Date.parse(value)
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now())
+}
+
+/** What to do with a failed call: wait and retry (with why), or stop (throws). */
+function classify(err: unknown, viaProxy: boolean): { reason: WaitReason; retryAfter?: number; detail: string } {
+  if (err instanceof Anthropic.APIConnectionError) return { reason: 'connection', detail: err.message }
+  if (!(err instanceof Anthropic.APIError)) throw err
+  const status = err.status ?? 0
+  const retryAfter = retryAfterMs(err.headers)
+  if (status === 401 && viaProxy && serverCode(err) === 'unauthenticated') throw new SandboxEndedError()
+  if (status === 402) throw new BudgetSpentError(err.message)
+  if (status === 429) return { reason: 'rate_limited', retryAfter, detail: `429: ${err.message}` }
+  if (status === 529) return { reason: 'overloaded', retryAfter, detail: `529: ${err.message}` }
+  if (status >= 500 || status === 408 || status === 409) return { reason: 'server_error', retryAfter, detail: `${status}: ${err.message}` }
+  if (status === 401) throw new ModelFailure(`the model API rejected the API key (401): ${err.message}`)
+  if (status === 403) throw new ModelFailure(`the model API refused this API key access (403): ${err.message}`)
+  if (status === 400) throw new ModelFailure(`the model API rejected the request (400): ${err.message}`)
+  throw new ModelFailure(`the model API refused the call (${status}): ${err.message}`)
+}
+
+function backoff(attempt: number): number {
+  const ceiling = Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** (attempt - 1))
+  return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2)
+}
+
+/**
+ * One model turn. Large output budgets are streamed (the SDK assembles the message). Rate limits, overload, server
+ * errors and lost connections are waited out — each wait announced as `agent.waiting {reason, attempt, retry_in_ms}`,
+ * `retry-after` honoured up to MAX_WAIT_MS — until the deadline. Throws SandboxEndedError, BudgetSpentError or
+ * ModelFailure when retrying cannot help.
+ */
+export async function callModel(c: ModelCaller, params: Anthropic.MessageCreateParamsNonStreaming): Promise<Anthropic.Message> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      if (params.max_tokens > STREAM_ABOVE_TOKENS) return await c.model.messages.stream(params, { signal: c.signal }).finalMessage()
+      return await c.model.messages.create(params, { signal: c.signal })
+    } catch (err) {
+      if (c.signal.aborted) throw new SandboxEndedError()
+      const wait = classify(err, c.viaProxy)
+      const delay = Math.min(MAX_WAIT_MS, wait.retryAfter ?? backoff(attempt))
+      if (Date.now() + delay > c.deadline) {
+        throw new ModelFailure(`the model API kept failing until the deadline (${wait.detail || errorMessage(err)})`)
+      }
+      c.events.push('agent.waiting', { reason: wait.reason, attempt, retry_in_ms: delay })
+      await sleep(delay, undefined, { signal: c.signal }).catch(() => {
+        throw new SandboxEndedError()
+      })
+    }
+  }
+}
