@@ -43,7 +43,6 @@ beforeAll(async () => {
     DATABASE_URL: database.url,
     ANTHROPIC_API_KEY: 'test-key',
     ANTHROPIC_BASE_URL: model.url,
-    OMOI_MODEL: 'claude-sonnet-4-5',
     OMOI_SILENCE_MS: '20000',
   })
   owner = await asUser(cluster.url, 'Owner')
