@@ -1,5 +1,6 @@
 import { resolve } from 'node:path'
 import { hostname } from 'node:os'
+import { isIP } from 'node:net'
 import * as v from 'valibot'
 import { ulid } from './ids.ts'
 
@@ -30,9 +31,19 @@ const url = (name: string) =>
     ),
   )
 
+// RFC 1123 host names (letters, digits, hyphens, dots); IP addresses are checked with node:net
+const HOSTNAME = /^(?=.{1,253}$)[a-z\d]([a-z\d-]{0,61}[a-z\d])?(\.[a-z\d]([a-z\d-]{0,61}[a-z\d])?)*$/i
+
 const EnvSchema = v.object({
   PORT: intInRange('PORT', 0, 65535, '3000'),
-  HOST: v.optional(v.string(), '0.0.0.0'),
+  HOST: v.optional(
+    v.pipe(
+      v.string(),
+      v.trim(),
+      v.check((s) => isIP(s) !== 0 || HOSTNAME.test(s), 'HOST must be an IP address or a host name (e.g. 127.0.0.1 or 0.0.0.0)'),
+    ),
+    '127.0.0.1',
+  ),
   DATABASE_URL: v.optional(
     v.pipe(
       v.string(),
@@ -41,7 +52,7 @@ const EnvSchema = v.object({
       v.optional(v.pipe(v.string(), v.regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must start with postgres:// or postgresql://'))),
     ),
   ),
-  OMOI_DATA_DIR: v.optional(v.string(), './.omoi'),
+  OMOI_DATA_DIR: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1, 'OMOI_DATA_DIR must not be empty')), './.omoi'),
   ANTHROPIC_API_KEY: optionalText,
   ANTHROPIC_BASE_URL: url('ANTHROPIC_BASE_URL'),
   OMOI_MODEL: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1, 'OMOI_MODEL must not be empty')), DEFAULT_MODEL),
@@ -64,6 +75,12 @@ const EnvSchema = v.object({
   OMOI_NODE_ID: optionalText,
   OMOI_SILENCE_MS: intInRange('OMOI_SILENCE_MS', 1000, 3_600_000, '60000'),
   OMOI_PHASE_TIMEOUT_MS: intInRange('OMOI_PHASE_TIMEOUT_MS', 10_000, 86_400_000, '3600000'),
+  OMOI_SIGNUP: v.optional(v.picklist(['open', 'closed'], 'OMOI_SIGNUP must be "open" or "closed"'), 'open'),
+  OMOI_LOG_LEVEL: v.optional(
+    v.picklist(['debug', 'info', 'warn', 'error', 'silent'], 'OMOI_LOG_LEVEL must be debug, info, warn, error or silent'),
+    'info',
+  ),
+  OMOI_METRICS_TOKEN: optionalText,
 })
 
 export interface Config {
@@ -85,6 +102,11 @@ export interface Config {
   silenceMs: number
   /** The longest one phase attempt or task attempt may run. */
   phaseTimeoutMs: number
+  /** `closed`: only admins add people (POST /api/v1/users); emails in OMOI_ADMIN_EMAILS may still sign up. */
+  signup: 'open' | 'closed'
+  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent'
+  /** Bearer token that lets non-loopback callers read GET /metrics. */
+  metricsToken: string | undefined
 }
 
 /** A setting that stops the start: its message is one line naming the setting. */
@@ -128,5 +150,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     nodeId: e.OMOI_NODE_ID ?? `${hostname()}-${process.pid}-${ulid().slice(-6)}`,
     silenceMs: e.OMOI_SILENCE_MS,
     phaseTimeoutMs: e.OMOI_PHASE_TIMEOUT_MS,
+    signup: e.OMOI_SIGNUP,
+    logLevel: e.OMOI_LOG_LEVEL,
+    metricsToken: e.OMOI_METRICS_TOKEN,
   }
 }

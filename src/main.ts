@@ -36,6 +36,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`omoi: ${err.message}\n`)
+    process.exit(1)
+  }
   process.stderr.write(`omoi: could not start: ${err instanceof Error ? err.message : String(err)}\n`)
   process.exit(1)
 })

@@ -23,6 +23,7 @@ import { createDaytonaProvider } from './sandbox/daytona.ts'
 import { createLocalProvider } from './sandbox/local.ts'
 import type { SandboxProvider } from './sandbox/provider.ts'
 import { attachSockets } from './sockets/index.ts'
+import { checkDataDir, databaseUnreachable, listenFailed } from './start-errors.ts'
 import type { SpecServer } from './sockets/types.ts'
 
 const log = logger('omoi:server')
@@ -42,8 +43,14 @@ export interface RunningServer {
 
 /** The composition root: database, auth, HTTP. `database` may be handed in (tests); otherwise it is opened here. */
 export async function startServer(config: Config, options: { database?: Database } = {}): Promise<RunningServer> {
+  await checkDataDir(config.dataDir)
   const database =
-    options.database ?? (config.databaseUrl ? await openPostgres(config.databaseUrl) : await openEmbedded(join(config.dataDir, 'db')))
+    options.database ??
+    (config.databaseUrl
+      ? await openPostgres(config.databaseUrl).catch((err: unknown): never => {
+          throw databaseUnreachable(config.databaseUrl!, err)
+        })
+      : await openEmbedded(join(config.dataDir, 'db')))
   await migrate(database)
   const { sql } = database
 
@@ -95,7 +102,7 @@ export async function startServer(config: Config, options: { database?: Database
   const http: HttpServer = createServer(getRequestListener(app.fetch))
   const sockets = attachSockets(http, { sql, auth, host, commands, config })
   await new Promise<void>((resolve, reject) => {
-    http.once('error', reject)
+    http.once('error', (err) => reject(listenFailed(config, err)))
     http.listen(config.port, config.host, () => resolve())
   })
   const port = (http.address() as AddressInfo).port

@@ -14,6 +14,7 @@ import { specCommandRoutes } from './routes/spec-commands.ts'
 import { quickTicketRoutes } from './routes/tickets.ts'
 import { sandboxRoutes } from './routes/sandboxes.ts'
 import { modelProxyRoutes } from './routes/model-proxy.ts'
+import { closedSignup, userRoutes } from './routes/users.ts'
 import type { SpecCommands } from '../actors/commands.ts'
 import type { SandboxApi } from '../actors/sandbox-api.ts'
 
@@ -40,7 +41,9 @@ export function createApp(deps: AppDeps) {
     .route('/sandboxes', sandboxRoutes(deps.sandboxApi))
     .use(identify(auth))
     .use(checkOrigin({ allowed: () => (config.publicUrl ? [config.publicUrl] : []) }))
+    .use('/auth/signup', closedSignup(config))
     .route('/auth', authRoutes(auth))
+    .route('/users', userRoutes(sql, config))
     .route('/projects', projectRoutes(sql))
     .route('/specs', specCommandRoutes(commands))
     .route('/specs', specReadRoutes(sql))
