@@ -1,5 +1,4 @@
 import { ConfigError, loadConfig } from './config.ts'
-import { startServer } from './server.ts'
 import { logger } from './log.ts'
 
 const log = logger('omoi:main')
@@ -18,6 +17,8 @@ async function main(): Promise<void> {
     }
     throw err
   }
+  // imported only once the settings are known to be good: a wrong one is reported without loading the whole server
+  const { startServer } = await import('./server.ts')
   const server = await startServer(config)
   process.stdout.write(`omoi is running at ${config.publicUrl ?? server.url}\n`)
 

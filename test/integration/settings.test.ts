@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ConfigError } from '../../src/config.ts'
@@ -8,6 +7,7 @@ import { ROOT_DIR } from '../../src/server.ts'
 import { Api } from '../support/api.ts'
 import { freshDatabase } from '../support/db.ts'
 import { startTestServer, type TestServer } from '../support/server.ts'
+import { tempDir } from '../support/temp.ts'
 
 /** `node src/main.ts` with these settings; answers its exit code and what it wrote on stderr. */
 async function startFails(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
@@ -32,16 +32,12 @@ describe('start-up failures name the setting in one line', () => {
   })
 
   it('an OMOI_DATA_DIR that cannot be written', async () => {
-    const scratch = await mkdtemp(join(tmpdir(), 'omoi-settings-'))
-    try {
-      // a regular file where a directory should be: mkdir fails whoever runs the test (root ignores permissions)
-      await writeFile(join(scratch, 'file'), 'x')
-      const { code, stderr } = await startFails({ OMOI_DATA_DIR: join(scratch, 'file', 'data') })
-      expect(code).toBe(1)
-      expect(stderr.trim()).toMatch(new RegExp(`^omoi: invalid setting OMOI_DATA_DIR: ${scratch}/file/data is not writable \\(ENOTDIR`))
-    } finally {
-      await rm(scratch, { recursive: true, force: true })
-    }
+    const scratch = await tempDir('settings')
+    // a regular file where a directory should be: mkdir fails whoever runs the test (root ignores permissions)
+    await writeFile(join(scratch, 'file'), 'x')
+    const { code, stderr } = await startFails({ OMOI_DATA_DIR: join(scratch, 'file', 'data') })
+    expect(code).toBe(1)
+    expect(stderr.trim()).toMatch(new RegExp(`^omoi: invalid setting OMOI_DATA_DIR: ${scratch}/file/data is not writable \\(ENOTDIR`))
   })
 
   it('a HOST this machine cannot listen on', async () => {
