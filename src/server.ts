@@ -18,6 +18,7 @@ import { createSandboxRunner, SandboxStops } from './actors/runner.ts'
 import { SandboxApi } from './actors/sandbox-api.ts'
 import { Semaphore } from './actors/serial-queue.ts'
 import { specMachine } from './actors/spec-machine.ts'
+import { storyLogger } from './actors/story.ts'
 import { createSyncWriter } from './actors/sync.ts'
 import { createDaytonaProvider } from './sandbox/daytona.ts'
 import { createLocalProvider } from './sandbox/local.ts'
@@ -86,6 +87,7 @@ export async function startServer(config: Config, options: { database?: Database
       },
     }),
   })
+  host.bus.subscribe(storyLogger())
   const commands = new SpecCommands(sql, host, config)
   const sandboxApi = new SandboxApi(sql, host, config)
   const app = createApp({

@@ -1,4 +1,6 @@
 import { Hono } from 'hono'
+import { requestId } from 'hono/request-id'
+import { accessLog } from './access-log.ts'
 import type { Config } from '../config.ts'
 import type { Sql } from '../db/connect.ts'
 import type { AuthService } from '../auth/service.ts'
@@ -54,6 +56,8 @@ export function createApp(deps: AppDeps) {
 
   return new Hono()
     .onError(onError)
+    .use(requestId())
+    .use(accessLog())
     .route('/', healthRoutes(sql, deps.actorsReady))
     .route('/api/v1', api)
     .all('/api/*', notFoundHandler)
