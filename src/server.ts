@@ -19,6 +19,8 @@ import { SandboxApi } from './actors/sandbox-api.ts'
 import { Semaphore } from './actors/serial-queue.ts'
 import { specMachine } from './actors/spec-machine.ts'
 import { storyLogger } from './actors/story.ts'
+import { Metrics } from './metrics/registry.ts'
+import { instrumentSql } from './metrics/instrument-sql.ts'
 import { createSyncWriter } from './actors/sync.ts'
 import { createDaytonaProvider } from './sandbox/daytona.ts'
 import { createLocalProvider } from './sandbox/local.ts'
@@ -53,7 +55,8 @@ export async function startServer(config: Config, options: { database?: Database
         })
       : await openEmbedded(join(config.dataDir, 'db')))
   await migrate(database)
-  const { sql } = database
+  const metrics = new Metrics()
+  const sql = instrumentSql(database.sql, metrics.dbSeconds)
 
   const sessions = createSessionStore(sql, { secureCookies: (config.publicUrl ?? '').startsWith('https://') })
   const auth = createAuthService(sql, sessions, config.adminEmails)
@@ -88,6 +91,11 @@ export async function startServer(config: Config, options: { database?: Database
     }),
   })
   host.bus.subscribe(storyLogger())
+  host.bus.subscribe((message) => metrics.onBus(message))
+  host.bus.timing = (message, seconds) => {
+    if (message.kind === 'events') metrics.fanoutSeconds.observe(seconds)
+  }
+  metrics.attach({ sql, nodeId: config.nodeId, liveActors: () => host.listActors() })
   const commands = new SpecCommands(sql, host, config)
   const sandboxApi = new SandboxApi(sql, host, config)
   const app = createApp({
@@ -99,6 +107,7 @@ export async function startServer(config: Config, options: { database?: Database
     actorsReady: () => host.ready,
     stopping: stopping.signal,
     webDir: await buildWeb(),
+    metrics,
   })
 
   const http: HttpServer = createServer(getRequestListener(app.fetch))

@@ -17,6 +17,8 @@ import { quickTicketRoutes } from './routes/tickets.ts'
 import { sandboxRoutes } from './routes/sandboxes.ts'
 import { modelProxyRoutes } from './routes/model-proxy.ts'
 import { closedSignup, userRoutes } from './routes/users.ts'
+import { metricsRoutes } from './routes/metrics.ts'
+import type { Metrics } from '../metrics/registry.ts'
 import type { SpecCommands } from '../actors/commands.ts'
 import type { SandboxApi } from '../actors/sandbox-api.ts'
 
@@ -31,6 +33,7 @@ export interface AppDeps {
   /** Aborted when the server stops: cancels model calls in flight. */
   stopping: AbortSignal
   webDir: string
+  metrics: Metrics
 }
 
 /** The Hono app: REST under /api/v1 (CONTRACT §3–4, §7), health checks, and the web app. */
@@ -59,6 +62,7 @@ export function createApp(deps: AppDeps) {
     .use(requestId())
     .use(accessLog())
     .route('/', healthRoutes(sql, deps.actorsReady))
+    .route('/', metricsRoutes(deps.metrics, config.metricsToken))
     .route('/api/v1', api)
     .all('/api/*', notFoundHandler)
     .route('/', webRoutes(deps.webDir))

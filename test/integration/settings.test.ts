@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process'
 import { writeFile } from 'node:fs/promises'
+import { networkInterfaces } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ConfigError } from '../../src/config.ts'
@@ -43,10 +44,12 @@ describe('start-up failures name the setting in one line', () => {
   it('a HOST this machine cannot listen on', async () => {
     const database = await freshDatabase()
     try {
-      // 192.0.2.0/24 is TEST-NET-1: never an address of this machine
-      const failed = await startTestServer({ HOST: '192.0.2.1' }, { database }).catch((err: unknown) => err)
+      // a documentation address (RFC 5737) that is not one of this machine's
+      const local = new Set(Object.values(networkInterfaces()).flat().map((i) => i?.address))
+      const host = ['198.51.100.7', '203.0.113.7', '192.0.2.77'].find((a) => !local.has(a))!
+      const failed = await startTestServer({ HOST: host }, { database }).catch((err: unknown) => err)
       expect(failed).toBeInstanceOf(ConfigError)
-      expect((failed as Error).message).toMatch(/^invalid setting HOST: cannot listen on 192\.0\.2\.1:0 \(.*EADDRNOTAVAIL/)
+      expect((failed as Error).message).toMatch(new RegExp(`^invalid setting HOST: cannot listen on ${host.replaceAll('.', '\\.')}:0 \\(.*EADDRNOTAVAIL`))
     } finally {
       await database.close()
     }
