@@ -18,6 +18,7 @@ import { sandboxRoutes } from './routes/sandboxes.ts'
 import { modelProxyRoutes } from './routes/model-proxy.ts'
 import { closedSignup, userRoutes } from './routes/users.ts'
 import { metricsRoutes } from './routes/metrics.ts'
+import { openApiRoutes } from './openapi.ts'
 import type { Metrics } from '../metrics/registry.ts'
 import type { SpecCommands } from '../actors/commands.ts'
 import type { SandboxApi } from '../actors/sandbox-api.ts'
@@ -57,12 +58,14 @@ export function createApp(deps: AppDeps) {
     .route('/tickets', ticketReadRoutes(sql))
     .notFound(notFoundHandler)
 
-  return new Hono()
+  const root = new Hono()
+  return root
     .onError(onError)
     .use(requestId())
     .use(accessLog())
     .route('/', healthRoutes(sql, deps.actorsReady))
     .route('/', metricsRoutes(deps.metrics, config.metricsToken))
+    .route('/api', openApiRoutes(root))
     .route('/api/v1', api)
     .all('/api/*', notFoundHandler)
     .route('/', webRoutes(deps.webDir))

@@ -3,6 +3,7 @@ import { Hono } from 'hono'
 import { AppError } from '../../errors.ts'
 import type { Metrics } from '../../metrics/registry.ts'
 import { clientAddress } from '../middleware.ts'
+import { doc } from '../openapi.ts'
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$/
 
@@ -24,7 +25,7 @@ export function metricsRefusal(address: string, authorization: string | undefine
 
 /** GET /metrics: Prometheus text of this node's metrics. */
 export function metricsRoutes(metrics: Metrics, token: string | undefined) {
-  return new Hono().get('/metrics', async (c) => {
+  return new Hono().get('/metrics', doc({ summary: 'Prometheus metrics (loopback callers, or Bearer OMOI_METRICS_TOKEN)', tag: 'health', auth: 'none', media: 'text/plain' }), async (c) => {
     const refusal = metricsRefusal(clientAddress(c), c.req.header('authorization'), token)
     if (refusal) throw refusal
     const { body, contentType } = await metrics.text()

@@ -7,10 +7,13 @@ import { newId } from '../../ids.ts'
 import { hashPassword } from '../../auth/password.ts'
 import { SignupSchema } from '../../schemas/api.ts'
 import { readBody, requireUser, type Env } from '../middleware.ts'
+import { doc } from '../openapi.ts'
+import { UserAnswer } from '../../schemas/responses.ts'
+import * as v from 'valibot'
 
 /** POST /api/v1/users: an admin adds a person (the way in when OMOI_SIGNUP=closed). Answers 201 `{user}`. */
 export function userRoutes(sql: Sql, config: Pick<Config, 'adminEmails'>) {
-  return new Hono<Env>().post('/', async (c) => {
+  return new Hono<Env>().post('/', doc({ summary: 'Add a person (admins only)', tag: 'auth', body: SignupSchema, status: 201, answer: v.looseObject({ user: UserAnswer }) }), async (c) => {
     const identity = requireUser(c)
     if (identity.user.role !== 'admin') throw new AppError('forbidden', 'Only admins add people.')
     const body = await readBody(c, SignupSchema)
