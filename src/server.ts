@@ -40,6 +40,8 @@ export interface RunningServer {
   config: Config
   host: SpecHost
   io: SpecServer
+  /** The Hono app (the OpenAPI test lists its routes). */
+  app: ReturnType<typeof createApp>
   /** Stop accepting, finish in-flight requests, stop actors, close the database (unless it was handed in). */
   close(): Promise<void>
 }
@@ -141,7 +143,7 @@ export async function startServer(config: Config, options: { database?: Database
       if (!options.database) await database.close()
     })())
 
-  return { url, port, database, config, host, io: sockets.io, close }
+  return { url, port, database, config, host, io: sockets.io, app, close }
 }
 
 function createProvider(config: Config, workerPath: string): SandboxProvider {

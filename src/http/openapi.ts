@@ -29,6 +29,10 @@ export interface RouteDoc {
   answer?: Schema
   /** A non-JSON answer, e.g. `text/plain`. */
   media?: string
+  /** The error answers, when not (only) CONTRACT §2's shape. */
+  errors?: Schema
+  /** Other success answers, by status. */
+  also?: Record<number, { summary: string; answer: Schema }>
 }
 
 const json = (schema: Schema) => ({ 'application/json': { schema: resolver(schema) } })
@@ -61,7 +65,8 @@ export function doc(d: RouteDoc): MiddlewareHandler {
       : {}),
     responses: {
       [status]: success,
-      default: { description: 'An error (CONTRACT §2): 400 invalid_body, 401, 403, 404, 409, 402, 413, 429, 503', content: json(ErrorAnswer) },
+      ...Object.fromEntries(Object.entries(d.also ?? {}).map(([s, a]) => [s, { description: a.summary, content: json(a.answer) }])),
+      default: { description: 'An error (CONTRACT §2): 400 invalid_body, 401, 403, 404, 409, 402, 413, 429, 503', content: json(d.errors ?? ErrorAnswer) },
     },
   })
 }

@@ -53,6 +53,7 @@ export const SpecAnswer = v.looseObject({
 export const SpecListAnswer = v.looseObject({ specs: v.array(SpecAnswer) })
 export const LaunchAnswer = v.looseObject({ spec_id: text, status: text, current_phase: maybe(text), sandbox_id: v.optional(maybe(text)) })
 export const ExecuteAnswer = v.looseObject({ spec_id: text, status: text })
+export const MessageAnswer = v.looseObject({ spec_id: text, seq: maybe(v.number()), text })
 export const CommandAnswer = v.looseObject({ spec_id: text, status: v.picklist(SPEC_STATUSES), current_phase: maybe(text), spec: SpecAnswer })
 
 export const EventAnswer = v.looseObject({
@@ -88,3 +89,5 @@ export const VerdictAnswer = v.looseObject({ accepted: v.boolean(), score: v.num
 export const MessagesAnswer = v.looseObject({ messages: v.array(v.looseObject({ seq: v.number(), text, by: text, created_at: time })) })
 /** The model's own answer, forwarded as it came (a Messages API response). */
 export const ModelAnswer = v.looseObject({ type: text })
+/** The proxy's errors: its own (CONTRACT §2), or the model API's, forwarded as they came. */
+export const ModelErrorAnswer = v.union([ErrorAnswer, v.looseObject({ type: v.literal('error'), error: v.looseObject({ type: text, message: text }) })])

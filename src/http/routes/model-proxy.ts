@@ -3,7 +3,7 @@ import { bodyLimit } from 'hono/body-limit'
 import { AppError } from '../../errors.ts'
 import type { SandboxApi } from '../../actors/sandbox-api.ts'
 import type { Config } from '../../config.ts'
-import { ModelAnswer } from '../../schemas/responses.ts'
+import { ModelAnswer, ModelErrorAnswer } from '../../schemas/responses.ts'
 import { doc } from '../openapi.ts'
 
 const ANTHROPIC_API = 'https://api.anthropic.com'
@@ -33,7 +33,7 @@ function usageOf(body: string): { input_tokens: number; output_tokens: number } 
 export function modelProxyRoutes(api: SandboxApi, config: Config, stopping: AbortSignal) {
   return new Hono().post(
     '/:id/model/v1/messages',
-    doc({ summary: "The model's Messages API, through the server (the sandbox token as API key)", tag: 'sandboxes', auth: 'sandbox', answer: ModelAnswer }),
+    doc({ summary: "The model's Messages API, through the server (the sandbox token as API key)", tag: 'sandboxes', auth: 'sandbox', answer: ModelAnswer, errors: ModelErrorAnswer }),
     bodyLimit({
       maxSize: MAX_MODEL_REQUEST_BYTES,
       onError: () => {
