@@ -83,6 +83,9 @@ const EnvSchema = v.object({
   OMOI_METRICS_TOKEN: optionalText,
 })
 
+/** The names of every setting (the README's configuration table lists each). */
+export const SETTING_NAMES = Object.keys(EnvSchema.entries)
+
 export interface Config {
   port: number
   host: string

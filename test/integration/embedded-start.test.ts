@@ -2,7 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { buildWorker } from '../../scripts/build-worker.ts'
+import { buildWeb } from '../../scripts/build-web.ts'
 import { Api } from '../support/api.ts'
 import { tempDir } from '../support/temp.ts'
 import { waitFor } from '../support/wait.ts'
@@ -17,6 +19,8 @@ const freePort = () =>
   })
 
 let child: ChildProcess | undefined
+// bundling is not what this test times (a fresh clone builds both at its first start)
+beforeAll(() => Promise.all([buildWorker(), buildWeb()]))
 afterEach(() => {
   // npm and the server under it are one process group: a failed test leaves neither running
   if (child?.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL')

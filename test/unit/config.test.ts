@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { ConfigError, loadConfig } from '../../src/config.ts'
+import { readFileSync } from 'node:fs'
+import { ConfigError, loadConfig, SETTING_NAMES } from '../../src/config.ts'
 
 describe('config', () => {
   it('has embedded defaults with nothing set', () => {
@@ -47,5 +48,15 @@ describe('config', () => {
     expect(c.model).toMatchObject({ apiKey: 'k', name: 'claude-x' })
     expect(c.sandbox).toMatchObject({ kind: 'daytona', apiKey: 'd' })
     expect(c.publicUrl).toBe('https://omoi.example')
+  })
+
+  it('every setting is in the README configuration table', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
+    const firstColumns = readme
+      .split('\n')
+      .filter((l) => l.startsWith('| `'))
+      .map((l) => l.split('|')[1]!)
+      .join(' ')
+    expect(SETTING_NAMES.filter((name) => !firstColumns.includes(`\`${name}\``))).toEqual([])
   })
 })
