@@ -1,5 +1,6 @@
 import { resolve } from 'node:path'
 import { hostname } from 'node:os'
+import { isIP } from 'node:net'
 import * as v from 'valibot'
 import { ulid } from './ids.ts'
 import { defaultModel, knownModel, UNKNOWN_MODEL_LIMITS, type ModelInfo } from './actors/models.ts'
@@ -30,9 +31,19 @@ const url = (name: string) =>
     ),
   )
 
+// RFC 1123 host names (letters, digits, hyphens, dots); IP addresses are checked with node:net
+const HOSTNAME = /^(?=.{1,253}$)[a-z\d]([a-z\d-]{0,61}[a-z\d])?(\.[a-z\d]([a-z\d-]{0,61}[a-z\d])?)*$/i
+
 const EnvSchema = v.object({
   PORT: intInRange('PORT', 0, 65535, '3000'),
-  HOST: v.optional(v.string(), '0.0.0.0'),
+  HOST: v.optional(
+    v.pipe(
+      v.string(),
+      v.trim(),
+      v.check((s) => isIP(s) !== 0 || HOSTNAME.test(s), 'HOST must be an IP address or a host name (e.g. 127.0.0.1 or 0.0.0.0)'),
+    ),
+    '127.0.0.1',
+  ),
   DATABASE_URL: v.optional(
     v.pipe(
       v.string(),
@@ -41,7 +52,7 @@ const EnvSchema = v.object({
       v.optional(v.pipe(v.string(), v.regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must start with postgres:// or postgresql://'))),
     ),
   ),
-  OMOI_DATA_DIR: v.optional(v.string(), './.omoi'),
+  OMOI_DATA_DIR: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1, 'OMOI_DATA_DIR must not be empty')), './.omoi'),
   ANTHROPIC_API_KEY: optionalText,
   ANTHROPIC_BASE_URL: url('ANTHROPIC_BASE_URL'),
   OMOI_MODEL: optionalText,
@@ -73,7 +84,16 @@ const EnvSchema = v.object({
   OMOI_NODE_ID: optionalText,
   OMOI_SILENCE_MS: intInRange('OMOI_SILENCE_MS', 1000, 3_600_000, '60000'),
   OMOI_PHASE_TIMEOUT_MS: intInRange('OMOI_PHASE_TIMEOUT_MS', 10_000, 86_400_000, '3600000'),
+  OMOI_SIGNUP: v.optional(v.picklist(['open', 'closed'], 'OMOI_SIGNUP must be "open" or "closed"'), 'open'),
+  OMOI_LOG_LEVEL: v.optional(
+    v.picklist(['debug', 'info', 'warn', 'error', 'silent'], 'OMOI_LOG_LEVEL must be debug, info, warn, error or silent'),
+    'info',
+  ),
+  OMOI_METRICS_TOKEN: optionalText,
 })
+
+/** The names of every setting (the README's configuration table lists each). */
+export const SETTING_NAMES = Object.keys(EnvSchema.entries)
 
 export interface Config {
   port: number
@@ -104,6 +124,11 @@ export interface Config {
   phaseTimeoutMs: number
   /** Lines to print once at start (a deprecated model, estimated costs); they do not stop the start. */
   warnings: string[]
+  /** `closed`: only admins add people (POST /api/v1/users); emails in OMOI_ADMIN_EMAILS may still sign up. */
+  signup: 'open' | 'closed'
+  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent'
+  /** Bearer token that lets non-loopback callers read GET /metrics. */
+  metricsToken: string | undefined
 }
 
 /** A setting that stops the start: its message is one line naming the setting. */
@@ -193,5 +218,8 @@ export function loadConfig(
     silenceMs: e.OMOI_SILENCE_MS,
     phaseTimeoutMs: e.OMOI_PHASE_TIMEOUT_MS,
     warnings: model.warnings,
+    signup: e.OMOI_SIGNUP,
+    logLevel: e.OMOI_LOG_LEVEL,
+    metricsToken: e.OMOI_METRICS_TOKEN,
   }
 }

@@ -1,5 +1,4 @@
 import { ConfigError, loadConfig } from './config.ts'
-import { startServer } from './server.ts'
 import { logger } from './log.ts'
 
 const log = logger('omoi:main')
@@ -19,6 +18,8 @@ async function main(): Promise<void> {
     throw err
   }
   for (const warning of config.warnings) process.stderr.write(`omoi: warning: ${warning}\n`)
+  // imported only once the settings are known to be good: a wrong one is reported without loading the whole server
+  const { startServer } = await import('./server.ts')
   const server = await startServer(config)
   process.stdout.write(`omoi is running at ${config.publicUrl ?? server.url}\n`)
 
@@ -37,6 +38,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`omoi: ${err.message}\n`)
+    process.exit(1)
+  }
   process.stderr.write(`omoi: could not start: ${err instanceof Error ? err.message : String(err)}\n`)
   process.exit(1)
 })

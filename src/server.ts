@@ -20,11 +20,15 @@ import { createSandboxRunner, SandboxStops } from './actors/runner.ts'
 import { SandboxApi } from './actors/sandbox-api.ts'
 import { Semaphore } from './actors/serial-queue.ts'
 import { specMachine } from './actors/spec-machine.ts'
+import { storyLogger } from './actors/story.ts'
+import { Metrics } from './metrics/registry.ts'
+import { instrumentSql } from './metrics/instrument-sql.ts'
 import { createSyncWriter } from './actors/sync.ts'
 import { createDaytonaProvider } from './sandbox/daytona.ts'
 import { createLocalProvider } from './sandbox/local.ts'
 import type { SandboxProvider } from './sandbox/provider.ts'
 import { attachSockets } from './sockets/index.ts'
+import { checkDataDir, databaseUnreachable, listenFailed } from './start-errors.ts'
 import type { SpecServer } from './sockets/types.ts'
 
 const log = logger('omoi:server')
@@ -38,16 +42,25 @@ export interface RunningServer {
   config: Config
   host: SpecHost
   io: SpecServer
+  /** The Hono app (the OpenAPI test lists its routes). */
+  app: ReturnType<typeof createApp>
   /** Stop accepting, finish in-flight requests, stop actors, close the database (unless it was handed in). */
   close(): Promise<void>
 }
 
 /** The composition root: database, auth, HTTP. `database` may be handed in (tests); otherwise it is opened here. */
 export async function startServer(config: Config, options: { database?: Database } = {}): Promise<RunningServer> {
+  await checkDataDir(config.dataDir)
   const database =
-    options.database ?? (config.databaseUrl ? await openPostgres(config.databaseUrl) : await openEmbedded(join(config.dataDir, 'db')))
+    options.database ??
+    (config.databaseUrl
+      ? await openPostgres(config.databaseUrl).catch((err: unknown): never => {
+          throw databaseUnreachable(config.databaseUrl!, err)
+        })
+      : await openEmbedded(join(config.dataDir, 'db')))
   await migrate(database)
-  const { sql } = database
+  const metrics = new Metrics()
+  const sql = instrumentSql(database.sql, metrics.dbSeconds)
 
   const sessions = createSessionStore(sql, { secureCookies: (config.publicUrl ?? '').startsWith('https://') })
   const auth = createAuthService(sql, sessions, config.adminEmails)
@@ -81,6 +94,12 @@ export async function startServer(config: Config, options: { database?: Database
       },
     }),
   })
+  host.bus.subscribe(storyLogger())
+  host.bus.subscribe((message) => metrics.onBus(message))
+  host.bus.timing = (message, seconds) => {
+    if (message.kind === 'events') metrics.fanoutSeconds.observe(seconds)
+  }
+  metrics.attach({ sql, nodeId: config.nodeId, liveActors: () => host.listActors() })
   const router = new SpecRouter(sql, host)
   const commands = new SpecCommands(sql, host, config, router)
   const sandboxApi = new SandboxApi(sql, host, config, router)
@@ -94,12 +113,13 @@ export async function startServer(config: Config, options: { database?: Database
     actorsReady: () => host.ready,
     stopping: stopping.signal,
     webDir: await buildWeb(),
+    metrics,
   })
 
   const http: HttpServer = createServer(getRequestListener(app.fetch))
   const sockets = attachSockets(http, { sql, auth, host, commands, config, router })
   await new Promise<void>((resolve, reject) => {
-    http.once('error', reject)
+    http.once('error', (err) => reject(listenFailed(config, err)))
     http.listen(config.port, config.host, () => resolve())
   })
   const port = (http.address() as AddressInfo).port
@@ -127,7 +147,7 @@ export async function startServer(config: Config, options: { database?: Database
       if (!options.database) await database.close()
     })())
 
-  return { url, port, database, config, host, io: sockets.io, close }
+  return { url, port, database, config, host, io: sockets.io, app, close }
 }
 
 function createProvider(config: Config, workerPath: string): SandboxProvider {

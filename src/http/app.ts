@@ -1,4 +1,6 @@
 import { Hono } from 'hono'
+import { requestId } from 'hono/request-id'
+import { accessLog } from './access-log.ts'
 import type { Config } from '../config.ts'
 import type { Sql } from '../db/connect.ts'
 import type { AuthService } from '../auth/service.ts'
@@ -14,6 +16,10 @@ import { specCommandRoutes } from './routes/spec-commands.ts'
 import { quickTicketRoutes } from './routes/tickets.ts'
 import { sandboxRoutes } from './routes/sandboxes.ts'
 import { modelProxyRoutes } from './routes/model-proxy.ts'
+import { closedSignup, userRoutes } from './routes/users.ts'
+import { metricsRoutes } from './routes/metrics.ts'
+import { openApiRoutes } from './openapi.ts'
+import type { Metrics } from '../metrics/registry.ts'
 import type { SpecCommands } from '../actors/commands.ts'
 import type { SandboxApi } from '../actors/sandbox-api.ts'
 
@@ -28,6 +34,7 @@ export interface AppDeps {
   /** Aborted when the server stops: cancels model calls in flight. */
   stopping: AbortSignal
   webDir: string
+  metrics: Metrics
 }
 
 /** The Hono app: REST under /api/v1 (CONTRACT §3–4, §7), health checks, and the web app. */
@@ -40,7 +47,9 @@ export function createApp(deps: AppDeps) {
     .route('/sandboxes', sandboxRoutes(deps.sandboxApi))
     .use(identify(auth))
     .use(checkOrigin({ allowed: () => (config.publicUrl ? [config.publicUrl] : []) }))
+    .use('/auth/signup', closedSignup(config))
     .route('/auth', authRoutes(auth))
+    .route('/users', userRoutes(sql, config))
     .route('/projects', projectRoutes(sql))
     .route('/specs', specCommandRoutes(commands))
     .route('/specs', specReadRoutes(sql))
@@ -49,9 +58,14 @@ export function createApp(deps: AppDeps) {
     .route('/tickets', ticketReadRoutes(sql))
     .notFound(notFoundHandler)
 
-  return new Hono()
+  const root = new Hono()
+  return root
     .onError(onError)
+    .use(requestId())
+    .use(accessLog())
     .route('/', healthRoutes(sql, deps.actorsReady))
+    .route('/', metricsRoutes(deps.metrics, config.metricsToken))
+    .route('/api', openApiRoutes(root))
     .route('/api/v1', api)
     .all('/api/*', notFoundHandler)
     .route('/', webRoutes(deps.webDir))

@@ -128,3 +128,14 @@ export const SpecCommandSchema = v.object({
   task_id: v.optional(v.string()),
 })
 export const ActorInspectSchema = v.object({ spec_id: v.string('spec_id must be a string') })
+
+/** The body of each steering command's REST route (`POST /specs/:id/<command>`, `/messages` for message). */
+export const COMMAND_BODIES: Record<CommandName, v.GenericSchema> = {
+  approve: ApproveSchema,
+  revise: ReviseSchema,
+  pause: v.object({}),
+  resume: v.object({}),
+  cancel: v.object({}),
+  retry: RetrySchema,
+  message: MessageSchema,
+}

@@ -1,5 +1,4 @@
-import { mkdtemp, readFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Database } from '../../src/db/connect.ts'
@@ -10,6 +9,7 @@ import { startFakeModel, type FakeModel } from '../support/fake-model.ts'
 import { conversationSteps, startModelGate, type ModelGate } from '../support/model-gate.ts'
 import { waitForStatus } from '../support/omoi.ts'
 import { makeRepo } from '../support/repo.ts'
+import { tempDir } from '../support/temp.ts'
 import { everyEvent, freePort, isWorker, killWorkersUnder, logProblems, waitForEvent } from '../support/stack.ts'
 
 /**
@@ -31,7 +31,7 @@ beforeAll(async () => {
   model = await startFakeModel()
   gate = await startModelGate(model.url)
   if (process.env.DATABASE_URL) database = await freshDatabase()
-  dataDir = await mkdtemp(join(tmpdir(), 'omoi-kill-'))
+  dataDir = await tempDir('kill')
   const port = await freePort()
   env = {
     PORT: String(port),

@@ -4,6 +4,7 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join, normalize } from 'node:path'
 import { git } from './repo.ts'
+import { tempDir } from './temp.ts'
 
 /**
  * A project repository served over git's "dumb" HTTP protocol (static files of a bare repository), read-only, with a
@@ -22,7 +23,7 @@ export interface GitGate {
 }
 
 export async function startGitGate(workTree: string): Promise<GitGate> {
-  const bare = `${workTree}.git`
+  const bare = join(await tempDir('gate'), 'repo.git')
   await git(workTree, 'clone', '-q', '--bare', workTree, bare)
   await git(bare, 'update-server-info')
   let clones = 0

@@ -1,4 +1,4 @@
-import { mkdtemp, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestProject } from 'vitest/node'
@@ -12,17 +12,19 @@ declare module 'vitest' {
 }
 
 /**
- * Once per run. Without DATABASE_URL: migrate an in-memory PGlite once and dump it, so each test file loads a migrated
+ * Once per run (the returned teardown removes the dump). Without DATABASE_URL: migrate an in-memory PGlite once and dump it, so each test file loads a migrated
  * copy instead of paying PGlite.create() plus migrations again.
  */
-export default async function setup(project: TestProject): Promise<void> {
+export default async function setup(project: TestProject): Promise<void | (() => Promise<void>)> {
   process.env.OMOI_LOG_LEVEL ??= 'warn'
   if (process.env.DATABASE_URL) return
   const db = await openEmbedded('memory://')
   await migrate(db)
   const blob = await db.dump!()
   await db.close()
-  const path = join(await mkdtemp(join(tmpdir(), 'omoi-test-')), 'migrated.tar')
+  const dir = await mkdtemp(join(tmpdir(), 'omoi-test-'))
+  const path = join(dir, 'migrated.tar')
   await writeFile(path, Buffer.from(await blob.arrayBuffer()))
   project.provide('pgliteDump', path)
+  return () => rm(dir, { recursive: true, force: true })
 }

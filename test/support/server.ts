@@ -1,14 +1,12 @@
-import { mkdtemp } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { loadConfig } from '../../src/config.ts'
 import type { Database } from '../../src/db/connect.ts'
 import { startServer, type RunningServer } from '../../src/server.ts'
 import { freshDatabase } from './db.ts'
+import { removeTempDir, tempDir } from './temp.ts'
 
 export interface TestServer extends RunningServer {
   dataDir: string
-  /** Closes the server and its database. */
+  /** Closes the server and its database, and removes the data directory it made. */
   stop(): Promise<void>
 }
 
@@ -17,7 +15,7 @@ export async function startTestServer(
   env: Record<string, string> = {},
   options: { database?: Database; dataDir?: string } = {},
 ): Promise<TestServer> {
-  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'omoi-data-')))
+  const dataDir = options.dataDir ?? (await tempDir('data'))
   const database = options.database ?? (await freshDatabase())
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', OMOI_DATA_DIR: dataDir, ...env })
   const server = await startServer(config, { database })
@@ -27,6 +25,7 @@ export async function startTestServer(
     async stop() {
       await server.close()
       if (!options.database) await database.close()
+      if (!options.dataDir) await removeTempDir(dataDir)
     },
   }
 }

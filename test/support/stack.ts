@@ -1,7 +1,5 @@
-import { mkdtemp, readdir, readFile, readlink } from 'node:fs/promises'
+import { readdir, readFile, readlink } from 'node:fs/promises'
 import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import type { Database } from '../../src/db/connect.ts'
 import type { SandboxRow } from '../../src/db/sandboxes.ts'
 import type { Api } from './api.ts'
@@ -9,6 +7,7 @@ import { freshDatabase } from './db.ts'
 import { startFakeModel, type FakeModel, type FakeModelOptions } from './fake-model.ts'
 import { startModelGate, type ModelGate } from './model-gate.ts'
 import { startTestServer, type TestServer } from './server.ts'
+import { removeTempDir, tempDir } from './temp.ts'
 import { waitFor } from './wait.ts'
 
 /**
@@ -46,7 +45,7 @@ export async function startStack(options: FakeModelOptions = {}, env: Record<str
   const model = await startFakeModel(options)
   const gate = await startModelGate(model.url)
   const database = await freshDatabase()
-  const dataDir = await mkdtemp(join(tmpdir(), 'omoi-data-'))
+  const dataDir = await tempDir('data')
   const port = await freePort()
   const base = { ANTHROPIC_API_KEY: 'test-key', ANTHROPIC_BASE_URL: gate.url, PORT: String(port), ...env }
   const stack: Stack = {
@@ -69,6 +68,7 @@ export async function startStack(options: FakeModelOptions = {}, env: Record<str
       await gate.close()
       await model.close()
       await database.close()
+      await removeTempDir(dataDir)
     },
   }
   return stack

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { ConfigError, loadConfig } from '../../src/config.ts'
+import { readFileSync } from 'node:fs'
+import { ConfigError, loadConfig, SETTING_NAMES } from '../../src/config.ts'
 
 describe('config', () => {
   it('has embedded defaults with nothing set', () => {
@@ -7,6 +8,14 @@ describe('config', () => {
     expect(c).toMatchObject({ port: 3000, databaseUrl: undefined, sandbox: { kind: 'local' }, taskConcurrency: 2, cluster: undefined })
     expect(c.model.apiKey).toBeUndefined()
     expect(c.dataDir).toMatch(/\.omoi$/)
+    expect(c).toMatchObject({ host: '127.0.0.1', signup: 'open', logLevel: 'info', metricsToken: undefined })
+  })
+
+  it('reads HOST, OMOI_SIGNUP, OMOI_LOG_LEVEL and OMOI_METRICS_TOKEN', () => {
+    const c = loadConfig({ HOST: '0.0.0.0', OMOI_SIGNUP: 'closed', OMOI_LOG_LEVEL: 'debug', OMOI_METRICS_TOKEN: 's3cret' })
+    expect(c).toMatchObject({ host: '0.0.0.0', signup: 'closed', logLevel: 'debug', metricsToken: 's3cret' })
+    expect(loadConfig({ HOST: '::1' }).host).toBe('::1')
+    expect(loadConfig({ HOST: 'localhost' }).host).toBe('localhost')
   })
 
   it.each([
@@ -18,6 +27,10 @@ describe('config', () => {
     [{ OMOI_CLUSTER: 'redis' }, 'invalid setting OMOI_CLUSTER: OMOI_CLUSTER must be "postgres" or unset'],
     [{ OMOI_CLUSTER: 'postgres' }, 'invalid setting OMOI_CLUSTER: postgres clustering needs DATABASE_URL (embedded PGlite is one node)'],
     [{ ANTHROPIC_BASE_URL: 'nope' }, 'invalid setting ANTHROPIC_BASE_URL: ANTHROPIC_BASE_URL must be a URL'],
+    [{ OMOI_LOG_LEVEL: 'verbose' }, 'invalid setting OMOI_LOG_LEVEL: OMOI_LOG_LEVEL must be debug, info, warn, error or silent'],
+    [{ OMOI_SIGNUP: 'invite' }, 'invalid setting OMOI_SIGNUP: OMOI_SIGNUP must be "open" or "closed"'],
+    [{ HOST: 'not a host!' }, 'invalid setting HOST: HOST must be an IP address or a host name (e.g. 127.0.0.1 or 0.0.0.0)'],
+    [{ OMOI_DATA_DIR: ' ' }, 'invalid setting OMOI_DATA_DIR: OMOI_DATA_DIR must not be empty'],
   ])('%o is refused with one line naming the setting', (env, message) => {
     expect(() => loadConfig(env)).toThrow(new ConfigError(message))
   })
@@ -35,5 +48,15 @@ describe('config', () => {
     expect(c.model).toMatchObject({ apiKey: 'k', name: 'claude-x' })
     expect(c.sandbox).toMatchObject({ kind: 'daytona', apiKey: 'd' })
     expect(c.publicUrl).toBe('https://omoi.example')
+  })
+
+  it('every setting is in the README configuration table', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
+    const firstColumns = readme
+      .split('\n')
+      .filter((l) => l.startsWith('| `'))
+      .map((l) => l.split('|')[1]!)
+      .join(' ')
+    expect(SETTING_NAMES.filter((name) => !firstColumns.includes(`\`${name}\``))).toEqual([])
   })
 })

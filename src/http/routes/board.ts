@@ -5,10 +5,12 @@ import { boardTickets, findTicketFor, TICKET_STATUSES, tasksOfTicket } from '../
 import { BoardQuerySchema } from '../../schemas/api.ts'
 import { presentTask, presentTicket } from '../../schemas/present.ts'
 import { readQuery, requireUser, type Env } from '../middleware.ts'
+import { doc } from '../openapi.ts'
+import { BoardAnswer, TicketWithTasksAnswer } from '../../schemas/responses.ts'
 
 /** CONTRACT §4: the board (the caller's tickets by status) and one ticket with its tasks. */
 export function boardRoutes(sql: Sql) {
-  return new Hono<Env>().get('/board', async (c) => {
+  return new Hono<Env>().get('/board', doc({ summary: 'The board: your tickets by status', tag: 'board', query: BoardQuerySchema, answer: BoardAnswer }), async (c) => {
     const { user } = requireUser(c)
     const { project_id } = readQuery(c, BoardQuerySchema)
     const tickets = await boardTickets(sql, user.id, project_id)
@@ -22,7 +24,7 @@ export function boardRoutes(sql: Sql) {
 }
 
 export function ticketReadRoutes(sql: Sql) {
-  return new Hono<Env>().get('/:id', async (c) => {
+  return new Hono<Env>().get('/:id', doc({ summary: 'A ticket with its tasks', tag: 'board', answer: TicketWithTasksAnswer }), async (c) => {
     const { user } = requireUser(c)
     const ticket = await findTicketFor(sql, c.req.param('id'), user.id)
     if (!ticket) throw notFound('Ticket')

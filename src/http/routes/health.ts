@@ -1,6 +1,8 @@
 import { Hono } from 'hono'
 import type { Sql } from '../../db/connect.ts'
 import { migrationState } from '../../db/migrate.ts'
+import { HealthAnswer, ReadyAnswer } from '../../schemas/responses.ts'
+import { doc } from '../openapi.ts'
 
 /**
  * `/healthz`: the process is up. `/readyz`: the database answers, every migration is applied, and the actors this node
@@ -8,8 +10,8 @@ import { migrationState } from '../../db/migrate.ts'
  */
 export function healthRoutes(sql: Sql, actorsReady: () => boolean) {
   return new Hono()
-    .get('/healthz', (c) => c.json({ ok: true }))
-    .get('/readyz', async (c) => {
+    .get('/healthz', doc({ summary: 'The process is up', tag: 'health', auth: 'none', answer: HealthAnswer }), (c) => c.json({ ok: true }))
+    .get('/readyz', doc({ summary: 'Ready: database, migrations and actors (503 until then)', tag: 'health', auth: 'none', answer: ReadyAnswer }), async (c) => {
       try {
         const { applied, expected } = await migrationState(sql)
         if (applied < expected) return c.json({ ok: false, reason: `migrations applied ${applied} of ${expected}` }, 503)

@@ -7,6 +7,8 @@ import type { SandboxApi } from '../../actors/sandbox-api.ts'
 import type { Config } from '../../config.ts'
 import { logger } from '../../log.ts'
 import { postUpstream, SseUsage, usageOfJson } from './model-upstream.ts'
+import { ModelAnswer, ModelErrorAnswer } from '../../schemas/responses.ts'
+import { doc } from '../openapi.ts'
 
 const log = logger('omoi:model-proxy')
 const ANTHROPIC_API = 'https://api.anthropic.com'
@@ -29,6 +31,7 @@ const bearer = (c: Context) => /^Bearer\s+(\S+)$/i.exec(c.req.header('authorizat
 export function modelProxyRoutes(api: SandboxApi, config: Config, stopping: AbortSignal) {
   return new Hono().post(
     '/:id/model/v1/messages',
+    doc({ summary: "The model's Messages API, through the server (the sandbox token as API key)", tag: 'sandboxes', auth: 'sandbox', answer: ModelAnswer, errors: ModelErrorAnswer }),
     bodyLimit({
       maxSize: MAX_MODEL_REQUEST_BYTES,
       onError: () => {

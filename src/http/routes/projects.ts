@@ -8,11 +8,13 @@ import { findUserByEmail } from '../../db/users.ts'
 import { AddMemberSchema, CreateProjectSchema } from '../../schemas/api.ts'
 import { presentProject, presentSpec } from '../../schemas/present.ts'
 import { readBody, requireUser, type Env } from '../middleware.ts'
+import { doc } from '../openapi.ts'
+import { MemberAnswer, ProjectAnswer, ProjectListAnswer, SpecListAnswer } from '../../schemas/responses.ts'
 
 /** CONTRACT §4: projects and their members. */
 export function projectRoutes(sql: Sql) {
   return new Hono<Env>()
-    .post('/', async (c) => {
+    .post('/', doc({ summary: 'Create a project', tag: 'projects', body: CreateProjectSchema, status: 201, answer: ProjectAnswer }), async (c) => {
       const { user } = requireUser(c)
       const body = await readBody(c, CreateProjectSchema)
       const project = await insertProject(sql, {
@@ -24,17 +26,17 @@ export function projectRoutes(sql: Sql) {
       })
       return c.json(presentProject({ ...project, role: 'owner' }), 201)
     })
-    .get('/', async (c) => {
+    .get('/', doc({ summary: 'Your projects', tag: 'projects', answer: ProjectListAnswer }), async (c) => {
       const { user } = requireUser(c)
       return c.json({ projects: (await listProjectsFor(sql, user.id)).map(presentProject) })
     })
-    .get('/:id', async (c) => {
+    .get('/:id', doc({ summary: 'A project', tag: 'projects', answer: ProjectAnswer }), async (c) => {
       const { user } = requireUser(c)
       const project = await findProjectFor(sql, c.req.param('id'), user.id)
       if (!project) throw notFound('Project')
       return c.json(presentProject(project))
     })
-    .post('/:id/members', async (c) => {
+    .post('/:id/members', doc({ summary: 'Add a member (owner only)', tag: 'projects', body: AddMemberSchema, status: 201, answer: MemberAnswer }), async (c) => {
       const { user } = requireUser(c)
       const project = await findProjectFor(sql, c.req.param('id'), user.id)
       if (!project) throw notFound('Project')
@@ -46,7 +48,7 @@ export function projectRoutes(sql: Sql) {
       const row = await upsertMember(sql, { project_id: project.id, user_id: member.id, role: body.role })
       return c.json({ project_id: row.project_id, user_id: row.user_id, email: member.email, name: member.name, role: row.role }, 201)
     })
-    .get('/:id/specs', async (c) => {
+    .get('/:id/specs', doc({ summary: "A project's specs", tag: 'projects', answer: SpecListAnswer }), async (c) => {
       const { user } = requireUser(c)
       const project = await findProjectFor(sql, c.req.param('id'), user.id)
       if (!project) throw notFound('Project')

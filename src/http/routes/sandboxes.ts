@@ -3,6 +3,8 @@ import * as v from 'valibot'
 import type { SandboxApi } from '../../actors/sandbox-api.ts'
 import { IngestEventsSchema, ResultSchema } from '../../schemas/events.ts'
 import { readBody, readQuery } from '../middleware.ts'
+import { doc } from '../openapi.ts'
+import { AssignmentAnswer, IngestAnswer, MessagesAnswer, VerdictAnswer } from '../../schemas/responses.ts'
 
 const bearer = (c: Context) => /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '')?.[1] ?? null
 const MessagesQuery = v.object({
@@ -12,16 +14,16 @@ const MessagesQuery = v.object({
 /** CONTRACT §7: what a sandbox worker calls, authenticated by its own sandbox token. */
 export function sandboxRoutes(api: SandboxApi) {
   return new Hono()
-    .get('/:id/assignment', async (c) => c.json(await api.assignment(await api.authenticate(c.req.param('id'), bearer(c)))))
-    .post('/:id/events', async (c) => {
+    .get('/:id/assignment', doc({ summary: "The sandbox's assignment", tag: 'sandboxes', auth: 'sandbox', answer: AssignmentAnswer }), async (c) => c.json(await api.assignment(await api.authenticate(c.req.param('id'), bearer(c)))))
+    .post('/:id/events', doc({ summary: 'Agent events (≤ 100, idempotent by id)', tag: 'sandboxes', auth: 'sandbox', body: IngestEventsSchema, answer: IngestAnswer }), async (c) => {
       const row = await api.authenticate(c.req.param('id'), bearer(c), { grace: true })
       return c.json(await api.ingest(row, await readBody(c, IngestEventsSchema)))
     })
-    .post('/:id/result', async (c) => {
+    .post('/:id/result', doc({ summary: 'A submission, judged by the evaluator', tag: 'sandboxes', auth: 'sandbox', body: ResultSchema, answer: VerdictAnswer }), async (c) => {
       const row = await api.authenticate(c.req.param('id'), bearer(c))
       return c.json(await api.result(row, await readBody(c, ResultSchema)))
     })
-    .get('/:id/messages', async (c) => {
+    .get('/:id/messages', doc({ summary: 'User messages for the agent', tag: 'sandboxes', auth: 'sandbox', query: MessagesQuery, answer: MessagesAnswer }), async (c) => {
       const row = await api.authenticate(c.req.param('id'), bearer(c))
       return c.json(await api.messages(row, readQuery(c, MessagesQuery).after))
     })

@@ -8,6 +8,8 @@ import { CreateSpecSchema, EventsQuerySchema } from '../../schemas/api.ts'
 import { createDraftSpec } from '../../actors/create-spec.ts'
 import { presentSpec } from '../../schemas/present.ts'
 import { readBody, readQuery, requireUser, type Env } from '../middleware.ts'
+import { doc } from '../openapi.ts'
+import { ArtifactsAnswer, EventListAnswer, SpecAnswer } from '../../schemas/responses.ts'
 
 /** CONTRACT §4: creating a draft spec; reading a spec, its artifacts and its event log. */
 export function specReadRoutes(sql: Sql) {
@@ -17,20 +19,20 @@ export function specReadRoutes(sql: Sql) {
     return spec
   }
   return new Hono<Env>()
-    .post('/', async (c) => {
+    .post('/', doc({ summary: 'Create a draft spec', tag: 'specs', body: CreateSpecSchema, status: 201, answer: SpecAnswer }), async (c) => {
       const { user } = requireUser(c)
       const spec = await createDraftSpec(sql, user.id, await readBody(c, CreateSpecSchema))
       return c.json(presentSpec(spec, 'owner'), 201)
     })
-    .get('/:id', async (c) => {
+    .get('/:id', doc({ summary: 'A spec', tag: 'specs', answer: SpecAnswer }), async (c) => {
       const spec = await load(c.req.param('id'), requireUser(c).user.id)
       return c.json(presentSpec(spec, spec.access))
     })
-    .get('/:id/artifacts', async (c) => {
+    .get('/:id/artifacts', doc({ summary: "A spec's accepted phase outputs", tag: 'specs', answer: ArtifactsAnswer }), async (c) => {
       const spec = await load(c.req.param('id'), requireUser(c).user.id)
       return c.json(await loadArtifacts(sql, spec.id))
     })
-    .get('/:id/events', async (c) => {
+    .get('/:id/events', doc({ summary: "A spec's events", tag: 'specs', query: EventsQuerySchema, answer: EventListAnswer }), async (c) => {
       const spec = await load(c.req.param('id'), requireUser(c).user.id)
       const q = readQuery(c, EventsQuerySchema)
       const { events, total } = await listEvents(sql, spec.id, q)
