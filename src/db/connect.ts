@@ -2,6 +2,7 @@ import { mkdir, open, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import postgres from 'postgres'
 import { logger } from '../log.ts'
+import { cleanJson, cleanText } from './text-boundary.ts'
 
 const log = logger('omoi:db')
 
@@ -20,17 +21,24 @@ export interface Database {
   dump?: () => Promise<Blob>
 }
 
-/** int8 and numeric come back as JS numbers: our counters and money stay far below 2^53. */
-const numberTypes = {
+/**
+ * int8 and numeric come back as JS numbers: our counters and money stay far below 2^53.
+ * text, varchar and json/jsonb parameters pass the one text boundary (text-boundary.ts) on their way out: postgres.js
+ * serializes every parameter by the type the server describes for it, so no query can forget it.
+ */
+const types = {
   int8: { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) },
   numeric: { to: 1700, from: [1700], serialize: (x: number) => String(x), parse: (x: string) => Number(x) },
+  text: { to: 25, from: [25], parse: (x: string) => x, serialize: (x: unknown) => cleanText(String(x)) },
+  varchar: { to: 1043, from: [1043], parse: (x: string) => x, serialize: (x: unknown) => cleanText(String(x)) },
+  json: { to: 114, from: [114, 3802], serialize: (x: unknown) => cleanJson(JSON.stringify(x)), parse: (x: string) => JSON.parse(x) },
 }
 
 export function connectUrl(url: string, options: { max?: number } = {}): Sql {
   return postgres(url, {
     max: options.max ?? 10,
     onnotice: () => {},
-    types: numberTypes,
+    types,
     connection: { application_name: 'omoi' },
   }) as unknown as Sql
 }

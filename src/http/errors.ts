@@ -11,6 +11,7 @@ function fromDatabase(err: unknown): AppError | null {
   if (code === '23505') return new AppError('conflict', 'That already exists.')
   if (code === '23503') return new AppError('not_found', 'Something this request refers to does not exist.')
   if (code === '22P02') return new AppError('invalid_body', 'A value has the wrong format.')
+  if (code === '22003') return new AppError('invalid_body', 'A number is out of the range it may have.')
   return null
 }
 
