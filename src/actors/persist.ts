@@ -8,7 +8,7 @@ import type { SpecEvent } from '../schemas/events.ts'
 import type { AgentPhase } from '../schemas/phase-outputs.ts'
 import { describeSnapshot } from './describe.ts'
 import type { LogEntry, SpecContext } from './machine-types.ts'
-import { ticketStatus } from './scheduler.ts'
+import { ticketStatus, type TaskMap, type TaskState } from './scheduler.ts'
 
 const ARTIFACT_OF: Record<AgentPhase, ArtifactKind> = {
   explore: 'exploration',
@@ -62,16 +62,23 @@ async function writeTaskChanges(tx: Sql, t: Transition): Promise<void> {
   const changed = Object.values(t.context.tasks).filter(
     (task) => JSON.stringify(task) !== JSON.stringify(t.previous?.tasks[task.key]),
   )
+  await writeTaskRows(tx, t.specId, t.context.tasks, changed)
+}
+
+/** Writes the given tasks' rows as the context has them, and the status of their tickets (derived from all tasks). */
+export async function writeTaskRows(tx: Sql, specId: string, all: TaskMap, changed: TaskState[]): Promise<void> {
   if (changed.length === 0) return
   for (const task of changed) {
     await tx`update tasks set status = ${task.status}, attempts = ${task.attempt}, branch = coalesce(${task.branch}, branch),
         result = ${task.result ? tx.json(task.result as never) : null}, error = ${task.error}, updated_at = now()
-      where spec_id = ${t.specId} and key = ${task.key}`
+      where spec_id = ${specId} and key = ${task.key}
+        and (status <> ${task.status} or attempts <> ${task.attempt} or error is distinct from ${task.error}::text
+             or branch is distinct from coalesce(${task.branch}::text, branch) or result is distinct from ${task.result ? tx.json(task.result as never) : null}::jsonb)`
   }
   const tickets = new Set(changed.map((task) => task.ticket))
   for (const ticket of tickets) {
-    const status = ticketStatus(Object.values(t.context.tasks).filter((task) => task.ticket === ticket))
+    const status = ticketStatus(Object.values(all).filter((task) => task.ticket === ticket))
     await tx`update tickets set status = ${status}, updated_at = now()
-      where spec_id = ${t.specId} and key = ${ticket} and status <> ${status}`
+      where spec_id = ${specId} and key = ${ticket} and status <> ${status}`
   }
 }

@@ -2,11 +2,13 @@ import type { Context } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import { AppError } from '../errors.ts'
 import { logger } from '../log.ts'
+import { isTransientDbError } from '../db/transient.ts'
 
 const log = logger('omoi:http')
 
 /** Unique violations that slip past the queries become 409s; everything unknown is a 500 without details. */
 function fromDatabase(err: unknown): AppError | null {
+  if (isTransientDbError(err)) return new AppError('unavailable', 'The database is unavailable for a moment; retry shortly.')
   const code = (err as { code?: unknown })?.code
   if (code === '23505') return new AppError('conflict', 'That already exists.')
   if (code === '23503') return new AppError('not_found', 'Something this request refers to does not exist.')
