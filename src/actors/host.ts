@@ -4,7 +4,9 @@ import { logger } from '../log.ts'
 import { transaction, type Sql } from '../db/connect.ts'
 import { claimActors, loadActor, releaseLeases, renewLeases } from '../db/actors.ts'
 import { appendEvents, eventsAfter } from '../db/events.ts'
-import { findSpec, findSpecs, type SpecRow } from '../db/specs.ts'
+import { reportUndelivered } from '../db/messages.ts'
+import { endUnfinishedPhases, findSpec, findSpecs, type PhaseSummary, type SpecRow } from '../db/specs.ts'
+import { cancelUnfinishedWork } from '../db/tickets.ts'
 import type { NewEvent, SpecEvent as LogRow } from '../schemas/events.ts'
 import { SpecBus } from './bus.ts'
 import { describeSnapshot, liveSandboxId } from './describe.ts'
@@ -191,6 +193,14 @@ export class SpecHost implements SpecHostView {
     })
   }
 
+  /** Reports the spec's messages no agent took (`user.message_undelivered`), in order with the actor's own events. */
+  reportUndelivered(specId: string): Promise<void> {
+    return this.queueFor(specId).push(async () => {
+      const written = await transaction(this.opts.sql, (tx) => reportUndelivered(tx, specId))
+      if (written.length) this.bus.publish({ kind: 'events', specId, events: written })
+    })
+  }
+
   /** Publishes the spec row as it now stands (after usage changed its cost). */
   async publishSpec(specId: string): Promise<void> {
     const spec = await findSpec(this.opts.sql, specId)
@@ -363,7 +373,10 @@ export class SpecHost implements SpecHostView {
         const { written } = await appendEvents(tx, specId, [
           { id: newUuid(), type: 'spec.execution_failed', data: { error: message }, source: 'system', sandbox_id: null },
         ])
-        await tx`update specs set status = 'failed', updated_at = now() where id = ${specId}`
+        const [row] = await tx<{ phases: PhaseSummary[] }[]>`select phases from specs where id = ${specId} for update`
+        const phases = endUnfinishedPhases(row?.phases ?? [], 'failed', new Date().toISOString())
+        await tx`update specs set status = 'failed', phases = ${tx.json(phases as never)}, updated_at = now() where id = ${specId}`
+        await cancelUnfinishedWork(tx, specId)
         await tx`update spec_actors set final = true where spec_id = ${specId}`
         return written
       }), this.halt.signal)

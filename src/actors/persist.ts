@@ -3,12 +3,16 @@ import { transaction, type Sql } from '../db/connect.ts'
 import { saveActor } from '../db/actors.ts'
 import { saveArtifact, type ArtifactKind } from '../db/artifacts.ts'
 import { appendEvents } from '../db/events.ts'
-import { updateSpecState, type SpecRow } from '../db/specs.ts'
+import { endUnfinishedPhases, updateSpecState, type SpecRow } from '../db/specs.ts'
+import { cancelUnfinishedWork } from '../db/tickets.ts'
+import { reportUndelivered } from '../db/messages.ts'
 import type { SpecEvent } from '../schemas/events.ts'
 import type { AgentPhase } from '../schemas/phase-outputs.ts'
 import { describeSnapshot } from './describe.ts'
 import type { LogEntry, SpecContext } from './machine-types.ts'
 import { ticketStatus, type TaskMap, type TaskState } from './scheduler.ts'
+
+const FINAL: string[] = ['completed', 'failed', 'cancelled']
 
 const ARTIFACT_OF: Record<AgentPhase, ArtifactKind> = {
   explore: 'exploration',
@@ -42,7 +46,10 @@ export async function persistTransition(sql: Sql, t: Transition): Promise<{ even
       t.logs.map((l) => ({ id: newUuid(), type: l.event, data: l.data, source: 'system' as const, sandbox_id: l.sandboxId ?? null })),
     )
     await saveActor(tx, { spec_id: t.specId, snapshot: t.persisted, version: t.version, state: d.state, final: d.final, node: t.node })
-    const spec = await updateSpecState(tx, t.specId, { status: d.status, current_phase: d.current_phase, phases: d.phases })
+    // a cancelled or failed spec leaves nothing unfinished behind it: phases, tasks and tickets all end with it
+    const ending = d.status === 'cancelled' || d.status === 'failed' ? d.status : null
+    const phases = ending ? endUnfinishedPhases(d.phases, ending, new Date().toISOString()) : d.phases
+    const { previous_status: before, ...spec } = await updateSpecState(tx, t.specId, { status: d.status, current_phase: d.current_phase, phases })
     for (const [phase, version] of Object.entries(t.context.outputVersions) as [AgentPhase, number][]) {
       if (t.previous?.outputVersions[phase] === version) continue
       await saveArtifact(tx, {
@@ -53,14 +60,18 @@ export async function persistTransition(sql: Sql, t: Transition): Promise<{ even
         score: t.context.phases[phase].eval_score,
       })
     }
-    await writeTaskChanges(tx, t)
-    return { events: written, spec, state: d.state }
+    // when the spec's status changes (a retry after a failure), every task row is written again from the context
+    await writeTaskChanges(tx, t, before !== d.status)
+    if (ending) await cancelUnfinishedWork(tx, t.specId)
+    // no agent comes any more: a message none took is reported, never silently lost
+    const unheard = FINAL.includes(d.status) && before !== d.status ? await reportUndelivered(tx, t.specId) : []
+    return { events: [...written, ...unheard], spec: { ...spec, last_seq: unheard.at(-1)?.seq ?? spec.last_seq }, state: d.state }
   })
 }
 
-async function writeTaskChanges(tx: Sql, t: Transition): Promise<void> {
+async function writeTaskChanges(tx: Sql, t: Transition, all: boolean): Promise<void> {
   const changed = Object.values(t.context.tasks).filter(
-    (task) => JSON.stringify(task) !== JSON.stringify(t.previous?.tasks[task.key]),
+    (task) => all || JSON.stringify(task) !== JSON.stringify(t.previous?.tasks[task.key]),
   )
   await writeTaskRows(tx, t.specId, t.context.tasks, changed)
 }
