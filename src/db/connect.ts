@@ -1,7 +1,8 @@
-import { mkdir, open, readFile, rm } from 'node:fs/promises'
+import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import postgres from 'postgres'
 import { logger } from '../log.ts'
+import { lockDataDir } from './data-dir-lock.ts'
 import { cleanJson, cleanText } from './text-boundary.ts'
 
 const log = logger('omoi:db')
@@ -82,34 +83,6 @@ export async function openEmbedded(dir: string, options: { loadDataDir?: Blob } 
       await release()
     },
     dump: () => db.dumpDataDir('none'),
-  }
-}
-
-/** Two processes on one PGlite directory corrupt it: the second one is refused with a clear message. */
-async function lockDataDir(dir: string): Promise<() => Promise<void>> {
-  const lockPath = join(dir, 'omoi.lock')
-  try {
-    const handle = await open(lockPath, 'wx')
-    await handle.writeFile(String(process.pid))
-    await handle.close()
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
-    const pid = Number(await readFile(lockPath, 'utf8').catch(() => ''))
-    if (pid && pid !== process.pid && isAlive(pid)) {
-      throw new Error(`the embedded database in ${dir} is in use by process ${pid}; stop it or set OMOI_DATA_DIR elsewhere`)
-    }
-    await rm(lockPath, { force: true })
-    return lockDataDir(dir)
-  }
-  return () => rm(lockPath, { force: true })
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
   }
 }
 
