@@ -4,6 +4,7 @@ import { asUser, type Api } from '../support/api.ts'
 import { forSpec } from '../support/model-gate.ts'
 import { launchSpec } from '../support/omoi.ts'
 import { makeRepo } from '../support/repo.ts'
+import { waitFor } from '../support/wait.ts'
 import { everyEvent, logProblems, runningSandbox, startStack, waitForEvent, type Stack } from '../support/stack.ts'
 
 /** The silence rule counts only time this server was up to hear a worker (issue 11, case 9). */
@@ -28,8 +29,17 @@ describe('a server down longer than OMOI_SILENCE_MS', () => {
     await hold.first()
     const first = await runningSandbox(stack.database.sql, specId, { phase: 'explore' })
 
-    // the downtime itself is what is under test: longer than the silence allowed (the worker retries at least every 5 s)
-    await stack.restart({}, () => sleep(SILENCE_MS + 2000))
+    // The worker is frozen across the restart (SIGSTOP on its process group) so that its heartbeat is surely older than
+    // the silence allowed when the new server first looks, and thawed a little after: what it missed was only downtime.
+    const group = -Number(first.external_id)
+    process.kill(group, 'SIGSTOP')
+    try {
+      await stack.restart({}, () => sleep(SILENCE_MS + 2000))
+      await waitFor(async () => (await fetch(`${stack.server.url}/readyz`)).status === 200, { what: 'the server to be ready' })
+      await sleep(SILENCE_MS / 2)
+    } finally {
+      process.kill(group, 'SIGCONT')
+    }
     hold.release()
 
     const done = await waitForEvent(owner, specId, (e) => e.type === 'spec.phase_completed' && e.data.phase === 'explore', 'explore to complete')
