@@ -203,12 +203,7 @@ export class SandboxApi {
     return !!t && t.status === 'running' && t.attempt === row.attempt
   }
 
-  /**
-   * The user messages this sandbox's agent has not taken yet. An ended sandbox (within its grace period) gets none: its
-   * agent will take no more turns, and a message handed to it would be lost instead of reaching the next agent.
-   */
   async messages(row: SandboxRow, after: number | undefined): Promise<{ messages: InjectedMessage[] }> {
-    if (row.status === 'ended') return { messages: [] }
     await touchHeartbeat(this.sql, row.id)
     const events = await pendingUserMessages(this.sql, row.spec_id, after)
     return {

@@ -29,8 +29,7 @@ export function sandboxRoutes(api: SandboxApi) {
       return c.json(await api.result(row, await readBody(c, ResultSchema)))
     })
     .get('/:id/messages', async (c) => {
-      // a sandbox that has just ended still polls while it flushes its last events: it hears "nothing" until the grace ends
-      const row = await api.authenticate(c.req.param('id'), bearer(c), { grace: true })
+      const row = await api.authenticate(c.req.param('id'), bearer(c))
       return c.json(await api.messages(row, readQuery(c, MessagesQuery).after))
     })
 }
