@@ -42,6 +42,12 @@ describe('bytes PostgreSQL refuses', () => {
     })
     expect(res.status).toBe(200)
     expect(await res.json()).toEqual({ accepted: 2, duplicates: 0 })
+    // a message cursor no bigint holds is the worker's mistake to fix, not a 500
+    const poll = await fetch(`${stack.server.url}/api/v1/sandboxes/${sandbox.id}/messages?after=99999999999999999999`, {
+      headers: { authorization: `Bearer ${token}` },
+    })
+    expect(poll.status).toBe(400)
+    expect(Object.keys(((await poll.json()) as { error: { fields: object } }).error.fields)).toEqual(['after'])
     hold.release()
 
     await waitForEvent(owner, specId, (e) => e.type === 'spec.phase_started' && e.data.phase === 'requirements', 'the requirements phase')
