@@ -18,6 +18,8 @@ import { serveRouted } from './actors/routed-calls.ts'
 import { SpecRouter } from './actors/router.ts'
 import { createSandboxRunner, SandboxStops } from './actors/runner.ts'
 import { SandboxApi } from './actors/sandbox-api.ts'
+import { reconcile } from './actors/reconcile.ts'
+import { onDatabaseBack } from './db/transient.ts'
 import { Semaphore } from './actors/serial-queue.ts'
 import { specMachine } from './actors/spec-machine.ts'
 import { storyLogger } from './actors/story.ts'
@@ -83,6 +85,7 @@ export async function startServer(config: Config, options: { database?: Database
           taskSlots: new Semaphore(config.nodeTaskLimit),
           taskConcurrency: config.taskConcurrency,
           shuttingDown: () => host.shuttingDown,
+          settled: (specId) => host.settled(specId),
           env: () => ({
             callbackUrl,
             model: { apiKey: config.model.apiKey, baseUrl: config.model.baseUrl, name: config.model.name },
@@ -127,11 +130,16 @@ export async function startServer(config: Config, options: { database?: Database
   callbackUrl = `${config.publicUrl ?? url}/api/v1`
   log.info('listening', { url, node: config.nodeId, embedded: database.embedded, sandbox: provider.name })
   await host.boot()
+  const reconcileNow = (when: string) =>
+    reconcile(sql, host, provider).catch((err: unknown) => log.warn('could not reconcile rows with the actors', { when, err }))
+  await reconcileNow('boot')
+  const offDatabaseBack = onDatabaseBack(() => void reconcileNow('after a database outage'))
 
   let closing: Promise<void> | undefined
   const close = () =>
     (closing ??= (async () => {
       stopping.abort()
+      offDatabaseBack()
       const stopped = new Promise<void>((resolve) => http.close(() => resolve()))
       // keep-alive connections that were busy when closing began are closed as soon as they go idle
       const idle = setInterval(() => http.closeIdleConnections(), 100)

@@ -154,6 +154,9 @@ export class SpecCommands {
     const { written } = await this.host.appendEvents(spec.id, [
       { id: newUuid(), type: 'user.message', data: { text, by: user.id, by_name: user.name }, source: 'user', sandbox_id: null },
     ])
+    // the last agent may have finished between the check above and the append: no agent will take it, so say so
+    const now = await findSpec(this.sql, spec.id)
+    if (now && FINAL_STATUSES.includes(now.status)) await this.host.reportUndelivered(spec.id)
     return { spec_id: spec.id, seq: written[0]?.seq ?? null, text }
   }
 

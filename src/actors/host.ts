@@ -4,7 +4,9 @@ import { logger } from '../log.ts'
 import { transaction, type Sql } from '../db/connect.ts'
 import { assertFence, claimActor, claimActors, FencedError, loadActor, releaseLeases, renewLeases, RENEW_MS } from '../db/actors.ts'
 import { appendEvents, eventsAfter } from '../db/events.ts'
-import { findSpec, findSpecs, type SpecRow } from '../db/specs.ts'
+import { reportUndelivered } from '../db/messages.ts'
+import { endUnfinishedPhases, findSpec, findSpecs, type PhaseSummary, type SpecRow } from '../db/specs.ts'
+import { cancelUnfinishedWork } from '../db/tickets.ts'
 import type { NewEvent, SpecEvent as LogRow } from '../schemas/events.ts'
 import { SpecBus } from './bus.ts'
 import { describeSnapshot, liveSandboxId } from './describe.ts'
@@ -12,6 +14,8 @@ import type { ActorInspection, ActorSummary, SpecHostView } from './host-api.ts'
 import type { LogEntry, SpecContext, SpecEvent, SpecInput, SpecSettings } from './machine-types.ts'
 import { persistTransition } from './persist.ts'
 import { SerialQueue } from './serial-queue.ts'
+import { retryTransient } from '../db/transient.ts'
+import { writeUntilStored } from './write-retry.ts'
 import type { specMachine } from './spec-machine.ts'
 
 const log = logger('omoi:actors')
@@ -32,6 +36,8 @@ interface Live {
   startedAt: string
   lastTransitionAt: string
   unsubscribe: () => void
+  /** A write of this actor was refused for good: it was stopped and takes nothing more. */
+  stopped: boolean
 }
 
 export interface HostOptions {
@@ -67,6 +73,8 @@ export class SpecHost implements SpecHostView {
   private leaseTimer: NodeJS.Timeout | undefined
   private stopping = false
   private booted = false
+  /** Aborted at shutdown: writes waiting for the database give up (the next boot restores what was stored). */
+  private readonly halt = new AbortController()
 
   constructor(private readonly opts: HostOptions) {
     this.nodeId = opts.nodeId
@@ -125,6 +133,11 @@ export class SpecHost implements SpecHostView {
     }
   }
 
+  /** The specs whose actors run on this node now. */
+  liveSpecIds(): string[] {
+    return [...this.live.keys()]
+  }
+
   has(specId: string): boolean {
     return this.live.has(specId)
   }
@@ -161,14 +174,23 @@ export class SpecHost implements SpecHostView {
     await this.live.get(spec.id)?.queue.idle()
   }
 
-  /** Sends an event and resolves once the transitions it caused are committed (and published). */
+  /**
+   * Sends an event and resolves once the transitions it caused are committed (and published). The actor is held while
+   * an earlier transition waits for the database: the event is sent only once everything before it is stored.
+   */
   async send(specId: string, event: SpecEvent): Promise<void> {
+    await this.settled(specId)
     const live = this.live.get(specId)
     if (!live) throw new Error(`spec ${specId} has no live actor on this node`)
     live.actor.send(event)
     await live.queue.idle()
     // the write was refused by the fence: this copy was stale and is gone; the caller hands the request to the owner
     if (live.dropped) throw new NotOwnerError(specId, '')
+  }
+
+  /** Resolves once every write queued for the spec so far has landed (at once when it has no live actor). */
+  settled(specId: string): Promise<void> {
+    return this.live.get(specId)?.queue.idle() ?? Promise.resolve()
   }
 
   /** Waits until the spec's context satisfies `check`, or the timeout passes (resolves false). */
@@ -212,6 +234,14 @@ export class SpecHost implements SpecHostView {
     })
   }
 
+  /** Reports the spec's messages no agent took (`user.message_undelivered`), in order with the actor's own events. */
+  reportUndelivered(specId: string): Promise<void> {
+    return this.queueFor(specId).push(async () => {
+      const written = await transaction(this.opts.sql, (tx) => reportUndelivered(tx, specId))
+      if (written.length) this.bus.publish({ kind: 'events', specId, events: written })
+    })
+  }
+
   /** Publishes the spec row as it now stands (after usage changed its cost). */
   async publishSpec(specId: string): Promise<void> {
     const spec = await findSpec(this.opts.sql, specId)
@@ -250,6 +280,7 @@ export class SpecHost implements SpecHostView {
   /** Stops every actor without touching its sandboxes (they keep running and are re-attached by the next boot). */
   async shutdown(): Promise<void> {
     this.stopping = true
+    this.halt.abort()
     clearInterval(this.leaseTimer)
     await Promise.all([...this.queues.values()].map((q) => q.idle()))
     for (const l of this.live.values()) {
@@ -275,6 +306,7 @@ export class SpecHost implements SpecHostView {
     if (!live) return
     this.live.delete(specId)
     live.dropped = true
+    live.stopped = true
     live.unsubscribe()
     live.actor.stop()
     log.warn('actor stopped on this node', { spec_id: specId, node: this.nodeId, reason })
@@ -296,6 +328,7 @@ export class SpecHost implements SpecHostView {
       startedAt: now,
       lastTransitionAt: now,
       unsubscribe: () => {},
+      stopped: false,
     }
     const logs: LogEntry[] = []
     const offLog = actor.on('log', (entry) => logs.push(entry))
@@ -313,7 +346,7 @@ export class SpecHost implements SpecHostView {
       error: (err) => {
         log.error('actor crashed', { spec_id: spec.id, err })
         this.live.delete(spec.id)
-        void this.markFailed(spec.id, err)
+        this.markFailed(spec.id, err).catch((e: unknown) => log.error('could not mark a spec failed', { spec_id: spec.id, err: e }))
       },
     })
     live.unsubscribe = () => {
@@ -331,18 +364,31 @@ export class SpecHost implements SpecHostView {
     const context = snap.context
     const from = live.state
     void live.queue.push(async () => {
-      live.version++
+      if (live.stopped) return
+      const version = live.version + 1
+      const outcome = await writeUntilStored(
+        { spec_id: specId },
+        () =>
+          persistTransition(this.opts.sql, {
+            specId,
+            version,
+            fence: { node: this.nodeId, epoch: live.epoch },
+            persisted,
+            context,
+            value: snap.value,
+            logs,
+            previous: live.previous,
+          }),
+        this.halt.signal,
+      )
+      if (!outcome.stored) {
+        if (outcome.error instanceof FencedError) this.drop(specId, 'a write was refused: another node holds its lease')
+        else if (!this.halt.signal.aborted) this.stopRefused(specId, live, outcome.error)
+        return
+      }
+      const written = outcome.value
+      live.version = version
       try {
-        const written = await persistTransition(this.opts.sql, {
-          specId,
-          version: live.version,
-          fence: { node: this.nodeId, epoch: live.epoch },
-          persisted,
-          context,
-          value: snap.value,
-          logs,
-          previous: live.previous,
-        })
         live.previous = context
         live.state = written.state
         if (written.events.length) this.bus.publish({ kind: 'events', specId, events: written.events })
@@ -357,24 +403,39 @@ export class SpecHost implements SpecHostView {
           this.queues.delete(specId)
         }
       } catch (err) {
-        if (err instanceof FencedError) return this.drop(specId, 'a write was refused: another node holds its lease')
-        log.error('could not persist a transition', { spec_id: specId, err })
+        log.error('could not publish a transition', { spec_id: specId, err })
       }
     })
+  }
+
+  /**
+   * A transition's write was refused for good (not a database outage): the actor stops at once, so memory never runs
+   * ahead of what is stored, and the spec is marked failed.
+   */
+  private stopRefused(specId: string, live: Live, err: unknown): void {
+    log.error('a transition could not be stored; the actor is stopped', { spec_id: specId, err })
+    live.stopped = true
+    live.unsubscribe()
+    live.actor.stop()
+    if (this.live.get(specId) === live) this.live.delete(specId)
+    this.markFailed(specId, err).catch((e: unknown) => log.error('could not mark a spec failed', { spec_id: specId, err: e }))
   }
 
   /** The actor died: the spec is failed, said in the log (and to the room), and not restored into the same crash. */
   private markFailed(specId: string, err: unknown): Promise<void> {
     return this.queueFor(specId).push(async () => {
       const message = 'the spec stopped on an internal error; it has been logged'
-      const written = await transaction(this.opts.sql, async (tx) => {
+      const written = await retryTransient('mark a spec failed', () => transaction(this.opts.sql, async (tx) => {
         const { written } = await appendEvents(tx, specId, [
           { id: newUuid(), type: 'spec.execution_failed', data: { error: message }, source: 'system', sandbox_id: null },
         ])
-        await tx`update specs set status = 'failed', updated_at = now() where id = ${specId}`
+        const [row] = await tx<{ phases: PhaseSummary[] }[]>`select phases from specs where id = ${specId} for update`
+        const phases = endUnfinishedPhases(row?.phases ?? [], 'failed', new Date().toISOString())
+        await tx`update specs set status = 'failed', phases = ${tx.json(phases as never)}, updated_at = now() where id = ${specId}`
+        await cancelUnfinishedWork(tx, specId)
         await tx`update spec_actors set final = true where spec_id = ${specId}`
         return written
-      })
+      }), this.halt.signal)
       log.error('spec marked failed', { spec_id: specId, err })
       this.bus.publish({ kind: 'events', specId, events: written })
       await this.publishSpec(specId)

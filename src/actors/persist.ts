@@ -3,12 +3,16 @@ import { transaction, type Sql } from '../db/connect.ts'
 import { assertFence, saveActor, type Fence } from '../db/actors.ts'
 import { saveArtifact, type ArtifactKind } from '../db/artifacts.ts'
 import { appendEvents } from '../db/events.ts'
-import { updateSpecState, type SpecRow } from '../db/specs.ts'
+import { endUnfinishedPhases, updateSpecState, type SpecRow } from '../db/specs.ts'
+import { cancelUnfinishedWork } from '../db/tickets.ts'
+import { reportUndelivered } from '../db/messages.ts'
 import type { SpecEvent } from '../schemas/events.ts'
 import type { AgentPhase } from '../schemas/phase-outputs.ts'
 import { describeSnapshot } from './describe.ts'
 import type { LogEntry, SpecContext } from './machine-types.ts'
-import { ticketStatus } from './scheduler.ts'
+import { ticketStatus, type TaskMap, type TaskState } from './scheduler.ts'
+
+const FINAL: string[] = ['completed', 'failed', 'cancelled']
 
 const ARTIFACT_OF: Record<AgentPhase, ArtifactKind> = {
   explore: 'exploration',
@@ -44,7 +48,10 @@ export async function persistTransition(sql: Sql, t: Transition): Promise<{ even
       t.logs.map((l) => ({ id: newUuid(), type: l.event, data: l.data, source: 'system' as const, sandbox_id: l.sandboxId ?? null })),
     )
     await saveActor(tx, { spec_id: t.specId, snapshot: t.persisted, version: t.version, state: d.state, final: d.final, fence: t.fence })
-    const spec = await updateSpecState(tx, t.specId, { status: d.status, current_phase: d.current_phase, phases: d.phases })
+    // a cancelled or failed spec leaves nothing unfinished behind it: phases, tasks and tickets all end with it
+    const ending = d.status === 'cancelled' || d.status === 'failed' ? d.status : null
+    const phases = ending ? endUnfinishedPhases(d.phases, ending, new Date().toISOString()) : d.phases
+    const { previous_status: before, ...spec } = await updateSpecState(tx, t.specId, { status: d.status, current_phase: d.current_phase, phases })
     for (const [phase, version] of Object.entries(t.context.outputVersions) as [AgentPhase, number][]) {
       if (t.previous?.outputVersions[phase] === version) continue
       await saveArtifact(tx, {
@@ -55,25 +62,36 @@ export async function persistTransition(sql: Sql, t: Transition): Promise<{ even
         score: t.context.phases[phase].eval_score,
       })
     }
-    await writeTaskChanges(tx, t)
-    return { events: written, spec, state: d.state }
+    // when the spec's status changes (a retry after a failure), every task row is written again from the context
+    await writeTaskChanges(tx, t, before !== d.status)
+    if (ending) await cancelUnfinishedWork(tx, t.specId)
+    // no agent comes any more: a message none took is reported, never silently lost
+    const unheard = FINAL.includes(d.status) && before !== d.status ? await reportUndelivered(tx, t.specId) : []
+    return { events: [...written, ...unheard], spec: { ...spec, last_seq: unheard.at(-1)?.seq ?? spec.last_seq }, state: d.state }
   })
 }
 
-async function writeTaskChanges(tx: Sql, t: Transition): Promise<void> {
+async function writeTaskChanges(tx: Sql, t: Transition, all: boolean): Promise<void> {
   const changed = Object.values(t.context.tasks).filter(
-    (task) => JSON.stringify(task) !== JSON.stringify(t.previous?.tasks[task.key]),
+    (task) => all || JSON.stringify(task) !== JSON.stringify(t.previous?.tasks[task.key]),
   )
+  await writeTaskRows(tx, t.specId, t.context.tasks, changed)
+}
+
+/** Writes the given tasks' rows as the context has them, and the status of their tickets (derived from all tasks). */
+export async function writeTaskRows(tx: Sql, specId: string, all: TaskMap, changed: TaskState[]): Promise<void> {
   if (changed.length === 0) return
   for (const task of changed) {
     await tx`update tasks set status = ${task.status}, attempts = ${task.attempt}, branch = coalesce(${task.branch}, branch),
         result = ${task.result ? tx.json(task.result as never) : null}, error = ${task.error}, updated_at = now()
-      where spec_id = ${t.specId} and key = ${task.key}`
+      where spec_id = ${specId} and key = ${task.key}
+        and (status <> ${task.status} or attempts <> ${task.attempt} or error is distinct from ${task.error}::text
+             or branch is distinct from coalesce(${task.branch}::text, branch) or result is distinct from ${task.result ? tx.json(task.result as never) : null}::jsonb)`
   }
   const tickets = new Set(changed.map((task) => task.ticket))
   for (const ticket of tickets) {
-    const status = ticketStatus(Object.values(t.context.tasks).filter((task) => task.ticket === ticket))
+    const status = ticketStatus(Object.values(all).filter((task) => task.ticket === ticket))
     await tx`update tickets set status = ${status}, updated_at = now()
-      where spec_id = ${t.specId} and key = ${ticket} and status <> ${status}`
+      where spec_id = ${specId} and key = ${ticket} and status <> ${status}`
   }
 }

@@ -3,6 +3,7 @@ import { fromCallback } from 'xstate'
 import { hashToken, newId, newSecret } from '../ids.ts'
 import { logger } from '../log.ts'
 import type { Sql } from '../db/connect.ts'
+import { isTransientDbError, markDown, markUp, retryTransient } from '../db/transient.ts'
 import { countLiveTaskSandboxes, endSandbox, findLiveSandbox, findSandbox, insertSandbox, markSandboxRunning, type SandboxRow } from '../db/sandboxes.ts'
 import type { SandboxProvider } from '../sandbox/provider.ts'
 import type { RunnerInput, RunnerTarget, SpecEvent } from './machine-types.ts'
@@ -20,6 +21,8 @@ export interface RunnerDeps {
   taskConcurrency: number
   /** True while the host shuts down: sandboxes must survive the restart, so runners do not stop them. */
   shuttingDown: () => boolean
+  /** Resolves once the spec's queued writes have landed: a runner reports nothing while its actor is held. */
+  settled: (specId: string) => Promise<void>
   stops: SandboxStops
   env: () => { callbackUrl: string; model: { apiKey?: string; baseUrl?: string; name: string }; gitToken?: string }
   dataDir: string
@@ -80,6 +83,11 @@ export function createSandboxRunner(deps: RunnerDeps) {
     const abort = new AbortController()
     const target = targetOf(input)
     let releaseSlot: (() => void) | undefined
+    // the actor is held while a transition waits for the database: report only once it has been stored
+    const report = (event: SpecEvent) =>
+      void deps.settled(input.specId).then(() => {
+        if (!abort.signal.aborted) sendBack(event)
+      })
 
     const created = (async () => {
       if (input.kind === 'task') releaseSlot = await deps.taskSlots.acquire(abort.signal)
@@ -88,23 +96,40 @@ export function createSandboxRunner(deps: RunnerDeps) {
 
     const watch = async (sandbox: SandboxRow) => {
       if (abort.signal.aborted) return
-      sendBack({ type: 'SANDBOX_STARTED', sandboxId: sandbox.id, ...target })
+      report({ type: 'SANDBOX_STARTED', sandboxId: sandbox.id, ...target })
       const deadline = Date.parse(input.deadline)
       let statusAt = 0
+      // Silence is measured only while this server could hear the worker: from when this runner began listening (a
+      // restart starts it afresh) and again from when the database came back after an outage.
+      let listeningSince = Date.now()
+      let outage = false
       for (;;) {
         await sleep(Math.min(pollMs, Math.max(0, deadline - Date.now())), undefined, { signal: abort.signal })
-        if (Date.now() >= deadline) return sendBack({ type: 'DEADLINE', ...target })
-        const row = await findSandbox(deps.sql, sandbox.id)
+        if (Date.now() >= deadline) return report({ type: 'DEADLINE', ...target })
+        let row: SandboxRow | null
+        try {
+          row = await findSandbox(deps.sql, sandbox.id)
+        } catch (err) {
+          if (!isTransientDbError(err)) throw err
+          markDown()
+          outage = true
+          continue
+        }
+        if (outage) {
+          markUp()
+          outage = false
+          listeningSince = Date.now()
+        }
         if (abort.signal.aborted) return
-        if (!row || row.status === 'ended') return sendBack({ type: 'SANDBOX_LOST', reason: 'the sandbox was ended', ...target })
+        if (!row || row.status === 'ended') return report({ type: 'SANDBOX_LOST', reason: 'the sandbox was ended', ...target })
         if (Date.now() - statusAt >= deps.provider.statusEveryMs) {
           statusAt = Date.now()
           const liveness = await deps.provider.status({ id: row.id, externalId: row.external_id ?? '' })
-          if (liveness === 'exited') return sendBack({ type: 'SANDBOX_LOST', reason: 'the worker process exited', ...target })
+          if (liveness === 'exited') return report({ type: 'SANDBOX_LOST', reason: 'the worker process exited', ...target })
         }
-        const heard = (row.last_heartbeat_at ?? row.created_at).getTime()
+        const heard = Math.max((row.last_heartbeat_at ?? row.created_at).getTime(), listeningSince)
         if (Date.now() - heard > input.silenceMs) {
-          return sendBack({ type: 'SANDBOX_LOST', reason: `no heartbeat for ${Math.round(input.silenceMs / 1000)} s`, ...target })
+          return report({ type: 'SANDBOX_LOST', reason: `no heartbeat for ${Math.round(input.silenceMs / 1000)} s`, ...target })
         }
       }
     }
@@ -112,7 +137,7 @@ export function createSandboxRunner(deps: RunnerDeps) {
     created.then(watch).catch((err) => {
       if (abort.signal.aborted) return
       log.warn('sandbox runner failed', { spec_id: input.specId, target, err })
-      sendBack({ type: 'SANDBOX_ERROR', error: errorMessage(err), ...target })
+      report({ type: 'SANDBOX_ERROR', error: errorMessage(err), ...target })
     })
 
     return () => {
@@ -131,23 +156,25 @@ export function createSandboxRunner(deps: RunnerDeps) {
 
 /** The spec's task concurrency counts sandbox rows: wait until one of them has ended. */
 async function waitForSpecSlot(deps: RunnerDeps, specId: string, signal: AbortSignal): Promise<void> {
-  while ((await countLiveTaskSandboxes(deps.sql, specId)) >= deps.taskConcurrency) {
+  while ((await retryTransient('count task sandboxes', () => countLiveTaskSandboxes(deps.sql, specId), signal)) >= deps.taskConcurrency) {
     await sleep(100, undefined, { signal })
   }
 }
 
 async function attachOrStart(deps: RunnerDeps, input: RunnerInput, signal: AbortSignal): Promise<SandboxRow> {
   const key = sandboxKey(input)
-  const existing = await findLiveSandbox(deps.sql, key)
+  // every database step waits out an outage: a database blip is never why a sandbox "could not start"
+  const db = <T>(what: string, fn: () => Promise<T>) => retryTransient(what, fn, signal)
+  const existing = await db('find the live sandbox', () => findLiveSandbox(deps.sql, key))
   if (existing?.status === 'running' && existing.external_id) {
     const liveness = await deps.provider.status({ id: existing.id, externalId: existing.external_id })
     if (liveness !== 'exited') return existing
   }
-  if (existing) await endSandbox(deps.sql, existing.id, 'replaced: not alive after a restart')
+  if (existing) await db('end a dead sandbox', () => endSandbox(deps.sql, existing.id, 'replaced: not alive after a restart'))
   if (input.kind === 'task') await waitForSpecSlot(deps, input.specId, signal)
 
   const token = newSecret()
-  const row = await insertSandbox(deps.sql, {
+  const row = await db('insert a sandbox', () => insertSandbox(deps.sql, {
     id: newId('sbx'),
     spec_id: input.specId,
     kind: input.kind,
@@ -157,9 +184,9 @@ async function attachOrStart(deps: RunnerDeps, input: RunnerInput, signal: Abort
     generation: input.generation,
     token_hash: hashToken(token),
     provider: deps.provider.name,
-  })
+  }))
   try {
-    const repo = await resolveRepo(deps.sql, deps.dataDir, input)
+    const repo = await db('resolve the repository', () => resolveRepo(deps.sql, deps.dataDir, input))
     const handle = await deps.provider.start({
       id: row.id,
       kind: input.kind,
@@ -168,10 +195,10 @@ async function attachOrStart(deps: RunnerDeps, input: RunnerInput, signal: Abort
       env: sandboxEnv(deps.env(), row.id, token, input),
       repo,
     })
-    await markSandboxRunning(deps.sql, row.id, handle.externalId)
+    await db('mark a sandbox running', () => markSandboxRunning(deps.sql, row.id, handle.externalId))
     return { ...row, status: 'running', external_id: handle.externalId }
   } catch (err) {
-    await endSandbox(deps.sql, row.id, `could not start: ${errorMessage(err)}`)
+    await db('end a sandbox that could not start', () => endSandbox(deps.sql, row.id, `could not start: ${errorMessage(err)}`))
     throw err
   }
 }
@@ -179,7 +206,7 @@ async function attachOrStart(deps: RunnerDeps, input: RunnerInput, signal: Abort
 /** Ends this runner's sandbox (its token dies at once) and, after a moment for its last events, stops it. */
 async function stopSandbox(deps: RunnerDeps, sandbox: SandboxRow): Promise<void> {
   try {
-    await endSandbox(deps.sql, sandbox.id, 'stopped by the spec')
+    await retryTransient('end a stopped sandbox', () => endSandbox(deps.sql, sandbox.id, 'stopped by the spec'), deps.stops.signal)
     await sleep(STOP_GRACE_MS, undefined, { signal: deps.stops.signal }).catch(() => {})
     if (sandbox.external_id) await deps.provider.stop({ id: sandbox.id, externalId: sandbox.external_id })
   } catch (err) {

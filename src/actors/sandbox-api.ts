@@ -19,6 +19,7 @@ import type { SpecRouter } from './router.ts'
 import { priceUsage, type ModelUsage } from './pricing.ts'
 import { taskBranch } from './sandbox-setup.ts'
 import { MAX_SUBMISSIONS } from './scheduler.ts'
+import { head } from '../schemas/text.ts'
 
 /** Events posted just after the sandbox was ended (the worker's last words) are still taken for this long. */
 const EVENTS_GRACE_MS = 15_000
@@ -227,7 +228,7 @@ export class SandboxApi {
     const ctx = this.host.context(row.spec_id)
     if (!ctx) throw notRunningHere()
     const failed = body.outcome === 'failed'
-    const error = body.error?.slice(0, 2000) || 'the agent gave up without an error message'
+    const error = head(body.error ?? '', 2000) || 'the agent gave up without an error message'
     let verdict = { accepted: false, score: 0, feedback: failed ? `The agent failed: ${error}` : '' }
     if (row.kind === 'phase') {
       const phase = row.phase as AgentPhase

@@ -1,6 +1,7 @@
 import { fromPromise } from 'xstate'
 import { newId } from '../ids.ts'
 import { transaction, type Sql } from '../db/connect.ts'
+import { retryTransient } from '../db/transient.ts'
 import { saveArtifact } from '../db/artifacts.ts'
 import { findSpec } from '../db/specs.ts'
 import type { SyncInput, SyncOutput } from './machine-types.ts'
@@ -53,4 +54,6 @@ export async function runSync(sql: Sql, input: SyncInput): Promise<SyncOutput> {
   }
 }
 
-export const createSyncWriter = (sql: Sql) => fromPromise<SyncOutput, SyncInput>(({ input }) => runSync(sql, input))
+// a database outage is a wait, never a SYNC failure
+export const createSyncWriter = (sql: Sql) =>
+  fromPromise<SyncOutput, SyncInput>(({ input, signal }) => retryTransient('write SYNC', () => runSync(sql, input), signal))

@@ -1,7 +1,9 @@
-import { mkdir, open, readFile, rm } from 'node:fs/promises'
+import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import postgres from 'postgres'
 import { logger } from '../log.ts'
+import { lockDataDir } from './data-dir-lock.ts'
+import { cleanJson, cleanText } from './text-boundary.ts'
 
 const log = logger('omoi:db')
 
@@ -20,17 +22,24 @@ export interface Database {
   dump?: () => Promise<Blob>
 }
 
-/** int8 and numeric come back as JS numbers: our counters and money stay far below 2^53. */
-const numberTypes = {
+/**
+ * int8 and numeric come back as JS numbers: our counters and money stay far below 2^53.
+ * text, varchar and json/jsonb parameters pass the one text boundary (text-boundary.ts) on their way out: postgres.js
+ * serializes every parameter by the type the server describes for it, so no query can forget it.
+ */
+const types = {
   int8: { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) },
   numeric: { to: 1700, from: [1700], serialize: (x: number) => String(x), parse: (x: string) => Number(x) },
+  text: { to: 25, from: [25], parse: (x: string) => x, serialize: (x: unknown) => cleanText(String(x)) },
+  varchar: { to: 1043, from: [1043], parse: (x: string) => x, serialize: (x: unknown) => cleanText(String(x)) },
+  json: { to: 114, from: [114, 3802], serialize: (x: unknown) => cleanJson(JSON.stringify(x)), parse: (x: string) => JSON.parse(x) },
 }
 
 export function connectUrl(url: string, options: { max?: number; server?: boolean } = {}): Sql {
   return postgres(url, {
     max: options.max ?? 10,
     onnotice: () => {},
-    types: numberTypes,
+    types,
     connection: {
       application_name: 'omoi',
       // a process paused inside a transaction (SIGSTOP, a long GC) must not hold a spec's lease row locked for good:
@@ -79,34 +88,6 @@ export async function openEmbedded(dir: string, options: { loadDataDir?: Blob } 
       await release()
     },
     dump: () => db.dumpDataDir('none'),
-  }
-}
-
-/** Two processes on one PGlite directory corrupt it: the second one is refused with a clear message. */
-async function lockDataDir(dir: string): Promise<() => Promise<void>> {
-  const lockPath = join(dir, 'omoi.lock')
-  try {
-    const handle = await open(lockPath, 'wx')
-    await handle.writeFile(String(process.pid))
-    await handle.close()
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
-    const pid = Number(await readFile(lockPath, 'utf8').catch(() => ''))
-    if (pid && pid !== process.pid && isAlive(pid)) {
-      throw new Error(`the embedded database in ${dir} is in use by process ${pid}; stop it or set OMOI_DATA_DIR elsewhere`)
-    }
-    await rm(lockPath, { force: true })
-    return lockDataDir(dir)
-  }
-  return () => rm(lockPath, { force: true })
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
   }
 }
 

@@ -5,7 +5,7 @@ export type SpecStatus = 'draft' | 'executing' | 'paused' | 'awaiting_approval' 
 
 export interface PhaseSummary {
   phase: string
-  status: 'pending' | 'running' | 'awaiting_approval' | 'completed' | 'failed'
+  status: 'pending' | 'running' | 'awaiting_approval' | 'completed' | 'failed' | 'cancelled'
   attempts: number
   eval_score: number | null
   started_at: string | null
@@ -77,17 +77,28 @@ export async function listSpecsForProject(sql: Sql, projectId: string): Promise<
   return sql<SpecRow[]>`select * from specs where project_id = ${projectId} order by created_at desc`
 }
 
-/** Written by the actor host in the same transaction as the snapshot. */
+/** Written by the actor host in the same transaction as the snapshot. Answers the row and the status it had before. */
 export async function updateSpecState(
   sql: Sql,
   specId: string,
   state: { status: SpecStatus; current_phase: SpecPhase; phases: PhaseSummary[] },
-): Promise<SpecRow> {
-  const [row] = await sql<SpecRow[]>`
+): Promise<SpecRow & { previous_status: SpecStatus }> {
+  const [row] = await sql<(SpecRow & { previous_status: SpecStatus })[]>`
+    with before as (select status from specs where id = ${specId} for update)
     update specs set status = ${state.status}, current_phase = ${state.current_phase},
       phases = ${sql.json(state.phases as never)}, updated_at = now()
-    where id = ${specId} returning *`
+    where id = ${specId} returning specs.*, (select status from before) as previous_status`
   return row!
+}
+
+/**
+ * The phases summary of a spec that has just been cancelled or failed: a phase still running or awaiting approval
+ * ends with it (`cancelled`, or `failed`), with an end time.
+ */
+export function endUnfinishedPhases(phases: PhaseSummary[], status: 'cancelled' | 'failed', at: string): PhaseSummary[] {
+  return phases.map((p) =>
+    p.status === 'running' || p.status === 'awaiting_approval' ? { ...p, status, ended_at: p.ended_at ?? at } : p,
+  )
 }
 
 /** Adds priced usage to the spec; returns the new totals. */

@@ -1,8 +1,8 @@
 import type { Sql } from './connect.ts'
 
-export type TicketStatus = 'backlog' | 'building' | 'testing' | 'done' | 'blocked'
-export type TaskStatus = 'pending' | 'queued' | 'running' | 'completed' | 'failed' | 'blocked'
-export const TICKET_STATUSES: TicketStatus[] = ['backlog', 'building', 'testing', 'done', 'blocked']
+export type TicketStatus = 'backlog' | 'building' | 'testing' | 'done' | 'blocked' | 'cancelled'
+export type TaskStatus = 'pending' | 'queued' | 'running' | 'completed' | 'failed' | 'blocked' | 'cancelled'
+export const TICKET_STATUSES: TicketStatus[] = ['backlog', 'building', 'testing', 'done', 'blocked', 'cancelled']
 
 export interface TicketRow {
   id: string
@@ -84,4 +84,15 @@ export async function tasksOfTicket(sql: Sql, ticketId: string): Promise<TaskRow
 export async function findTaskOfSpec(sql: Sql, specId: string, key: string): Promise<TaskRow | null> {
   const [row] = await sql<TaskRow[]>`select * from tasks where spec_id = ${specId} and key = ${key}`
   return row ?? null
+}
+
+/**
+ * The spec was cancelled or failed: every task and ticket still unfinished gets the final status `cancelled` (blocked,
+ * failed, completed and done ones keep theirs). Run in the transaction that stores the spec's new status.
+ */
+export async function cancelUnfinishedWork(tx: Sql, specId: string): Promise<void> {
+  await tx`update tasks set status = 'cancelled', updated_at = now()
+    where spec_id = ${specId} and status in ('pending', 'queued', 'running')`
+  await tx`update tickets set status = 'cancelled', updated_at = now()
+    where spec_id = ${specId} and status in ('backlog', 'building', 'testing')`
 }

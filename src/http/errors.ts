@@ -2,15 +2,18 @@ import type { Context } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import { AppError } from '../errors.ts'
 import { logger } from '../log.ts'
+import { isTransientDbError } from '../db/transient.ts'
 
 const log = logger('omoi:http')
 
 /** Unique violations that slip past the queries become 409s; everything unknown is a 500 without details. */
 function fromDatabase(err: unknown): AppError | null {
+  if (isTransientDbError(err)) return new AppError('unavailable', 'The database is unavailable for a moment; retry shortly.')
   const code = (err as { code?: unknown })?.code
   if (code === '23505') return new AppError('conflict', 'That already exists.')
   if (code === '23503') return new AppError('not_found', 'Something this request refers to does not exist.')
   if (code === '22P02') return new AppError('invalid_body', 'A value has the wrong format.')
+  if (code === '22003') return new AppError('invalid_body', 'A number is out of the range it may have.')
   return null
 }
 

@@ -17,6 +17,7 @@ import {
   type Sandbox,
 } from '@daytonaio/sdk'
 import { logger } from '../log.ts'
+import { head } from '../schemas/text.ts'
 import {
   SandboxError,
   type SandboxHandle,
@@ -253,7 +254,7 @@ function sh(value: string): string {
 
 function oneLine(text: string | undefined, which: 'first' | 'last'): string {
   const lines = (text ?? '').split('\n').map((l) => l.trim()).filter((l) => l !== '')
-  return ((which === 'first' ? lines[0] : lines.at(-1)) ?? 'no output').slice(0, 300)
+  return head((which === 'first' ? lines[0] : lines.at(-1)) ?? 'no output', 300)
 }
 
 function redact(text: string, secrets: Array<string | undefined>): string {

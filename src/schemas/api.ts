@@ -4,8 +4,19 @@ import { AGENT_PHASES, APPROVAL_PHASES } from './phase-outputs.ts'
 /** Request bodies of the REST API and the socket commands (CONTRACT §3, §4, §6). Unknown fields are dropped. */
 
 const required = (what: string) => `${what} is required`
+/** A person types names and titles: a NUL character in one is a mistake to point out, not text to store. */
+const noNul = (what: string) => v.check((s: string) => !s.includes('\u0000'), `${what} must not contain NUL characters (\\u0000)`)
 const nonEmpty = (what: string, max: number) =>
-  v.pipe(v.string(`${what} must be a string`), v.trim(), v.minLength(1, `${what} must not be empty`), v.maxLength(max, `${what} must be at most ${max} characters`))
+  v.pipe(
+    v.string(`${what} must be a string`),
+    v.trim(),
+    v.minLength(1, `${what} must not be empty`),
+    v.maxLength(max, `${what} must be at most ${max} characters`),
+    noNul(what),
+  )
+
+/** numeric(12, 4): the largest budget the column holds. */
+export const MAX_BUDGET_USD = 99_999_999
 
 export const EmailSchema = v.pipe(
   v.string('email must be a string'),
@@ -13,6 +24,7 @@ export const EmailSchema = v.pipe(
   v.toLowerCase(),
   v.email('email must be a valid address'),
   v.maxLength(254, 'email is too long'),
+  noNul('email'),
 )
 
 export const SignupSchema = v.object({
@@ -31,6 +43,7 @@ const RepoUrlSchema = v.pipe(
   v.trim(),
   v.minLength(1, 'repo_url must not be empty'),
   v.maxLength(2000, 'repo_url is too long'),
+  noNul('repo_url'),
   v.check(
     (s) => /^(https?|ssh|git|file):\/\//.test(s) || /^[\w.-]+@[\w.-]+:/.test(s) || s.startsWith('/'),
     'repo_url must be a git URL (https://, ssh://, git@host:path, file://) or an absolute local path',
@@ -59,7 +72,15 @@ const SpecFields = {
   title: nonEmpty('title', 300),
   description: nonEmpty('description', 20000),
   approval: v.optional(v.picklist(['auto', 'manual'], 'approval must be "auto" or "manual"'), 'auto'),
-  budget_usd: v.optional(v.nullable(v.pipe(v.number('budget_usd must be a number'), v.minValue(0, 'budget_usd must not be negative')))),
+  budget_usd: v.optional(
+    v.nullable(
+      v.pipe(
+        v.number('budget_usd must be a number'),
+        v.minValue(0, 'budget_usd must not be negative'),
+        v.maxValue(MAX_BUDGET_USD, `budget_usd must be at most ${MAX_BUDGET_USD}`),
+      ),
+    ),
+  ),
 }
 
 export const CreateSpecSchema = v.object(SpecFields)
@@ -110,7 +131,14 @@ export const BoardQuerySchema = v.object({ project_id: v.optional(v.string()) })
 /** Socket.IO payloads (namespace `/`). */
 export const SpecJoinSchema = v.object({
   spec_id: v.string('spec_id must be a string'),
-  after_seq: v.optional(v.pipe(v.number('after_seq must be a number'), v.integer(), v.minValue(0))),
+  after_seq: v.optional(
+    v.pipe(
+      v.number('after_seq must be a number'),
+      v.integer('after_seq must be a whole number'),
+      v.minValue(0, 'after_seq must not be negative'),
+      v.maxValue(Number.MAX_SAFE_INTEGER, `after_seq must be at most ${Number.MAX_SAFE_INTEGER}`),
+    ),
+  ),
   /** false: follow the spec's events without being listed as watching it (the board does this). */
   presence: v.optional(v.boolean('presence must be true or false'), true),
 })

@@ -60,7 +60,7 @@ describe('who may see what', () => {
 
   it('an empty board for a user without tickets, and 404 for an unknown ticket', async () => {
     const board = (await outsider.get('/board')).body
-    expect(board.columns.map((c: { status: string }) => c.status)).toEqual(['backlog', 'building', 'testing', 'done', 'blocked'])
+    expect(board.columns.map((c: { status: string }) => c.status)).toEqual(['backlog', 'building', 'testing', 'done', 'blocked', 'cancelled'])
     expect((await outsider.get('/tickets/tkt_nope')).status).toBe(404)
   })
 })

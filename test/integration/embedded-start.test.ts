@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -9,6 +8,7 @@ import { Api } from '../support/api.ts'
 import { tempDir } from '../support/temp.ts'
 import { waitFor } from '../support/wait.ts'
 import { ROOT_DIR } from '../../src/server.ts'
+import { lockHolder } from '../../src/db/data-dir-lock.ts'
 
 const freePort = () =>
   new Promise<number>((resolve) => {
@@ -56,7 +56,7 @@ async function stopGracefully(dataDir: string): Promise<void> {
   })
   expect(exit.code === 0 || exit.signal === 'SIGTERM').toBe(true)
   // npm may exit before the server under it has finished closing
-  await waitFor(() => !existsSync(join(dataDir, 'db', 'omoi.lock')), { what: 'the database lock to be released' })
+  await waitFor(async () => (await lockHolder(join(dataDir, 'db'))) === null, { what: 'the database lock to be released' })
 }
 
 describe('npm start on embedded PGlite', () => {

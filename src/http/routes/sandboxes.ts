@@ -8,7 +8,14 @@ import { AssignmentAnswer, IngestAnswer, MessagesAnswer, VerdictAnswer } from '.
 
 const bearer = (c: Context) => /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '')?.[1] ?? null
 const MessagesQuery = v.object({
-  after: v.optional(v.pipe(v.string(), v.regex(/^\d+$/, 'after must be a whole number'), v.transform(Number))),
+  after: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^\d+$/, 'after must be a whole number'),
+      v.transform(Number),
+      v.maxValue(Number.MAX_SAFE_INTEGER, `after must be at most ${Number.MAX_SAFE_INTEGER}`),
+    ),
+  ),
 })
 
 /** CONTRACT §7: what a sandbox worker calls, authenticated by its own sandbox token. */

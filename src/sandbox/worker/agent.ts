@@ -9,6 +9,7 @@ import { errorMessage, log } from './log.ts'
 import { BudgetSpentError, callModel, ModelFailure } from './model-call.ts'
 import { firstMessage, systemPrompt } from './prompt.ts'
 import type { ToolOutcome } from './tools.ts'
+import { head } from '../../schemas/text.ts'
 
 const MAX_TURNS = 60
 const MAX_NUDGES = 3
@@ -44,7 +45,7 @@ export interface AgentDeps {
 /** Long strings (a file written, a big plan) are shortened in events; the model still gets the whole input. */
 function truncateStrings(value: unknown): unknown {
   if (typeof value === 'string') {
-    return value.length > INPUT_STRING_CAP ? `${value.slice(0, INPUT_STRING_CAP)}… (${value.length - INPUT_STRING_CAP} more chars)` : value
+    return value.length > INPUT_STRING_CAP ? `${head(value, INPUT_STRING_CAP)}… (${value.length - INPUT_STRING_CAP} more chars)` : value
   }
   if (Array.isArray(value)) return value.map(truncateStrings)
   if (value !== null && typeof value === 'object') {
@@ -176,7 +177,7 @@ class AgentRun {
       } else {
         outcome = await this.d.workspace.run(call.name, call.input)
       }
-      this.d.events.push('agent.tool_result', { tool: call.name, ok: outcome.ok, summary: outcome.text.slice(0, SUMMARY_CAP) })
+      this.d.events.push('agent.tool_result', { tool: call.name, ok: outcome.ok, summary: head(outcome.text, SUMMARY_CAP) })
       results.push({ type: 'tool_result', tool_use_id: call.id, content: outcome.text, is_error: !outcome.ok })
     }
     return { results, verdict }

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { Assignment } from '../../schemas/assignment.ts'
 import type { AgentEvent, InjectedMessage, ResultVerdict, Usage } from '../../schemas/events.ts'
 import { errorMessage, log } from './log.ts'
+import { head } from '../../schemas/text.ts'
 
 /** The server answered 401: this sandbox has been ended and must stop quietly. */
 export class SandboxEndedError extends Error {
@@ -86,7 +87,7 @@ export class CallbackClient {
         const response = await fetch(this.base + path, { ...init, signal: AbortSignal.timeout(60_000) })
         if (response.ok) return (await response.json()) as T
         if (response.status === 401) throw new SandboxEndedError()
-        const text = (await response.text()).slice(0, 500)
+        const text = head(await response.text(), 500)
         if (response.status !== 429 && response.status < 500) {
           log.warn('callback refused', { method, path, status: response.status, body: text })
           throw new CallbackError(`${method} ${path} answered ${response.status}: ${text}`, response.status)

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process'
+import { tail } from '../../schemas/text.ts'
 
 const DEFAULT_TIMEOUT_S = 120
 const MAX_TIMEOUT_S = 600
@@ -42,7 +43,7 @@ export function runCommand(cwd: string, command: string, timeoutS = DEFAULT_TIME
     let timedOut = false
     const append = (chunk: Buffer) => {
       output += chunk.toString('utf8')
-      if (output.length > 2 * OUTPUT_CAP) output = output.slice(-OUTPUT_CAP)
+      if (output.length > 2 * OUTPUT_CAP) output = tail(output, OUTPUT_CAP)
     }
     child.stdout.on('data', append)
     child.stderr.on('data', append)
@@ -57,7 +58,7 @@ export function runCommand(cwd: string, command: string, timeoutS = DEFAULT_TIME
       clearTimeout(timer)
       child.stdout.destroy()
       child.stderr.destroy()
-      resolve({ exitCode, timedOut, output: output.slice(-OUTPUT_CAP) })
+      resolve({ exitCode, timedOut, output: tail(output, OUTPUT_CAP) })
     }
     child.on('error', (err) => {
       clearTimeout(timer)

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path'
 import * as v from 'valibot'
 import { runCommand } from './command.ts'
 import { confine, shown, ToolError } from './paths.ts'
+import { head } from '../../schemas/text.ts'
 
 /** What a tool answers the model: `ok: false` becomes a tool_result with is_error. */
 export interface ToolOutcome {
@@ -119,7 +120,7 @@ export async function openWorkspace(dir: string): Promise<{ root: string; run(na
         for (const [i, line] of lines.entries()) {
           if (!regex.test(line)) continue
           if (hits.length === SEARCH_HITS_CAP) return `${hits.join('\n')}\n… (stopped after ${SEARCH_HITS_CAP} matches)`
-          hits.push(`${shown(root, file)}:${i + 1}: ${line.slice(0, 300)}`)
+          hits.push(`${shown(root, file)}:${i + 1}: ${head(line, 300)}`)
         }
       }
       return hits.length > 0 ? hits.join('\n') : 'no matches'
