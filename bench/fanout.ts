@@ -6,7 +6,7 @@ import { getRequestListener } from '@hono/node-server'
 import { Hono } from 'hono'
 import { Server } from 'socket.io'
 import type { Database } from '../src/db/connect.ts'
-import { MAX_QUEUED_PACKETS, queuedPackets } from '../src/sockets/backpressure.ts'
+import { MAX_QUEUED_BYTES, queuedPackets } from '../src/sockets/backpressure.ts'
 import { SpecFeed } from '../src/sockets/feed.ts'
 import type { SpecServer } from '../src/sockets/types.ts'
 import { newId, newSecret } from '../src/ids.ts'
@@ -192,7 +192,7 @@ async function runViewers(
   onJoined: () => Promise<void>,
 ): Promise<{ answer: FanoutAnswer; server: ServerSide[] }> {
   const histogram = monitorEventLoopDelay({ resolution: 5 })
-  // how far behind the real server's sockets fall (src/sockets/backpressure.ts drops one past MAX_QUEUED_PACKETS)
+  // how far behind the real server's sockets fall (src/sockets/backpressure.ts drops one past MAX_QUEUED_BYTES)
   let maxQueued = 0
   const sampler = setInterval(() => {
     for (const s of io.of('/').sockets.values()) maxQueued = Math.max(maxQueued, queuedPackets(s))
@@ -246,7 +246,7 @@ const line = (a: PhaseAnswer, s: ServerSide | undefined) =>
   `; done ${(a.sendMs / 1000).toFixed(1)} s after the first send` +
   (a.backlogMs !== null && a.backlogMs > 100 ? ` (backlog worked off ${(a.backlogMs / 1000).toFixed(1)} s later)` : '') +
   (s ? `; server CPU ${fmt(s.cpu, 0)}%, event-loop delay p99 ${fmt(s.loopP99)} ms (max ${fmt(s.loopMax, 0)})` : '') +
-  (s && a.target === 'real' ? `; most packets queued on one socket ${s.maxQueued} (drop at ${MAX_QUEUED_PACKETS})` : '') +
+  (s && a.target === 'real' ? `; most packets queued on one socket ${s.maxQueued} (drop past ${MAX_QUEUED_BYTES} bytes)` : '') +
   `; viewers' CPU ${fmt(a.clientCpu, 0)}%` +
   (a.clientCpu >= 85 ? ' (SATURATED: these latencies measure the viewers\' process as much as the server)' : '') +
   `; slowest (sent at → last viewer): ${a.worst.map((w) => `${w.atMs} → ${w.ms} ms`).join(', ')}`

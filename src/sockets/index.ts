@@ -50,7 +50,7 @@ export function attachSockets(http: HttpServer, deps: SocketDeps): AttachedSocke
 
   const allowedOrigins = config.publicUrl ? [config.publicUrl] : []
   const feed = new SpecFeed((specId, afterSeq) => eventsAfter(deps.sql, specId, afterSeq))
-  const presence = new PresenceBoard(io.of('/'))
+  const presence = new PresenceBoard(io.of('/'), pool ? (specId) => io.serverSideEmit('relay:presence', specId) : undefined)
   const connections = new Set<Connection>()
   io.engine.on('connection', (conn: Connection) => {
     connections.add(conn)
@@ -64,6 +64,7 @@ export function attachSockets(http: HttpServer, deps: SocketDeps): AttachedSocke
   if (pool) {
     io.on('relay:events', (specId, events) => feed.events(specId, events))
     io.on('relay:state', (specId, spec) => feed.state(specId, spec))
+    io.on('relay:presence', (specId) => presence.announce(specId, false))
   }
   // a logout ends that session's live connections on this node at once (a reconnect is refused at the handshake)
   const offLogout = deps.auth.onLogout((token) => {

@@ -11,7 +11,7 @@ import { request } from './ack.ts'
 import type { SpecFeed } from './feed.ts'
 import { authenticate } from './handshake.ts'
 import type { PresenceBoard } from './presence.ts'
-import { specOfRoom, specRoom } from './rooms.ts'
+import { deltasRoom, specOfRoom, specRoom } from './rooms.ts'
 import type { ClientToServerEvents, SpecNamespace, SpecSocket } from './types.ts'
 
 export interface SpecsDeps {
@@ -39,15 +39,16 @@ export function registerSpecs(nsp: SpecNamespace, deps: SpecsDeps): void {
     socket.on(
       'spec:join',
       request<Events['spec:join']>('spec:join', async (payload, reply) => {
-        const { spec_id: specId, after_seq: afterSeq = 0, presence: listed } = parseInput(SpecJoinSchema, payload, 'payload')
+        const { spec_id: specId, after_seq: afterSeq = 0, presence: listed, batch } = parseInput(SpecJoinSchema, payload, 'payload')
         // Hold live events before reading the replay: whatever is committed from now on is either in it or held.
-        const cursor = feed.hold(socket, specId)
+        const cursor = feed.hold(socket, specId, batch)
         const spec = await findSpecFor(sql, specId, user.id)
         if (!spec) {
           feed.release(socket.id, specId)
           if (socket.rooms.has(specRoom(specId))) {
             // watching until now (its access was taken away)
             await socket.leave(specRoom(specId))
+            await socket.leave(deltasRoom(specId))
             presence.announce(specId)
           }
           throw notFound('Spec')
@@ -56,9 +57,17 @@ export function registerSpecs(nsp: SpecNamespace, deps: SpecsDeps): void {
         if (!socket.connected) return // gone meanwhile: joining now would leave a ghost in the room
         socket.data.unlisted = listed ? socket.data.unlisted.filter((id) => id !== specId) : [...new Set([...socket.data.unlisted, specId])]
         await socket.join(specRoom(specId))
-        const viewers = await presence.viewers(specId)
         const shown = presentSpec(spec, spec.access)
-        reply({ ok: true, spec: shown, events, viewers })
+        if (batch) {
+          // Entering the deltas room, reading the list deltas are computed against, and answering: one turn (presence.ts).
+          // The adapters used here add a socket to a room synchronously; the promise is for others.
+          const entering = socket.join(deltasRoom(specId))
+          reply({ ok: true, spec: shown, events, viewers: presence.toldList(specId, listed ? { user_id: user.id, name: user.name } : null) })
+          await entering
+        } else {
+          if (socket.rooms.has(deltasRoom(specId))) await socket.leave(deltasRoom(specId))
+          reply({ ok: true, spec: shown, events, viewers: await presence.viewers(specId) })
+        }
         // A client asking for no replay (after_seq past the end) gets every event after what existed at its join.
         feed.open(cursor, specId, Math.max(events.at(-1)?.seq ?? 0, Math.min(afterSeq, spec.last_seq)), shown)
         presence.announce(specId)
@@ -72,6 +81,7 @@ export function registerSpecs(nsp: SpecNamespace, deps: SpecsDeps): void {
         const wasIn = socket.rooms.has(specRoom(specId))
         feed.release(socket.id, specId)
         await socket.leave(specRoom(specId))
+        await socket.leave(deltasRoom(specId))
         reply({ ok: true })
         if (wasIn) presence.announce(specId)
       }),
