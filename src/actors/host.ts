@@ -3,7 +3,7 @@ import { newUuid } from '../ids.ts'
 import { logger } from '../log.ts'
 import { transaction, type Sql } from '../db/connect.ts'
 import { claimActors, loadActor, releaseLeases, renewLeases } from '../db/actors.ts'
-import { appendEvents, eventsAfter } from '../db/events.ts'
+import { appendEvents, eventsAfter, GroupCommit } from '../db/events.ts'
 import { findSpec, findSpecs, type SpecRow } from '../db/specs.ts'
 import type { NewEvent, SpecEvent as LogRow } from '../schemas/events.ts'
 import { SpecBus } from './bus.ts'
@@ -49,12 +49,18 @@ export class SpecHost implements SpecHostView {
   readonly nodeId: string
   private live = new Map<string, Live>()
   private queues = new Map<string, SerialQueue>()
+  private readonly groupCommit: GroupCommit
   private leaseTimer: NodeJS.Timeout | undefined
   private stopping = false
   private booted = false
 
   constructor(private readonly opts: HostOptions) {
     this.nodeId = opts.nodeId
+    this.groupCommit = new GroupCommit(
+      opts.sql,
+      (specId, job) => this.queueFor(specId).push(job),
+      (specId, events) => this.bus.publish({ kind: 'events', specId, events }),
+    )
   }
 
   get shuttingDown(): boolean {
@@ -163,12 +169,8 @@ export class SpecHost implements SpecHostView {
    * get their seqs and reach the room in order with the actor's own.
    */
   appendEvents(specId: string, events: NewEvent[]): Promise<{ written: LogRow[]; duplicates: number }> {
-    return this.queueFor(specId).push(async () => {
-      // one statement: atomic on its own
-      const result = await appendEvents(this.opts.sql, specId, events)
-      if (result.written.length) this.bus.publish({ kind: 'events', specId, events: result.written })
-      return result
-    })
+    // appends waiting for the spec's turn are merged into one statement (src/db/events.ts)
+    return this.groupCommit.append(specId, events)
   }
 
   /** Publishes the spec row as it now stands (after usage changed its cost). */

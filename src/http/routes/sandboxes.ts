@@ -14,7 +14,7 @@ export function sandboxRoutes(api: SandboxApi) {
   return new Hono()
     .get('/:id/assignment', async (c) => c.json(await api.assignment(await api.authenticate(c.req.param('id'), bearer(c)))))
     .post('/:id/events', async (c) => {
-      const row = await api.authenticate(c.req.param('id'), bearer(c), { grace: true })
+      const row = await api.authenticateEvents(c.req.param('id'), bearer(c))
       return c.json(await api.ingest(row, await readBody(c, IngestEventsSchema)))
     })
     .post('/:id/result', async (c) => {
