@@ -103,6 +103,7 @@ export class PresenceBoard {
       const left = [...announcer.told.values()].filter((v) => !now.has(v.user_id))
       if ((joined.length > 0 || left.length > 0) && !this.closed) {
         announcer.told = now
+        announcer.sentAt = Date.now() // the interval is between messages, however long the list took to read
         // this node's sockets only: every node tells its own (relayed changes), against what it told them last
         const local = this.nsp.local
         local.to(specRoom(specId)).except(deltasRoom(specId)).emit('spec:presence', { spec_id: specId, viewers })

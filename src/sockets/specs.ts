@@ -1,8 +1,6 @@
 import type { SpecCommands } from '../actors/commands.ts'
 import type { AuthService } from '../auth/service.ts'
 import type { Sql } from '../db/connect.ts'
-import { eventsAfter } from '../db/events.ts'
-import { findSpecFor } from '../db/specs.ts'
 import { notFound } from '../errors.ts'
 import { SpecCommandSchema, SpecJoinSchema, SpecLeaveSchema } from '../schemas/api.ts'
 import { parseInput } from '../schemas/parse.ts'
@@ -10,6 +8,7 @@ import { presentSpec } from '../schemas/present.ts'
 import { request } from './ack.ts'
 import type { SpecFeed } from './feed.ts'
 import { authenticate } from './handshake.ts'
+import { JoinReads } from './join-reads.ts'
 import type { PresenceBoard } from './presence.ts'
 import { deltasRoom, specOfRoom, specRoom } from './rooms.ts'
 import type { ClientToServerEvents, SpecNamespace, SpecSocket } from './types.ts'
@@ -30,7 +29,8 @@ type Events = ClientToServerEvents
  * (`spec:command`, through the same function as REST).
  */
 export function registerSpecs(nsp: SpecNamespace, deps: SpecsDeps): void {
-  const { sql, commands, feed, presence } = deps
+  const { commands, feed, presence } = deps
+  const reads = new JoinReads(deps.sql)
   nsp.use(authenticate(deps.auth, { allowedOrigins: deps.allowedOrigins }))
 
   nsp.on('connection', (socket: SpecSocket) => {
@@ -42,7 +42,10 @@ export function registerSpecs(nsp: SpecNamespace, deps: SpecsDeps): void {
         const { spec_id: specId, after_seq: afterSeq = 0, presence: listed, batch } = parseInput(SpecJoinSchema, payload, 'payload')
         // Hold live events before reading the replay: whatever is committed from now on is either in it or held.
         const cursor = feed.hold(socket, specId, batch)
-        const spec = await findSpecFor(sql, specId, user.id)
+        // both read after the hold, shared with the joins of the same spec arriving together (join-reads.ts)
+        const replay = reads.eventsAfter(specId, afterSeq)
+        replay.catch(() => {}) // not wanted when access is refused; awaited below otherwise
+        const spec = await reads.specFor(specId, user.id)
         if (!spec) {
           feed.release(socket.id, specId)
           if (socket.rooms.has(specRoom(specId))) {
@@ -53,7 +56,7 @@ export function registerSpecs(nsp: SpecNamespace, deps: SpecsDeps): void {
           }
           throw notFound('Spec')
         }
-        const events = await eventsAfter(sql, specId, afterSeq)
+        const events = await replay
         if (!socket.connected) return // gone meanwhile: joining now would leave a ghost in the room
         socket.data.unlisted = listed ? socket.data.unlisted.filter((id) => id !== specId) : [...new Set([...socket.data.unlisted, specId])]
         await socket.join(specRoom(specId))
