@@ -34,10 +34,12 @@ import { fmt, loadNote, median, sleep } from './support/stats.ts'
 /** Viewer counts, each measured in its own viewers' process (BENCH_FANOUT_SIZES, comma-separated). */
 const SIZES = (process.env.BENCH_FANOUT_SIZES ?? '1000,5000').split(',').map(Number)
 /**
- * How many distinct people the viewers are at each size (each with several tabs open when fewer than the viewers).
- * Default: as many as the viewers, up to 1,000 (the joining target is 1,000 viewers of 1,000 distinct people).
+ * How many distinct people the viewers are at the first size (each with several tabs open when fewer than the
+ * viewers). Default: as many as the viewers, up to 1,000 (the joining target is 1,000 viewers of 1,000 distinct people).
  */
 const USERS = process.env.BENCH_FANOUT_USERS ? Number(process.env.BENCH_FANOUT_USERS) : 1_000
+/** At the other sizes (delivery is what they measure): every join answer lists the people, 1,000 of them × 5,000 joins is 5 M entries. */
+const OTHER_SIZES_USERS = 100
 const RATE = 100
 const EVENTS = 1_000
 const DRAIN_MS = 3_000
@@ -259,7 +261,7 @@ interface SizeRun {
 
 /** One size: the batched viewers and the bare ones (and at the first size the per-event ones), joined, then the phases. */
 async function measureSize(database: Database, viewers: number, withOld: boolean): Promise<SizeRun> {
-  const people = Math.min(viewers, USERS)
+  const people = Math.min(viewers, withOld ? USERS : OTHER_SIZES_USERS)
   const server = await startRealServer(database)
   const bareServer = await startBareServer()
   try {
@@ -308,7 +310,13 @@ export async function fanoutBench(): Promise<BenchResult> {
   const database = await freshDatabase('fanout')
   const runs: SizeRun[] = []
   try {
-    for (const [i, size] of SIZES.entries()) runs.push(await measureSize(database, size, i === 0))
+    for (const [i, size] of SIZES.entries()) {
+      const run = await measureSize(database, size, i === 0)
+      runs.push(run)
+      // as it comes, so that a run cut short still shows its first size
+      for (const [p, a] of run.answer.phases.entries()) progress(`${size}/${a.target}: ${line(a, run.server[p])}`)
+      for (const t of run.answer.targets) progress(`${size}/${t.label}: joined ${t.viewers} in ${(t.joinMs / 1000).toFixed(1)} s, ${t.presenceMessages} presence messages, at most ${t.presencePerTick} per viewer per tick`)
+    }
   } finally {
     await database.close()
   }
