@@ -7,7 +7,8 @@ import { startFakeModel, type FakeModel } from '../support/fake-model.ts'
 import { allEvents } from '../support/omoi.ts'
 import { makeRepo } from '../support/repo.ts'
 import { startTestServer, type TestServer } from '../support/server.ts'
-import { ask, connect, connectAdmin, connected, SpecView } from '../support/socket-client.ts'
+import { ask, Collector, connect, connectAdmin, connected, SpecView } from '../support/socket-client.ts'
+import type { Presence, PresenceDelta } from '../../src/sockets/types.ts'
 
 /** Two nodes on one PostgreSQL with OMOI_CLUSTER=postgres (CI sets DATABASE_URL; embedded PGlite is one node). */
 const enabled = !!process.env.DATABASE_URL
@@ -69,4 +70,27 @@ describe('two nodes with the postgres adapter', () => {
     expect(view.stream).toEqual(await view.settle(() => allEvents(owner, specId)))
     for (const s of [onA, onB, admin]) s.disconnect()
   }, 90_000)
+
+  it.skipIf(!enabled)('tells batch viewers on node B who joins and leaves on node A, as deltas; full lists to the others', async () => {
+    const owner = await asUser(nodeA.url, 'Owner')
+    const member = await asUser(nodeA.url, 'Member')
+    const project = (await owner.post('/projects', { name: 'Shop', repo_url: await makeRepo() })).body
+    await owner.post(`/projects/${project.id}/members`, { email: member.user!.email, role: 'viewer' })
+    const specId = (await owner.post('/specs', { project_id: project.id, title: 'Who watches', description: 'two nodes' })).body.id
+
+    const [batchOnB, fullOnB, memberOnA] = [connect(nodeB.url, { token: owner.token! }), connect(nodeB.url, { token: owner.token! }), connect(nodeA.url, { token: member.token! })]
+    await Promise.all([batchOnB, fullOnB, memberOnA].map((s) => connected(s)))
+    const deltas = new Collector<PresenceDelta>(batchOnB, 'spec:presence', (p) => p.spec_id === specId)
+    const lists = new Collector<Presence>(fullOnB, 'spec:presence', (p) => p.spec_id === specId)
+    expect((await ask(batchOnB, 'spec:join', { spec_id: specId, batch: true })).viewers.map((v: { name: string }) => v.name)).toEqual(['Owner'])
+    await ask(fullOnB, 'spec:join', { spec_id: specId })
+    await ask(memberOnA, 'spec:join', { spec_id: specId, batch: true })
+    const memberSeen = { user_id: member.user!.id, name: 'Member' }
+    await deltas.until((items) => items.some((d) => d.joined.some((v) => v.user_id === memberSeen.user_id) && d.count === 2), 'the member joining on A')
+    await lists.until((items) => items.some((p) => p.viewers.length === 2), 'the full list with the member')
+    memberOnA.disconnect()
+    await deltas.until((items) => items.some((d) => d.left.some((v) => v.user_id === memberSeen.user_id) && d.count === 1), 'the member leaving on A')
+    expect(deltas.items.every((d) => 'joined' in d && !('viewers' in d))).toBe(true)
+    for (const s of [batchOnB, fullOnB]) s.disconnect()
+  }, 60_000)
 })
