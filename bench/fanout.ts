@@ -1,57 +1,57 @@
 import { randomUUID } from 'node:crypto'
 import { createServer } from 'node:http'
+import { loadavg } from 'node:os'
 import type { AddressInfo } from 'node:net'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { getRequestListener } from '@hono/node-server'
 import { Hono } from 'hono'
 import { Server } from 'socket.io'
 import type { Database } from '../src/db/connect.ts'
-import { MAX_QUEUED_PACKETS, queuedPackets } from '../src/sockets/backpressure.ts'
+import { MAX_QUEUED_BYTES, queuedPackets } from '../src/sockets/backpressure.ts'
+import { PRESENCE_INTERVAL_MS } from '../src/sockets/presence.ts'
 import { SpecFeed } from '../src/sockets/feed.ts'
 import type { SpecServer } from '../src/sockets/types.ts'
 import { newId, newSecret } from '../src/ids.ts'
 import { runChild } from './support/child.ts'
 import { freshDatabase } from './support/db.ts'
-import type { FanoutAnswer, FanoutJob, FanoutPhase, PhaseAnswer } from './support/fanout-clients.ts'
+import type { FanoutAnswer, FanoutJob, FanoutPhase, FanoutTarget, PhaseAnswer } from './support/fanout-clients.ts'
 import { progress, runIfMain, type BenchResult } from './support/result.ts'
 import { Client, runningSandbox, startRealServer } from './support/server.ts'
 import { fmt, loadNote, median, sleep } from './support/stats.ts'
 
 /**
- * Fan-out (DESIGN §7): 1,000 socket.io-client viewers in one spec's room on the real server; a sender posts agent
- * events through the sandbox callback endpoint at 100 events/s for 10 s; latency from the POST to each viewer's receipt
- * (p50/p99) and drops (every viewer must get every seq). Baseline in the same run: a bare Socket.IO server on
- * @hono/node-server, its viewers in one room, broadcasting the same payloads (`io.to(room).emit`) as the same sender
- * posts them at the same rate — so both figures are POST → receipt, from the sender's clock, in the viewers' process.
- * Both servers live in this process, both sets of viewers stay connected, and the phases alternate between them.
+ * Fan-out (DESIGN §7, issue 13): socket.io-client viewers in one spec's room on the real server, joined with
+ * `batch: true` (events as `spec:events` arrays, one frame per tick; presence as deltas); a sender posts agent events
+ * through the sandbox callback endpoint at 100 events/s in worker batches; latency from the POST to each viewer's
+ * receipt (p50/p99) and drops (every viewer must get every seq). Baseline in the same run: a bare Socket.IO server on
+ * @hono/node-server, its viewers in one room, broadcasting each event of the same payloads (`io.to(room).emit`) as the
+ * same sender posts them at the same rate, so both figures are POST → receipt, from the sender's clock, in the
+ * viewers' process. At the first size the real server's per-event delivery (viewers joined without `batch`, on a
+ * second spec) runs too: the old path, side by side. Both servers live in this process, every set of viewers stays
+ * connected, and the phases alternate between them (ABBA).
  */
 
-const VIEWERS = Number(process.env.BENCH_FANOUT_VIEWERS ?? 1_000)
+/** Viewer counts, each measured in its own viewers' process (BENCH_FANOUT_SIZES, comma-separated). */
+const SIZES = (process.env.BENCH_FANOUT_SIZES ?? '1000,5000').split(',').map(Number)
 /**
- * How many distinct people the viewers are (each with several tabs open). Presence announcements are coalesced per
- * room (src/sockets/presence.ts); BENCH_FANOUT_USERS=1000 measures joins of 1,000 distinct people.
+ * How many distinct people the viewers are at the first size (each with several tabs open when fewer than the
+ * viewers). Default: as many as the viewers, up to 1,000 (the joining target is 1,000 viewers of 1,000 distinct people).
  */
-const USERS = Math.min(VIEWERS, Number(process.env.BENCH_FANOUT_USERS ?? 20))
+const USERS = process.env.BENCH_FANOUT_USERS ? Number(process.env.BENCH_FANOUT_USERS) : 1_000
+/** At the other sizes (delivery is what they measure): every join answer lists the people, 1,000 of them × 5,000 joins is 5 M entries. */
+const OTHER_SIZES_USERS = 100
 const RATE = 100
 const EVENTS = 1_000
 const DRAIN_MS = 3_000
 /** Between phases, unmeasured: a server still working off a backlog would weigh on the next phase. */
 const SETTLE_MS = 15_000
-/** The two ways of sending 100 events/s, each measured on both servers, in ABBA order against drift. */
-const MODES = [
-  // what omoi's worker sends at 100 events/s: a batch every 250 ms (src/sandbox/worker/events.ts)
-  { name: 'worker batches', batch: 25 },
-  // every event its own callback
-  { name: 'one event per POST', batch: 1 },
-]
-const PHASES: FanoutPhase[] = [
-  { ...MODES[0]!, target: 'real' },
-  { ...MODES[0]!, target: 'bare' },
-  { ...MODES[1]!, target: 'bare' },
-  { ...MODES[1]!, target: 'real' },
-]
+/** What omoi's worker sends at 100 events/s: a batch every 250 ms (src/sandbox/worker/events.ts). */
+const WORKER_BATCH = 25
+const phase = (target: string): FanoutPhase => ({ name: 'worker batches', batch: WORKER_BATCH, target })
 const BUDGET_P99_MS = 50
-const BUDGET_RATIO = 1.5
+/** At least this many times lower than the bare per-event broadcast. */
+const BUDGET_SPEEDUP = 3
+const BUDGET_JOIN_RATIO = 1.5
 
 /**
  * Viewer accounts: `count` users, members (viewer) of the project, each with a session token, written straight to the
@@ -125,8 +125,8 @@ interface ServerSide {
 
 /**
  * What handing ONE event to every viewer costs the real server's event loop, measured in its process on its own
- * sockets once they have joined: through `SpecFeed` (src/sockets/feed.ts, one `socket.emit` per viewer, as the real
- * server delivers) against one `io.to(room).emit` (encoded once). Median over 20 single events each, and over 5 batches
+ * per-event sockets once they have joined: through `SpecFeed` (src/sockets/feed.ts, a broadcast to the spec's live
+ * room, as the real server delivers to sockets without `batch`) against one `io.to(room).emit` (encoded once). Median over 20 single events each, and over 5 batches
  * of 25 (what one worker POST brings), the time the loop is blocked (ms).
  */
 async function deliveryCost(
@@ -192,7 +192,7 @@ async function runViewers(
   onJoined: () => Promise<void>,
 ): Promise<{ answer: FanoutAnswer; server: ServerSide[] }> {
   const histogram = monitorEventLoopDelay({ resolution: 5 })
-  // how far behind the real server's sockets fall (src/sockets/backpressure.ts drops one past MAX_QUEUED_PACKETS)
+  // how far behind the real server's sockets fall (src/sockets/backpressure.ts drops one past MAX_QUEUED_BYTES)
   let maxQueued = 0
   const sampler = setInterval(() => {
     for (const s of io.of('/').sockets.values()) maxQueued = Math.max(maxQueued, queuedPackets(s))
@@ -201,7 +201,7 @@ async function runViewers(
   let cpu0 = process.cpuUsage()
   let t0 = performance.now()
   const { child, result } = runChild<FanoutJob, FanoutAnswer>(new URL('./support/fanout-clients.ts', import.meta.url), job, {
-    timeoutMs: 170_000,
+    timeoutMs: 400_000,
     onMessage: (m) => {
       const { msg, mark } = m as { msg: string; mark?: string }
       progress(msg)
@@ -246,113 +246,143 @@ const line = (a: PhaseAnswer, s: ServerSide | undefined) =>
   `; done ${(a.sendMs / 1000).toFixed(1)} s after the first send` +
   (a.backlogMs !== null && a.backlogMs > 100 ? ` (backlog worked off ${(a.backlogMs / 1000).toFixed(1)} s later)` : '') +
   (s ? `; server CPU ${fmt(s.cpu, 0)}%, event-loop delay p99 ${fmt(s.loopP99)} ms (max ${fmt(s.loopMax, 0)})` : '') +
-  (s && a.target === 'real' ? `; most packets queued on one socket ${s.maxQueued} (drop at ${MAX_QUEUED_PACKETS})` : '') +
+  (s && a.target !== 'bare' ? `; most packets queued on one socket ${s.maxQueued} (drop past ${MAX_QUEUED_BYTES} bytes)` : '') +
   `; viewers' CPU ${fmt(a.clientCpu, 0)}%` +
   (a.clientCpu >= 85 ? ' (SATURATED: these latencies measure the viewers\' process as much as the server)' : '') +
   `; slowest (sent at → last viewer): ${a.worst.map((w) => `${w.atMs} → ${w.ms} ms`).join(', ')}`
 
-export async function fanoutBench(): Promise<BenchResult> {
-  const database = await freshDatabase('fanout')
-  let run: Awaited<ReturnType<typeof runViewers>>
-  let cost: Awaited<ReturnType<typeof deliveryCost>> | undefined
+interface SizeRun {
+  viewers: number
+  people: number
+  answer: FanoutAnswer
+  server: ServerSide[]
+  cost?: Awaited<ReturnType<typeof deliveryCost>>
+}
+
+/** One size: the batched viewers and the bare ones (and at the first size the per-event ones), joined, then the phases. */
+async function measureSize(database: Database, viewers: number, withOld: boolean): Promise<SizeRun> {
+  const people = Math.min(viewers, withOld ? USERS : OTHER_SIZES_USERS)
+  const server = await startRealServer(database)
+  const bareServer = await startBareServer()
   try {
-    const server = await startRealServer(database)
-    const bareServer = await startBareServer()
-    try {
-      const owner = await new Client(server.url).signup('Owner')
-      const projectId = await owner.project()
-      const specId = await owner.draftSpec(projectId, 'fan-out')
-      const sandbox = await runningSandbox(database, specId)
-      const people = await viewerTokens(database, projectId, USERS)
-      progress(`fanout: ${VIEWERS} viewers (${USERS} people) on the real server, ${VIEWERS} on the bare one; ${EVENTS} events per phase at ${RATE}/s`)
-      run = await runViewers(
-        {
-          targets: [
-            {
-              label: 'real',
-              url: server.url,
-              tokens: Array.from({ length: VIEWERS }, (_, i) => people[i % USERS]!),
-              specId,
-              postUrl: `${server.url}/api/v1/sandboxes/${sandbox.id}/events`,
-              postToken: sandbox.token,
-            },
-            {
-              label: 'bare',
-              url: bareServer.url,
-              tokens: Array.from({ length: VIEWERS }, () => null),
-              specId: 'spec_bare',
-              postUrl: `${bareServer.url}/events`,
-              postToken: null,
-            },
-          ],
-          phases: PHASES,
-          ratePerSec: RATE,
-          events: EVENTS,
-          drainMs: DRAIN_MS,
-          settleMs: SETTLE_MS,
-        },
-        server.io,
-        async () => {
-          progress('fanout: measuring what one event costs the real server per viewer')
-          cost = await deliveryCost(server.io, specId)
-        },
-      )
-    } finally {
-      await bareServer.close()
-      await server.stop()
+    const owner = await new Client(server.url).signup('Owner')
+    const projectId = await owner.project()
+    const specId = await owner.draftSpec(projectId, 'fan-out')
+    const sandbox = await runningSandbox(database, specId)
+    const oldSpecId = await owner.draftSpec(projectId, 'fan-out, per event')
+    const oldSandbox = await runningSandbox(database, oldSpecId)
+    const tokens = await viewerTokens(database, projectId, people)
+    const real = (label: string, spec: string, box: { id: string; token: string }, batch: boolean): FanoutTarget => ({
+      label,
+      url: server.url,
+      tokens: Array.from({ length: viewers }, (_, i) => tokens[i % people]!),
+      specId: spec,
+      postUrl: `${server.url}/api/v1/sandboxes/${box.id}/events`,
+      postToken: box.token,
+      batch,
+    })
+    const targets: FanoutTarget[] = [
+      real('batched', specId, sandbox, true),
+      { label: 'bare', url: bareServer.url, tokens: Array.from({ length: viewers }, () => null), specId: 'spec_bare', postUrl: `${bareServer.url}/events`, postToken: null },
+      ...(withOld ? [real('per-event', oldSpecId, oldSandbox, false)] : []),
+    ]
+    const phases = [phase('batched'), phase('bare'), phase('bare'), phase('batched'), ...(withOld ? [phase('per-event')] : [])]
+    progress(`fanout: ${viewers} viewers (${people} people) per target: ${targets.map((t) => t.label).join(', ')}; ${EVENTS} events per phase at ${RATE}/s`)
+    let cost: SizeRun['cost']
+    const run = await runViewers(
+      { targets, phases, presenceTickMs: PRESENCE_INTERVAL_MS, ratePerSec: RATE, events: EVENTS, drainMs: DRAIN_MS, settleMs: SETTLE_MS },
+      server.io,
+      async () => {
+        if (!withOld) return
+        progress('fanout: measuring what one event costs the real server per viewer')
+        cost = await deliveryCost(server.io, oldSpecId)
+      },
+    )
+    return { viewers, people, ...run, cost }
+  } finally {
+    await bareServer.close()
+    await server.stop()
+  }
+}
+
+export async function fanoutBench(): Promise<BenchResult> {
+  const loadAtStart = loadavg()[0]!
+  const database = await freshDatabase('fanout')
+  const runs: SizeRun[] = []
+  try {
+    for (const [i, size] of SIZES.entries()) {
+      const run = await measureSize(database, size, i === 0)
+      runs.push(run)
+      // as it comes, so that a run cut short still shows its first size
+      for (const [p, a] of run.answer.phases.entries()) progress(`${size}/${a.target}: ${line(a, run.server[p])}`)
+      for (const t of run.answer.targets) progress(`${size}/${t.label}: joined ${t.viewers} in ${(t.joinMs / 1000).toFixed(1)} s, ${t.presenceMessages} presence messages, at most ${t.presencePerTick} per viewer per tick`)
     }
   } finally {
     await database.close()
   }
 
-  const { answer, server } = run
-  // a failed POST is reported (its events count as not delivered), not thrown: the other figures still stand
-  const errors = answer.phases.flatMap((p) => p.sendErrors.map((e) => `${p.target}/${p.name}: ${e}`))
-  const [realJoin, bareJoin] = answer.targets as [FanoutAnswer['targets'][number], FanoutAnswer['targets'][number]]
-  const phase = (target: string, name: string) => {
-    const i = answer.phases.findIndex((p) => p.target === target && p.name === name)
-    return { a: answer.phases[i]!, s: server[i] }
-  }
-  const verdicts = MODES.map((mode) => {
-    const r = phase('real', mode.name)
-    const b = phase('bare', mode.name)
-    const ratio = r.a.p99 / b.a.p99
-    const missing = r.a.expected - r.a.received
-    return { mode, r, b, ratio, missing, met: r.a.p99 < BUDGET_P99_MS && ratio <= BUDGET_RATIO && missing === 0 && realJoin.viewers === VIEWERS }
+  const verdicts = runs.map((run) => {
+    const { answer, server } = run
+    const of = (target: string) =>
+      answer.phases.flatMap((a, i) => (a.target === target ? [{ a, s: server[i] }] : []))
+    const p99 = (target: string) => median(of(target).map((x) => x.a.p99))
+    const p50 = (target: string) => median(of(target).map((x) => x.a.p50))
+    const missing = (target: string) => of(target).reduce((sum, x) => sum + x.a.expected - x.a.received, 0)
+    const join = (label: string) => answer.targets.find((t) => t.label === label)
+    const batched = join('batched')!
+    const bare = join('bare')!
+    const speedup = p99('bare') / p99('batched')
+    const joinRatio = batched.joinMs / bare.joinMs
+    const clean = of('batched').every((x) => x.a.outOfOrder === 0 && x.a.duplicates === 0 && x.a.disconnects === 0)
+    const met =
+      p99('batched') < BUDGET_P99_MS && speedup >= BUDGET_SPEEDUP && missing('batched') === 0 && clean && batched.viewers === run.viewers
+    return { run, of, p99, p50, missing, join, batched, bare, speedup, joinRatio, met }
   })
-  const primary = verdicts[0]!
+  const first = verdicts[0]!
+  const joinMet = first.joinRatio <= BUDGET_JOIN_RATIO && first.batched.presencePerTick <= 1
+  const errors = runs.flatMap((r) => r.answer.phases.flatMap((p) => p.sendErrors.map((e) => `${r.viewers}/${p.target}: ${e}`)))
+  const joining = (v: (typeof verdicts)[number], label: string) => {
+    const t = v.join(label)
+    return t
+      ? `${label} ${(t.joinMs / 1000).toFixed(1)} s, ${fmt(t.presenceMessages, 0)} spec:presence (${fmt(t.presenceEntries, 0)} entries, at most ${t.presencePerTick} per viewer per tick)`
+      : ''
+  }
   return {
     name: 'fanout',
-    figure: `p99 ${fmt(primary.r.a.p99)} ms (p50 ${fmt(primary.r.a.p50)} ms) POST → viewer, ${realJoin.viewers} viewers, ${RATE} events/s in worker batches, ${primary.missing} not delivered`,
-    baseline: `p99 ${fmt(primary.b.a.p99)} ms (p50 ${fmt(primary.b.a.p50)} ms), bare Socket.IO room broadcast, ${bareJoin.viewers} viewers`,
-    ratio: primary.ratio,
-    ratioLabel: `${primary.ratio.toFixed(2)}× the bare p99`,
+    figure:
+      `p99 ${fmt(first.p99('batched'))} ms (p50 ${fmt(first.p50('batched'))} ms) POST → viewer, ${first.batched.viewers} batch viewers, ` +
+      `${RATE} events/s in worker batches, ${first.missing('batched')} not delivered`,
+    baseline: `p99 ${fmt(first.p99('bare'))} ms (p50 ${fmt(first.p50('bare'))} ms), bare Socket.IO per-event room broadcast, ${first.bare.viewers} viewers`,
+    ratio: first.p99('batched') / first.p99('bare'),
+    ratioLabel: `${first.speedup.toFixed(1)}× lower p99 than bare`,
     budget: {
       text:
-        `p99 < ${BUDGET_P99_MS} ms, ≤ ${BUDGET_RATIO}× bare, nothing dropped, ${VIEWERS} viewers — ` +
-        verdicts.map((v) => `${v.mode.name}: ${v.met ? 'met' : 'not met'}`).join(', '),
-      met: verdicts.every((v) => v.met),
+        verdicts
+          .map((v) => `${v.run.viewers} viewers: p99 < ${BUDGET_P99_MS} ms, ≥ ${BUDGET_SPEEDUP}× lower than bare, nothing lost → ${v.met ? 'met' : 'not met'}`)
+          .join('; ') +
+        `; ${first.run.people} people join in ≤ ${BUDGET_JOIN_RATIO}× bare with ≤ 1 presence message per viewer per tick → ${joinMet ? 'met' : 'not met'}`,
+      met: verdicts[0]!.met && joinMet,
     },
     notes: [
       ...verdicts.flatMap((v) => [
-        `${v.mode.name} (${v.mode.batch}/POST), real: ${line(v.r.a, v.r.s)}`,
-        `${v.mode.name} (${v.mode.batch}/POST), bare: ${line(v.b.a, v.b.s)} → real/bare p99 ${v.ratio.toFixed(2)}×`,
+        `${v.run.viewers} viewers (${v.run.people} people): batched p99 ${fmt(v.p99('batched'))} ms, bare p99 ${fmt(v.p99('bare'))} ms → ${v.speedup.toFixed(1)}× lower` +
+          (v.of('per-event').length ? `; per-event real (old path) p99 ${fmt(v.p99('per-event'))} ms` : ''),
+        ...v.run.answer.phases.map((a, i) => `  ${v.run.viewers}/${a.target}: ${line(a, v.run.server[i])}`),
+        `  joining ${v.run.viewers} viewers of ${v.run.people} people: ${['batched', 'bare', 'per-event'].map((l) => joining(v, l)).filter(Boolean).join('; ')}` +
+          ` → batched/bare ${v.joinRatio.toFixed(2)}×`,
+        ...(v.batched.failedViewers || v.bare.failedViewers
+          ? [`  viewers that could not join: batched ${v.batched.failedViewers}, bare ${v.bare.failedViewers} (${[...v.batched.connectErrors, ...v.bare.connectErrors].join(' | ')})`]
+          : []),
       ]),
-      ...(cost
+      ...(first.run.cost
         ? [
-            `handing one event to ${cost.sockets} viewers blocks the real server's event loop ${fmt(cost.feedMs, 2)} ms through SpecFeed ` +
-              `(a broadcast to the spec's live room) vs ${fmt(cost.roomMs, 2)} ms for one io.to(room).emit → ${(cost.feedMs / cost.roomMs).toFixed(1)}×; ` +
-              `a batch of 25: ${fmt(cost.feedBatchMs, 1)} ms vs ${fmt(cost.roomBatchMs, 1)} ms → ${(cost.feedBatchMs / cost.roomBatchMs).toFixed(1)}×`,
+            `handing one event to ${first.run.cost.sockets} per-event viewers blocks the real server's event loop ${fmt(first.run.cost.feedMs, 2)} ms through SpecFeed ` +
+              `(a broadcast to the spec's live room) vs ${fmt(first.run.cost.roomMs, 2)} ms for one io.to(room).emit; ` +
+              `a batch of 25: ${fmt(first.run.cost.feedBatchMs, 1)} ms vs ${fmt(first.run.cost.roomBatchMs, 1)} ms`,
           ]
         : []),
-      `joining: real ${(realJoin.joinMs / 1000).toFixed(1)} s for ${realJoin.viewers} viewers of ${USERS} people ` +
-        `(${fmt(realJoin.presenceMessages, 0)} spec:presence messages, ${fmt(realJoin.presenceEntries, 0)} viewer entries in all); ` +
-        `bare ${(bareJoin.joinMs / 1000).toFixed(1)} s`,
-      ...(realJoin.failedViewers || bareJoin.failedViewers
-        ? [`viewers that could not join: real ${realJoin.failedViewers}, bare ${bareJoin.failedViewers} (${[...realJoin.connectErrors, ...bareJoin.connectErrors].join(' | ')})`]
-        : []),
       ...(errors.length ? [`POSTs that failed (first 5 per phase): ${errors.join(' | ')}`] : []),
-      `viewers and sender in one child process (one clock), both servers in this one; ${loadNote()}`,
+      `viewers and sender in one child process per size (one clock), both servers in this one; load average ${loadAtStart.toFixed(2)} at the start, ${loadNote()}`,
     ],
   }
 }

@@ -21,6 +21,8 @@ export interface FanoutTarget {
   /** Where the sender posts `{events: [...]}`, and its Bearer token. */
   postUrl: string
   postToken: string | null
+  /** Join with `batch: true`: events come as `spec:events` arrays, presence as deltas. */
+  batch?: boolean
 }
 
 export interface FanoutPhase {
@@ -32,6 +34,8 @@ export interface FanoutPhase {
 
 export interface FanoutJob {
   targets: FanoutTarget[]
+  /** The presence tick (src/sockets/presence.ts): at most one presence message per viewer in it is the target. */
+  presenceTickMs: number
   phases: FanoutPhase[]
   ratePerSec: number
   /** Events per phase. */
@@ -79,8 +83,10 @@ export interface TargetAnswer {
   connectErrors: string[]
   joinMs: number
   presenceMessages: number
-  /** Sum of the viewer list lengths over every presence message received: what presence cost the viewers. */
+  /** Sum of the viewer entries over every presence message received (lists, or joined + left): what presence cost. */
   presenceEntries: number
+  /** The most presence messages one viewer got within one presence tick (less 20 % for timer jitter) while joining. */
+  presencePerTick: number
 }
 
 export interface FanoutAnswer {
@@ -111,6 +117,8 @@ class Viewers {
   disconnects = 0
   presenceMessages = 0
   presenceEntries = 0
+  /** Per viewer, when its presence messages arrived. */
+  readonly presenceAt: number[][]
 
   constructor(
     readonly target: FanoutTarget,
@@ -119,6 +127,19 @@ class Viewers {
     this.sockets = new Array(target.tokens.length).fill(null)
     this.lastSeq = new Float64Array(target.tokens.length)
     this.counts = new Uint32Array(target.tokens.length)
+    this.presenceAt = Array.from({ length: target.tokens.length }, () => [])
+  }
+
+  /** The most presence messages one viewer got within `windowMs`. */
+  presencePeak(windowMs: number): number {
+    let peak = 0
+    for (const times of this.presenceAt) {
+      for (let i = 0, j = 0; i < times.length; i++) {
+        while (times[i]! - times[j]! >= windowMs) j++
+        peak = Math.max(peak, i - j + 1)
+      }
+    }
+    return peak
   }
 
   get joined(): number[] {
@@ -148,8 +169,7 @@ class Viewers {
       timeout: 30_000,
       ...(token ? { auth: { token } } : {}),
     })
-    socket.on('spec:event', (e: SpecEventLike) => {
-      const at = clock()
+    const take = (e: SpecEventLike, at: number) => {
       if (e.seq <= this.lastSeq[v]!) {
         if (e.seq === this.lastSeq[v]) this.duplicates++
         else this.outOfOrder++
@@ -163,10 +183,16 @@ class Viewers {
       } else {
         this.duplicates++
       }
+    }
+    socket.on('spec:event', (e: SpecEventLike) => take(e, clock()))
+    socket.on('spec:events', (events: SpecEventLike[]) => {
+      const at = clock()
+      for (const e of events) take(e, at)
     })
-    socket.on('spec:presence', (p: { viewers?: unknown[] }) => {
+    socket.on('spec:presence', (p: { viewers?: unknown[]; joined?: unknown[]; left?: unknown[] }) => {
       this.presenceMessages++
-      this.presenceEntries += p.viewers?.length ?? 0
+      this.presenceEntries += (p.viewers?.length ?? 0) + (p.joined?.length ?? 0) + (p.left?.length ?? 0)
+      this.presenceAt[v]!.push(clock())
     })
     socket.on('disconnect', () => {
       if (this.phase >= 0) this.disconnects++
@@ -176,7 +202,7 @@ class Viewers {
         socket.once('connect', () => resolve())
         socket.once('connect_error', (err) => reject(err))
       })
-      const answer = await socket.timeout(60_000).emitWithAck('spec:join', { spec_id: this.target.specId })
+      const answer = await socket.timeout(60_000).emitWithAck('spec:join', { spec_id: this.target.specId, ...(this.target.batch ? { batch: true } : {}) })
       if (!answer?.ok) throw new Error(`join refused: ${JSON.stringify(answer?.error ?? answer)}`)
     } catch (err) {
       socket.disconnect()
@@ -186,7 +212,7 @@ class Viewers {
   }
 
   /** Connects and joins every viewer, in waves: a thousand handshakes at once time out for reasons of their own. */
-  async joinAll(): Promise<TargetAnswer> {
+  async joinAll(presenceTickMs: number): Promise<TargetAnswer> {
     const V = this.sockets.length
     const connectErrors: string[] = []
     const start = clock()
@@ -216,6 +242,7 @@ class Viewers {
       joinMs,
       presenceMessages: this.presenceMessages,
       presenceEntries: this.presenceEntries,
+      presencePerTick: this.presencePeak(presenceTickMs * 0.8),
     }
   }
 }
@@ -330,7 +357,7 @@ function summarize(
 serveChild<FanoutJob, FanoutAnswer>(async (job) => {
   const byLabel = new Map(job.targets.map((t) => [t.label, new Viewers(t, job.events)]))
   const targets: TargetAnswer[] = []
-  for (const v of byLabel.values()) targets.push(await v.joinAll())
+  for (const v of byLabel.values()) targets.push(await v.joinAll(job.presenceTickMs))
   // the parent may probe the servers with the viewers in place; it answers when it is done
   await new Promise<void>((resolve) => {
     process.once('message', () => resolve())

@@ -3,7 +3,7 @@ import { newUuid } from '../ids.ts'
 import { logger } from '../log.ts'
 import { transaction, type Sql } from '../db/connect.ts'
 import { assertFence, claimActor, claimActors, FencedError, loadActor, releaseLeases, renewLeases, RENEW_MS } from '../db/actors.ts'
-import { appendEvents, eventsAfter } from '../db/events.ts'
+import { appendEvents, eventsAfter, GroupCommit, type AppendResult } from '../db/events.ts'
 import { reportUndelivered } from '../db/messages.ts'
 import { endUnfinishedPhases, findSpec, findSpecs, type PhaseSummary, type SpecRow } from '../db/specs.ts'
 import { cancelUnfinishedWork } from '../db/tickets.ts'
@@ -70,6 +70,7 @@ export class SpecHost implements SpecHostView {
   readonly nodeId: string
   private live = new Map<string, Live>()
   private queues = new Map<string, SerialQueue>()
+  private readonly groupCommit: GroupCommit
   private leaseTimer: NodeJS.Timeout | undefined
   private stopping = false
   private booted = false
@@ -78,6 +79,11 @@ export class SpecHost implements SpecHostView {
 
   constructor(private readonly opts: HostOptions) {
     this.nodeId = opts.nodeId
+    this.groupCommit = new GroupCommit(
+      (specId, events) => this.appendFenced(specId, events),
+      (specId, job) => this.queueFor(specId).push(job),
+      (specId, events) => this.bus.publish({ kind: 'events', specId, events }),
+    )
   }
 
   get shuttingDown(): boolean {
@@ -217,20 +223,23 @@ export class SpecHost implements SpecHostView {
    * get their seqs and reach the room in order with the actor's own.
    */
   appendEvents(specId: string, events: NewEvent[]): Promise<{ written: LogRow[]; duplicates: number }> {
-    return this.queueFor(specId).push(async () => {
-      const live = this.live.get(specId)
-      const result = live
-        ? await transaction(this.opts.sql, async (tx) => {
-            await assertFence(tx, specId, { node: this.nodeId, epoch: live.epoch })
-            return appendEvents(tx, specId, events)
-          }).catch((err) => {
-            if (err instanceof FencedError) this.drop(specId, 'its lease was taken over by another node')
-            throw err
-          })
-        : // a finished spec (an ended sandbox's last words): nobody runs it any more
-          await appendEvents(this.opts.sql, specId, events)
-      if (result.written.length) this.bus.publish({ kind: 'events', specId, events: result.written })
-      return result
+    // appends waiting for the spec's turn are merged into one statement (src/db/events.ts)
+    return this.groupCommit.append(specId, events)
+  }
+
+  /**
+   * One append of agent or user events. In a cluster it is fenced like a transition: a node whose lease was taken over
+   * writes nothing and stops its copy. A finished spec (an ended sandbox's last words) has no owner any more.
+   */
+  private async appendFenced(specId: string, events: NewEvent[]): Promise<AppendResult> {
+    const live = this.live.get(specId)
+    if (!live || this.opts.singleNode) return appendEvents(this.opts.sql, specId, events)
+    return transaction(this.opts.sql, async (tx) => {
+      await assertFence(tx, specId, { node: this.nodeId, epoch: live.epoch })
+      return appendEvents(tx, specId, events)
+    }).catch((err: unknown) => {
+      if (err instanceof FencedError) this.drop(specId, 'its lease was taken over by another node')
+      throw err
     })
   }
 

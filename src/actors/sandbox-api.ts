@@ -23,6 +23,13 @@ import { head } from '../schemas/text.ts'
 
 /** Events posted just after the sandbox was ended (the worker's last words) are still taken for this long. */
 const EVENTS_GRACE_MS = 15_000
+/**
+ * An event post's token check is answered from memory for this long after the sandbox row was read: well inside the
+ * grace above, so a sandbox ended meanwhile would have had its events taken anyway.
+ */
+const INGEST_AUTH_CACHE_MS = 1_000
+/** The most sandboxes whose check is remembered (a node runs a few dozen at once); past it the memory starts over. */
+const INGEST_AUTH_CACHE_SIZE = 1_000
 const PRIOR_OF: Record<AgentPhase, AgentPhase[]> = {
   explore: [],
   requirements: ['explore'],
@@ -39,6 +46,10 @@ const unauthenticated = () => new AppError('unauthenticated', 'This sandbox toke
  * pricing and budget, results evaluated by the server's evaluator through the spec's actor, and user messages.
  */
 export class SandboxApi {
+  /** Event posts' token checks (by sandbox id) and heartbeat writes, remembered briefly: see ingest(). */
+  private checked = new Map<string, { row: SandboxRow; at: number }>()
+  private heartbeats = new Map<string, number>()
+
   constructor(
     private readonly sql: Sql,
     private readonly host: SpecHost,
@@ -157,11 +168,37 @@ export class SandboxApi {
     }
   }
 
-  /** Stores agent events once each (by id); any call of a sandbox counts as its heartbeat. */
+  /**
+   * `authenticate` with the events' grace, for event posts: a worker posts every 250 ms, so the sandbox row read for
+   * its token check is reused for INGEST_AUTH_CACHE_MS (the token is still compared on every call).
+   */
+  async authenticateEvents(sandboxId: string, token: string | null): Promise<SandboxRow> {
+    const hit = this.checked.get(sandboxId)
+    if (token && hit && Date.now() - hit.at < INGEST_AUTH_CACHE_MS && hit.row.token_hash === hashToken(token)) return hit.row
+    const row = await this.authenticate(sandboxId, token, { grace: true })
+    if (this.checked.size >= INGEST_AUTH_CACHE_SIZE) this.checked.clear()
+    this.checked.set(sandboxId, { row, at: Date.now() })
+    return row
+  }
+
+  /**
+   * Stores agent events once each (by id); any call of a sandbox counts as its heartbeat. Appends to one spec that
+   * arrive together share one statement (the host's group commit); the heartbeat is written at most once per tenth of
+   * the silence limit (and per second), which is all the silence check can tell apart.
+   */
   async ingest(row: SandboxRow, body: IngestEvents): Promise<{ accepted: number; duplicates: number }> {
     const answer = await this.router.run({ kind: 'ingest', specId: row.spec_id, sandboxId: row.id, body }, () => this.ingestHere(row, body))
-    await touchHeartbeat(this.sql, row.id)
+    await this.heartbeat(row)
     return answer
+  }
+
+  private async heartbeat(row: SandboxRow): Promise<void> {
+    const beatEvery = Math.min(1_000, this.config.silenceMs / 10)
+    const last = this.heartbeats.get(row.id)
+    if (last !== undefined && Date.now() - last < beatEvery) return
+    if (this.heartbeats.size >= INGEST_AUTH_CACHE_SIZE) this.heartbeats.clear()
+    this.heartbeats.set(row.id, Date.now())
+    await touchHeartbeat(this.sql, row.id)
   }
 
   async ingestHere(row: SandboxRow, body: IngestEvents): Promise<{ accepted: number; duplicates: number }> {

@@ -90,3 +90,97 @@ export async function pendingUserMessages(sql: Sql, specId: string, afterSeq: nu
     order by seq asc limit 100`
   return rows.map(toEvent)
 }
+
+/** What one caller of a group commit gets back: its own events written, and its own duplicates. */
+export interface AppendResult {
+  written: SpecEvent[]
+  duplicates: number
+}
+
+/** The most events merged into one statement; a call that would pass it starts the next group. */
+export const GROUP_MAX_EVENTS = 1_000
+
+interface Waiting {
+  events: NewEvent[]
+  resolve: (result: AppendResult) => void
+  reject: (err: unknown) => void
+}
+
+/** The calls of one group, with their event count. */
+interface Group {
+  calls: Waiting[]
+  size: number
+}
+
+/**
+ * App-level group commit of one spec's appends: calls that arrive while the spec's previous append is still being
+ * written wait in one group, and the whole group is written with ONE `appendEvents` statement when its turn comes.
+ * Throughput then follows demand (a busy event loop stretches each round trip, so more calls share the next one)
+ * instead of being one round trip per request. Each caller gets its own events' seqs; an id sent twice in a group is
+ * written once and counted as a duplicate for the later caller. Should the merged statement fail, each call is retried
+ * on its own, so one bad request cannot fail the others.
+ */
+export class GroupCommit {
+  private open = new Map<string, Group>()
+
+  /**
+   * `write` is one `appendEvents` (the host fences it in a cluster); `schedule` runs a job in the spec's turn (its
+   * serial queue); `written` is told, in that turn, of every event written, in seq order (the host publishes them).
+   */
+  constructor(
+    private readonly write: (specId: string, events: NewEvent[]) => Promise<AppendResult>,
+    private readonly schedule: (specId: string, job: () => Promise<void>) => Promise<void>,
+    private readonly written: (specId: string, events: SpecEvent[]) => void,
+  ) {}
+
+  append(specId: string, events: NewEvent[]): Promise<AppendResult> {
+    return new Promise((resolve, reject) => {
+      const call = { events, resolve, reject }
+      const group = this.open.get(specId)
+      if (group && group.size + events.length <= GROUP_MAX_EVENTS) {
+        group.calls.push(call)
+        group.size += events.length
+        return
+      }
+      const next: Group = { calls: [call], size: events.length }
+      this.open.set(specId, next)
+      void this.schedule(specId, async () => {
+        if (this.open.get(specId) === next) this.open.delete(specId) // later calls start the next group
+        await this.commit(specId, next.calls)
+      })
+    })
+  }
+
+  private async commit(specId: string, calls: Waiting[]): Promise<void> {
+    let merged: SpecEvent[] | null = null
+    if (calls.length > 1) {
+      try {
+        merged = (await this.write(specId, calls.flatMap((c) => c.events))).written
+      } catch {
+        // one call may be at fault: each on its own below, so only that one fails
+      }
+    }
+    if (merged) {
+      if (merged.length) this.written(specId, merged)
+      const byId = new Map(merged.map((e) => [e.id, e]))
+      for (const call of calls) {
+        const own: SpecEvent[] = []
+        for (const e of call.events) {
+          const event = byId.get(e.id)
+          if (event && byId.delete(e.id)) own.push(event)
+        }
+        call.resolve({ written: own, duplicates: call.events.length - own.length })
+      }
+      return
+    }
+    for (const call of calls) {
+      try {
+        const result = await this.write(specId, call.events)
+        if (result.written.length) this.written(specId, result.written)
+        call.resolve(result)
+      } catch (err) {
+        call.reject(err)
+      }
+    }
+  }
+}

@@ -123,3 +123,22 @@ export async function findSpecs(sql: Sql, ids: string[]): Promise<SpecRow[]> {
   if (ids.length === 0) return []
   return sql<SpecRow[]>`select * from specs where id = any(${ids})`
 }
+
+/**
+ * `findSpecFor` for several users at once (viewers joining a spec's room together): each user id that may see the spec,
+ * with the spec and that user's access; users who may not are absent.
+ */
+export async function findSpecForUsers(sql: Sql, specId: string, userIds: string[]): Promise<Map<string, SpecWithAccess>> {
+  const rows = await sql<(SpecWithAccess & { for_user: string })[]>`
+    select s.*, u.id as for_user,
+      case when s.user_id = u.id then 'owner'
+           when p.owner_id = u.id then 'editor'
+           else m.role end as access
+    from specs s
+    cross join unnest(${userIds}::text[]) as u(id)
+    left join projects p on p.id = s.project_id
+    left join project_members m on m.project_id = s.project_id and m.user_id = u.id
+    where s.id = ${specId}
+      and (s.user_id = u.id or p.owner_id = u.id or m.user_id is not null)`
+  return new Map(rows.map(({ for_user: user, ...spec }) => [user, spec as SpecWithAccess]))
+}

@@ -141,6 +141,8 @@ export const SpecJoinSchema = v.object({
   ),
   /** false: follow the spec's events without being listed as watching it (the board does this). */
   presence: v.optional(v.boolean('presence must be true or false'), true),
+  /** true: live events come as `spec:events` arrays, one per tick, and presence as deltas (CONTRACT §6). */
+  batch: v.optional(v.boolean('batch must be true or false'), false),
 })
 export const SpecLeaveSchema = v.object({ spec_id: v.string('spec_id must be a string') })
 

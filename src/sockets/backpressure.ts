@@ -11,21 +11,39 @@ type Connection = Socket['conn']
  * no limit. A client that stops reading is only dropped by the heartbeat (pingInterval + pingTimeout: up to 45 s).
  *
  * Measured (a viewer whose TCP socket is paused, loopback, Linux tcp_wmem max 4 MiB): the kernel's socket buffers
- * swallow the first 4–7 MB (~395 events of 10 KB, ~110 of 60 KB), then `writeBuffer` grows by exactly one packet per
- * event (204 after 600 events of 10 KB), without bound, and stays in memory until the heartbeat drops the client.
- * Bound: 100 packets beyond what the kernel holds (≤ 6 MB of 60 KB events). A healthy client's queue is empty between
- * two deliveries, so the bound is checked before each delivery (a batch of events, for every socket it goes to), not
- * per packet: one large batch (a gap filled from the log) may be queued at once.
+ * swallow the first 4–7 MB (~395 events of 10 KB, ~110 of 60 KB), then `writeBuffer` grows by one packet per
+ * emit, without bound, and stays in memory until the heartbeat drops the client.
+ *
+ * The bound is on BYTES queued beyond what the kernel holds, not packets: a gap filled from the log is sent as
+ * thousands of small `spec:event` packets at once to a client that reads them in milliseconds, while a few large events
+ * can already be megabytes. A healthy client's queue is empty between two deliveries, so the bound is checked before
+ * each delivery (a batch of events, for every socket it goes to), not per packet: one large batch may be queued at once.
  */
-export const MAX_QUEUED_PACKETS = 100
+export const MAX_QUEUED_BYTES = 8 * 1024 * 1024
 
 /** The largest message a client may send: a command's text and feedback (≤ 20 000 characters each) fit easily. */
 export const MAX_MESSAGE_BYTES = 256 * 1024
 
+interface QueuedPacket {
+  data?: string | ArrayBufferView | ArrayBuffer
+}
+
+/** `writeBuffer` is private in engine.io's typings; it is the queue the transport drains. */
+const writeBuffer = (socket: Socket): QueuedPacket[] => (socket.conn as unknown as { writeBuffer?: QueuedPacket[] }).writeBuffer ?? []
+
 /** Packets emitted to this socket that its transport has not taken yet. */
 export function queuedPackets(socket: Socket): number {
-  // `writeBuffer` is private in engine.io's typings; it is the queue the transport drains.
-  return (socket.conn as unknown as { writeBuffer?: unknown[] }).writeBuffer?.length ?? 0
+  return writeBuffer(socket).length
+}
+
+/** Bytes emitted to this socket that its transport has not taken yet (UTF-8, as they will be sent). */
+export function queuedBytes(socket: Socket): number {
+  let bytes = 0
+  for (const packet of writeBuffer(socket)) {
+    const data = packet.data
+    bytes += data === undefined ? 0 : typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength
+  }
+  return bytes
 }
 
 /**
@@ -34,9 +52,10 @@ export function queuedPackets(socket: Socket): number {
  */
 export function keepUp(socket: Socket): boolean {
   if (!socket.connected) return false
-  const queued = queuedPackets(socket)
-  if (queued <= MAX_QUEUED_PACKETS) return true
-  log.warn('dropping a client that does not keep up', { socket: socket.id, user: socket.data?.user?.id, queued })
+  if (queuedPackets(socket) === 0) return true
+  const queued = queuedBytes(socket)
+  if (queued <= MAX_QUEUED_BYTES) return true
+  log.warn('dropping a client that does not keep up', { socket: socket.id, user: socket.data?.user?.id, queued_bytes: queued })
   hangUp(socket.conn)
   return false
 }

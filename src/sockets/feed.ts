@@ -2,10 +2,18 @@ import { logger } from '../log.ts'
 import type { SpecEvent } from '../schemas/events.ts'
 import type { PresentedSpec } from '../schemas/present.ts'
 import { keepUp } from './backpressure.ts'
-import { liveRoom } from './rooms.ts'
+import { liveBatchRoom, liveRoom } from './rooms.ts'
 import type { SpecNamespace, SpecSocket } from './types.ts'
 
 const log = logger('omoi:sockets')
+
+/**
+ * Sockets that joined with `batch: true` get what arrived within one tick as one `spec:events` frame: a worker POST of
+ * 25 events is one frame per viewer, not 25 (the frame count is what bounds fan-out latency, bench/README.md).
+ */
+export const BATCH_TICK_MS = 16
+/** A tick is cut short once this many events wait; a longer array (a gap read from the log) is sent in frames this long. */
+export const BATCH_MAX_EVENTS = 200
 
 /** Where one audience stands in one spec's event stream. */
 interface Position {
@@ -19,6 +27,8 @@ interface Position {
 /** One socket on its own: while its join is answered, and until it has caught up with the live room. */
 export interface SocketCursor extends Position {
   readonly socket: SpecSocket
+  /** Joined with `batch: true`: sent `spec:events` arrays. */
+  readonly batch: boolean
   /** The newest spec state published while the join was being answered. */
   heldState: PresentedSpec | null
 }
@@ -27,7 +37,11 @@ export interface SocketCursor extends Position {
 interface LiveCursor extends Position {
   seq: number
   readonly members: Map<string, SpecSocket>
-  /** Room `spec:<id>:live` on this node only: other nodes deliver what is relayed to them through their own feed. */
+  readonly batch: boolean
+  /**
+   * Room `spec:<id>:live` (or `:live:batch`) on this node only: other nodes deliver what is relayed to them through
+   * their own feed.
+   */
   readonly room: ReturnType<SpecNamespace['to']>
 }
 
@@ -38,6 +52,10 @@ type Cursor = SocketCursor | LiveCursor
 interface Stream {
   joining: Map<string, SocketCursor>
   live: LiveCursor | null
+  liveBatch: LiveCursor | null
+  /** Events waiting for the tick (only while a socket of the spec asked for batches). */
+  pending: SpecEvent[]
+  tick: NodeJS.Timeout | null
 }
 
 export type ReadEvents = (specId: string, afterSeq: number) => Promise<SpecEvent[]>
@@ -51,6 +69,10 @@ export type ReadEvents = (specId: string, afterSeq: number) => Promise<SpecEvent
  * A socket whose join was answered moves into the spec's live room as soon as it is level with it; the room gets each
  * event as one broadcast of this node, which Socket.IO encodes once for all its sockets (`socket.emit` would encode it
  * again per viewer). Only a socket being answered, or still catching up with the room, is sent to on its own.
+ *
+ * While any of the spec's sockets asked for batches, live events wait for the tick (BATCH_TICK_MS) and are then handed
+ * to every audience at once, so that every cursor sees the same arrays and the rooms stay level; a spec state flushes
+ * what waits first, so it never overtakes the events before it.
  */
 export class SpecFeed {
   private streams = new Map<string, Stream>()
@@ -60,11 +82,11 @@ export class SpecFeed {
   constructor(private readonly read: ReadEvents) {}
 
   /** Starts holding the spec's live events for this socket (replacing a previous join of it). */
-  hold(socket: SpecSocket, specId: string): SocketCursor {
+  hold(socket: SpecSocket, specId: string, batch = false): SocketCursor {
     let stream = this.streams.get(specId)
-    if (!stream) this.streams.set(specId, (stream = { joining: new Map(), live: null }))
+    if (!stream) this.streams.set(specId, (stream = { joining: new Map(), live: null, liveBatch: null, pending: [], tick: null }))
     this.leaveLive(stream, specId, socket.id)
-    const cursor: SocketCursor = { socket, seq: null, held: [], heldState: null, reading: false }
+    const cursor: SocketCursor = { socket, batch, seq: null, held: [], heldState: null, reading: false }
     stream.joining.set(socket.id, cursor)
     return cursor
   }
@@ -89,7 +111,10 @@ export class SpecFeed {
     if (!stream) return
     stream.joining.delete(socketId)
     this.leaveLive(stream, specId, socketId)
-    if (!stream.live && stream.joining.size === 0) this.streams.delete(specId)
+    if (!stream.live && !stream.liveBatch && stream.joining.size === 0) {
+      if (stream.tick) clearTimeout(stream.tick)
+      this.streams.delete(specId)
+    }
   }
 
   /** A socket went away: forget all its cursors. */
@@ -101,24 +126,44 @@ export class SpecFeed {
   events(specId: string, events: SpecEvent[]): void {
     const stream = this.streams.get(specId)
     if (!stream) return
-    if (stream.live) this.push(stream.live, specId, events)
-    for (const cursor of stream.joining.values()) this.push(cursor, specId, events)
-    this.promote(specId)
+    if (!hasBatch(stream)) return this.deliver(specId, [...stream.pending.splice(0), ...events])
+    stream.pending.push(...events)
+    if (stream.pending.length >= BATCH_MAX_EVENTS) this.flush(specId)
+    else stream.tick ??= setTimeout(() => this.flush(specId), BATCH_TICK_MS)
   }
 
   state(specId: string, spec: PresentedSpec): void {
+    this.flush(specId)
     const stream = this.streams.get(specId)
     if (!stream) return
-    if (stream.live && this.keptUp(stream.live, specId)) stream.live.room.emit('spec:state', spec)
+    for (const live of [stream.live, stream.liveBatch]) if (live && this.keptUp(live, specId)) live.room.emit('spec:state', spec)
     for (const cursor of stream.joining.values()) {
       if (cursor.seq === null) cursor.heldState = spec
       else if (keepUp(cursor.socket)) cursor.socket.emit('spec:state', spec)
     }
   }
 
+  /** Hands what waited for the tick to every audience of the spec. */
+  private flush(specId: string): void {
+    const stream = this.streams.get(specId)
+    if (!stream) return
+    if (stream.tick) clearTimeout(stream.tick)
+    stream.tick = null
+    if (stream.pending.length > 0) this.deliver(specId, stream.pending.splice(0))
+  }
+
+  private deliver(specId: string, events: SpecEvent[]): void {
+    const stream = this.streams.get(specId)
+    if (!stream || events.length === 0) return
+    if (stream.live) this.push(stream.live, specId, events)
+    if (stream.liveBatch) this.push(stream.liveBatch, specId, events)
+    for (const cursor of stream.joining.values()) this.push(cursor, specId, events)
+    this.promote(specId)
+  }
+
   private isCurrent(cursor: Cursor, specId: string): boolean {
     const stream = this.streams.get(specId)
-    if (isLive(cursor)) return stream?.live === cursor
+    if (isLive(cursor)) return stream?.live === cursor || stream?.liveBatch === cursor
     return stream?.joining.get(cursor.socket.id) === cursor && cursor.socket.connected
   }
 
@@ -130,11 +175,12 @@ export class SpecFeed {
     if (!isLive(cursor)) return keepUp(cursor.socket)
     const stream = this.streams.get(specId)!
     for (const [id, socket] of cursor.members) if (!keepUp(socket)) this.leaveLive(stream, specId, id)
-    return stream.live === cursor
+    return this.isCurrent(cursor, specId)
   }
 
   private push(cursor: Cursor, specId: string, events: SpecEvent[]): void {
     if (cursor.seq !== null && !cursor.reading && !this.keptUp(cursor, specId)) return
+    const next: SpecEvent[] = []
     for (const event of events) {
       if (cursor.seq === null || cursor.reading) {
         cursor.held.push(event)
@@ -142,11 +188,11 @@ export class SpecFeed {
         cursor.held.push(event)
         void this.fillGap(cursor, specId)
       } else if (event.seq === cursor.seq + 1) {
-        if (isLive(cursor)) cursor.room.emit('spec:event', event)
-        else cursor.socket.emit('spec:event', event)
+        next.push(event)
         cursor.seq = event.seq
       }
     }
+    if (next.length > 0) send(cursor, next)
   }
 
   /**
@@ -158,27 +204,33 @@ export class SpecFeed {
     if (!stream) return
     for (const cursor of stream.joining.values()) {
       if (cursor.seq === null || cursor.reading || !cursor.socket.connected) continue
-      stream.live ??= {
+      const key = cursor.batch ? 'liveBatch' : 'live'
+      const name = cursor.batch ? liveBatchRoom(specId) : liveRoom(specId)
+      const live = (stream[key] ??= {
         seq: cursor.seq,
         held: [],
         reading: false,
         members: new Map(),
-        room: cursor.socket.nsp.local.to(liveRoom(specId)),
-      }
-      if (stream.live.seq !== cursor.seq) continue
+        batch: cursor.batch,
+        room: cursor.socket.nsp.local.to(name),
+      })
+      if (live.seq !== cursor.seq) continue
       stream.joining.delete(cursor.socket.id)
-      stream.live.members.set(cursor.socket.id, cursor.socket)
-      void cursor.socket.join(liveRoom(specId))
+      live.members.set(cursor.socket.id, cursor.socket)
+      void cursor.socket.join(name)
     }
   }
 
-  /** Takes the socket out of the live room (closing the room when it was the last one). */
+  /** Takes the socket out of its live room (closing the room when it was the last one). */
   private leaveLive(stream: Stream, specId: string, socketId: string): void {
-    const socket = stream.live?.members.get(socketId)
-    if (!stream.live || !socket) return
-    stream.live.members.delete(socketId)
-    void socket.leave(liveRoom(specId))
-    if (stream.live.members.size === 0) stream.live = null
+    for (const key of ['live', 'liveBatch'] as const) {
+      const live = stream[key]
+      const socket = live?.members.get(socketId)
+      if (!live || !socket) continue
+      live.members.delete(socketId)
+      void socket.leave(live.batch ? liveBatchRoom(specId) : liveRoom(specId))
+      if (live.members.size === 0) stream[key] = null
+    }
   }
 
   /** Reads what the audience misses from the log (up to `upTo` at least, a read at a time) and sends it in order. */
@@ -219,3 +271,15 @@ export class SpecFeed {
 }
 
 const isLive = (cursor: Cursor): cursor is LiveCursor => 'members' in cursor
+
+const hasBatch = (stream: Stream): boolean => stream.liveBatch !== null || [...stream.joining.values()].some((c) => c.batch)
+
+/** Events in seq order to an audience: an array per frame (≤ BATCH_MAX_EVENTS) if it asked for batches, else one each. */
+function send(cursor: Cursor, events: SpecEvent[]): void {
+  const to = isLive(cursor) ? cursor.room : cursor.socket
+  if (cursor.batch) {
+    for (let i = 0; i < events.length; i += BATCH_MAX_EVENTS) to.emit('spec:events', events.slice(i, i + BATCH_MAX_EVENTS))
+  } else {
+    for (const event of events) to.emit('spec:event', event)
+  }
+}

@@ -59,7 +59,7 @@ export function attachSockets(http: HttpServer, deps: SocketDeps): AttachedSocke
 
   const allowedOrigins = config.publicUrl ? [config.publicUrl] : []
   const feed = new SpecFeed((specId, afterSeq) => eventsAfter(deps.sql, specId, afterSeq))
-  const presence = new PresenceBoard(io.of('/'))
+  const presence = new PresenceBoard(io.of('/'), pool ? (specId) => io.serverSideEmit('relay:presence', specId) : undefined)
   const connections = new Set<Connection>()
   io.engine.on('connection', (conn: Connection) => {
     connections.add(conn)
@@ -79,6 +79,7 @@ export function attachSockets(http: HttpServer, deps: SocketDeps): AttachedSocke
   if (pool) {
     io.on('relay:events', (specId, events) => feed.events(specId, events))
     io.on('relay:state', (specId, spec) => feed.state(specId, spec))
+    io.on('relay:presence', (specId) => presence.announce(specId, false))
     io.on('session:revoked', cutSession)
     linkOwners(io, deps.router, host.nodeId)
   }

@@ -1,37 +1,43 @@
 import { logger } from '../log.ts'
-import { specRoom } from './rooms.ts'
+import { deltasRoom, specRoom } from './rooms.ts'
 import type { SpecNamespace, Viewer } from './types.ts'
 
 const log = logger('omoi:sockets')
 
 /**
- * At most one `spec:presence` per spec in this interval. Announcing every join to the whole room costs n²/2 messages
- * when n viewers arrive (1,000 distinct people took 145 s to join); coalesced, a crowd arriving costs a few.
+ * At most one `spec:presence` per spec and socket in this interval (the presence tick). Announcing every join to the
+ * whole room costs n²/2 messages when n viewers arrive (1,000 distinct people took 145 s to join); coalesced, a crowd
+ * arriving costs a few per viewer.
  */
 export const PRESENCE_INTERVAL_MS = 250
 
-/** One spec's announcements: waiting for its slot, or reading the list, plus what was sent last. */
+/** One spec's announcements on this node: waiting for its slot, or reading the list, plus what was told last. */
 interface Announcer {
   waiting: boolean
   running: boolean
   /** A change came while the list was being read: announce once more after this one. */
   again: boolean
   sentAt: number
-  /** The user ids last announced (sorted); a list with the same people is not sent again. */
-  sent: string | null
+  /** The people this node's sockets were last told about, by user id: what the next delta is computed against. */
+  told: Map<string, Viewer>
 }
 
 /**
  * Who is watching a spec: the distinct users with a socket in its room, on every node (`fetchSockets` goes through the
- * adapter). Announcements are coalesced per spec and read one after the other, each with a fresh list, so a slow list
- * never overwrites a newer one on this node. A second tab of someone already listed changes nothing and is not announced.
+ * adapter). Each node tells its own sockets (a change on another node is relayed to it), coalesced per spec and tick,
+ * each with a fresh list, and only when the set of people changed (a second tab of someone listed changes nothing).
+ * Sockets that joined with `batch: true` (room `spec:<id>:deltas`) are sent what changed; the others the whole list.
  */
 export class PresenceBoard {
   private announcers = new Map<string, Announcer>()
   private timers = new Set<NodeJS.Timeout>()
   private closed = false
 
-  constructor(private readonly nsp: SpecNamespace) {}
+  /** `relay` tells the other nodes of a change on this one (clustered); they call `announce(specId, false)`. */
+  constructor(
+    private readonly nsp: SpecNamespace,
+    private readonly relay?: (specId: string) => void,
+  ) {}
 
   async viewers(specId: string): Promise<Viewer[]> {
     const sockets = await this.nsp.in(specRoom(specId)).fetchSockets()
@@ -43,12 +49,24 @@ export class PresenceBoard {
     return [...byUser.values()]
   }
 
-  /** Someone joined or left the spec's room: sends `spec:presence` to it soon, unless the people in it are the same. */
-  announce(specId: string): void {
+  /**
+   * The list to answer a join with `batch: true`: the people this node last told its sockets about, plus the joiner
+   * when listed. Read in the same turn as the socket enters `spec:<id>:deltas` and is answered, so the next delta it
+   * gets is computed against exactly this list (applied as a set, the joiner's own arrival changes nothing).
+   */
+  toldList(specId: string, joiner: Viewer | null): Viewer[] {
+    const told = new Map(this.announcers.get(specId)?.told)
+    if (joiner) told.set(joiner.user_id, joiner)
+    return [...told.values()]
+  }
+
+  /** Someone joined or left the spec's room (on this node unless `local` is false): its sockets are told soon. */
+  announce(specId: string, local = true): void {
     if (this.closed) return
+    if (local) this.relay?.(specId)
     let announcer = this.announcers.get(specId)
     if (!announcer) {
-      announcer = { waiting: false, running: false, again: false, sentAt: -Infinity, sent: null }
+      announcer = { waiting: false, running: false, again: false, sentAt: -Infinity, told: new Map() }
       this.announcers.set(specId, announcer)
     }
     if (announcer.running) announcer.again = true
@@ -80,10 +98,16 @@ export class PresenceBoard {
     announcer.sentAt = Date.now()
     try {
       const viewers = await this.viewers(specId)
-      const people = viewers.map((v) => v.user_id).sort().join()
-      if (people !== announcer.sent && !this.closed) {
-        announcer.sent = people
-        this.nsp.to(specRoom(specId)).emit('spec:presence', { spec_id: specId, viewers })
+      const now = new Map(viewers.map((v) => [v.user_id, v]))
+      const joined = viewers.filter((v) => !announcer.told.has(v.user_id))
+      const left = [...announcer.told.values()].filter((v) => !now.has(v.user_id))
+      if ((joined.length > 0 || left.length > 0) && !this.closed) {
+        announcer.told = now
+        announcer.sentAt = Date.now() // the interval is between messages, however long the list took to read
+        // this node's sockets only: every node tells its own (relayed changes), against what it told them last
+        const local = this.nsp.local
+        local.to(specRoom(specId)).except(deltasRoom(specId)).emit('spec:presence', { spec_id: specId, viewers })
+        local.to(deltasRoom(specId)).emit('spec:presence', { spec_id: specId, joined, left, count: now.size })
       }
     } catch (err) {
       log.warn('could not announce presence', { spec_id: specId, err })
@@ -92,7 +116,7 @@ export class PresenceBoard {
     if (announcer.again && !this.closed) {
       announcer.again = false
       this.schedule(specId, announcer)
-    } else if (announcer.sent === '') {
+    } else if (announcer.told.size === 0) {
       this.announcers.delete(specId) // nobody left to tell
     }
   }

@@ -1,8 +1,6 @@
 import type { SpecCommands } from '../actors/commands.ts'
 import type { AuthService } from '../auth/service.ts'
 import type { Sql } from '../db/connect.ts'
-import { eventsAfter } from '../db/events.ts'
-import { findSpecFor } from '../db/specs.ts'
 import { notFound } from '../errors.ts'
 import { SpecCommandSchema, SpecJoinSchema, SpecLeaveSchema } from '../schemas/api.ts'
 import { parseInput } from '../schemas/parse.ts'
@@ -10,8 +8,9 @@ import { presentSpec } from '../schemas/present.ts'
 import { request } from './ack.ts'
 import type { SpecFeed } from './feed.ts'
 import { authenticate } from './handshake.ts'
+import { JoinReads } from './join-reads.ts'
 import type { PresenceBoard } from './presence.ts'
-import { specOfRoom, specRoom } from './rooms.ts'
+import { deltasRoom, specOfRoom, specRoom } from './rooms.ts'
 import type { ClientToServerEvents, SpecNamespace, SpecSocket } from './types.ts'
 
 export interface SpecsDeps {
@@ -30,7 +29,8 @@ type Events = ClientToServerEvents
  * (`spec:command`, through the same function as REST).
  */
 export function registerSpecs(nsp: SpecNamespace, deps: SpecsDeps): void {
-  const { sql, commands, feed, presence } = deps
+  const { commands, feed, presence } = deps
+  const reads = new JoinReads(deps.sql)
   nsp.use(authenticate(deps.auth, { allowedOrigins: deps.allowedOrigins }))
 
   nsp.on('connection', (socket: SpecSocket) => {
@@ -39,26 +39,38 @@ export function registerSpecs(nsp: SpecNamespace, deps: SpecsDeps): void {
     socket.on(
       'spec:join',
       request<Events['spec:join']>('spec:join', async (payload, reply) => {
-        const { spec_id: specId, after_seq: afterSeq = 0, presence: listed } = parseInput(SpecJoinSchema, payload, 'payload')
+        const { spec_id: specId, after_seq: afterSeq = 0, presence: listed, batch } = parseInput(SpecJoinSchema, payload, 'payload')
         // Hold live events before reading the replay: whatever is committed from now on is either in it or held.
-        const cursor = feed.hold(socket, specId)
-        const spec = await findSpecFor(sql, specId, user.id)
+        const cursor = feed.hold(socket, specId, batch)
+        // both read after the hold, shared with the joins of the same spec arriving together (join-reads.ts)
+        const replay = reads.eventsAfter(specId, afterSeq)
+        replay.catch(() => {}) // not wanted when access is refused; awaited below otherwise
+        const spec = await reads.specFor(specId, user.id)
         if (!spec) {
           feed.release(socket.id, specId)
           if (socket.rooms.has(specRoom(specId))) {
             // watching until now (its access was taken away)
             await socket.leave(specRoom(specId))
+            await socket.leave(deltasRoom(specId))
             presence.announce(specId)
           }
           throw notFound('Spec')
         }
-        const events = await eventsAfter(sql, specId, afterSeq)
+        const events = await replay
         if (!socket.connected) return // gone meanwhile: joining now would leave a ghost in the room
         socket.data.unlisted = listed ? socket.data.unlisted.filter((id) => id !== specId) : [...new Set([...socket.data.unlisted, specId])]
         await socket.join(specRoom(specId))
-        const viewers = await presence.viewers(specId)
         const shown = presentSpec(spec, spec.access)
-        reply({ ok: true, spec: shown, events, viewers })
+        if (batch) {
+          // Entering the deltas room, reading the list deltas are computed against, and answering: one turn (presence.ts).
+          // The adapters used here add a socket to a room synchronously; the promise is for others.
+          const entering = socket.join(deltasRoom(specId))
+          reply({ ok: true, spec: shown, events, viewers: presence.toldList(specId, listed ? { user_id: user.id, name: user.name } : null) })
+          await entering
+        } else {
+          if (socket.rooms.has(deltasRoom(specId))) await socket.leave(deltasRoom(specId))
+          reply({ ok: true, spec: shown, events, viewers: await presence.viewers(specId) })
+        }
         // A client asking for no replay (after_seq past the end) gets every event after what existed at its join.
         feed.open(cursor, specId, Math.max(events.at(-1)?.seq ?? 0, Math.min(afterSeq, spec.last_seq)), shown)
         presence.announce(specId)
@@ -72,6 +84,7 @@ export function registerSpecs(nsp: SpecNamespace, deps: SpecsDeps): void {
         const wasIn = socket.rooms.has(specRoom(specId))
         feed.release(socket.id, specId)
         await socket.leave(specRoom(specId))
+        await socket.leave(deltasRoom(specId))
         reply({ ok: true })
         if (wasIn) presence.announce(specId)
       }),

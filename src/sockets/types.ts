@@ -23,15 +23,30 @@ export interface Viewer {
   user_id: string
   name: string
 }
+/** The whole list: what a socket that joined without `batch` is sent whenever the people watching change. */
 export interface Presence {
   spec_id: string
   viewers: Viewer[]
+}
+/**
+ * What changed since the last presence message (sockets that joined with `batch: true`), coalesced per tick. Applied to
+ * the join answer's `viewers` as a set (add `joined`, remove `left`, by user_id); `count` is the number of people after.
+ */
+export interface PresenceDelta {
+  spec_id: string
+  joined: Viewer[]
+  left: Viewer[]
+  count: number
 }
 
 /** Payloads as a client sends them; the server validates each on arrival (src/schemas/api.ts). */
 export interface JoinPayload {
   spec_id: string
   after_seq?: number
+  /** Live events as `spec:events` arrays and presence as deltas. */
+  batch?: boolean
+  /** false: follow without being listed as watching. */
+  presence?: boolean
 }
 export interface LeavePayload {
   spec_id: string
@@ -52,9 +67,13 @@ export interface ClientToServerEvents {
 
 /** Namespace `/`: what the server emits to the viewers of room `spec:<id>`. */
 export interface ServerToClientEvents {
+  /** One event, to sockets that joined without `batch`. */
   'spec:event': (event: SpecEvent) => void
+  /** Events in seq order (at most one frame per tick), to sockets that joined with `batch: true`. */
+  'spec:events': (events: SpecEvent[]) => void
   'spec:state': (spec: PresentedSpec) => void
-  'spec:presence': (presence: Presence) => void
+  /** The whole list without `batch`; a delta with it. */
+  'spec:presence': (presence: Presence | PresenceDelta) => void
 }
 
 /**
@@ -64,6 +83,8 @@ export interface ServerToClientEvents {
 export interface InterServerEvents {
   'relay:events': (specId: string, events: SpecEvent[]) => void
   'relay:state': (specId: string, spec: PresentedSpec) => void
+  /** Someone joined or left the spec's room on the sending node: every node tells its own sockets. */
+  'relay:presence': (specId: string) => void
   'relay:actors': (ack: (actors: ActorSummary[]) => void) => void
   /** A spec request for the node `to`, which answers through the ack; every other node acks null. */
   'route:call': (to: string, call: RoutedCall, ack: (answer: RoutedAnswer | null) => void) => void

@@ -8,9 +8,9 @@ import { startFakeModel, type FakeModel } from '../support/fake-model.ts'
 import { allEvents, launchSpec, waitForStatus } from '../support/omoi.ts'
 import { makeRepo } from '../support/repo.ts'
 import { startTestServer, type TestServer } from '../support/server.ts'
-import { ask, connect, connectAdmin, connected, SpecView } from '../support/socket-client.ts'
+import { ask, Collector, connect, connectAdmin, connected, SpecView } from '../support/socket-client.ts'
+import type { Presence, PresenceDelta } from '../../src/sockets/types.ts'
 import { freePort } from '../support/stack.ts'
-import { waitFor } from '../support/wait.ts'
 
 /**
  * Two nodes on one PostgreSQL with OMOI_CLUSTER=postgres (CI sets DATABASE_URL; embedded PGlite is one node). Node A's
@@ -168,4 +168,27 @@ describe('two nodes with the postgres adapter', () => {
     expect(await gone).toBe('io server disconnect')
     onB.disconnect()
   }, 30_000)
+
+  it.skipIf(!enabled)('tells batch viewers on node B who joins and leaves on node A, as deltas; full lists to the others', async () => {
+    const owner = await asUser(nodeA.url, 'Owner')
+    const member = await asUser(nodeA.url, 'Member')
+    const project = (await owner.post('/projects', { name: 'Shop', repo_url: await makeRepo() })).body
+    await owner.post(`/projects/${project.id}/members`, { email: member.user!.email, role: 'viewer' })
+    const specId = (await owner.post('/specs', { project_id: project.id, title: 'Who watches', description: 'two nodes' })).body.id
+
+    const [batchOnB, fullOnB, memberOnA] = [connect(nodeB.url, { token: owner.token! }), connect(nodeB.url, { token: owner.token! }), connect(nodeA.url, { token: member.token! })]
+    await Promise.all([batchOnB, fullOnB, memberOnA].map((s) => connected(s)))
+    const deltas = new Collector<PresenceDelta>(batchOnB, 'spec:presence', (p) => p.spec_id === specId)
+    const lists = new Collector<Presence>(fullOnB, 'spec:presence', (p) => p.spec_id === specId)
+    expect((await ask(batchOnB, 'spec:join', { spec_id: specId, batch: true })).viewers.map((v: { name: string }) => v.name)).toEqual(['Owner'])
+    await ask(fullOnB, 'spec:join', { spec_id: specId })
+    await ask(memberOnA, 'spec:join', { spec_id: specId, batch: true })
+    const memberSeen = { user_id: member.user!.id, name: 'Member' }
+    await deltas.until((items) => items.some((d) => d.joined.some((v) => v.user_id === memberSeen.user_id) && d.count === 2), 'the member joining on A')
+    await lists.until((items) => items.some((p) => p.viewers.length === 2), 'the full list with the member')
+    memberOnA.disconnect()
+    await deltas.until((items) => items.some((d) => d.left.some((v) => v.user_id === memberSeen.user_id) && d.count === 1), 'the member leaving on A')
+    expect(deltas.items.every((d) => 'joined' in d && !('viewers' in d))).toBe(true)
+    for (const s of [batchOnB, fullOnB]) s.disconnect()
+  }, 60_000)
 })

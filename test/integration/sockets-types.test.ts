@@ -11,6 +11,7 @@ import type {
   CommandAnswer,
   JoinAnswer,
   Presence,
+  PresenceDelta,
   Refusal,
   ServerToClientEvents,
   SpecNamespace,
@@ -21,7 +22,12 @@ import type { TestSocket } from '../support/socket-client.ts'
 /** The event maps of CONTRACT §6, checked by tsc (`npm run typecheck`) and run by vitest so they cannot be switched off. */
 describe('socket event maps', () => {
   it('types each client request with its payload and its ack', () => {
-    expectTypeOf<Parameters<ClientToServerEvents['spec:join']>[0]>().toEqualTypeOf<{ spec_id: string; after_seq?: number }>()
+    expectTypeOf<Parameters<ClientToServerEvents['spec:join']>[0]>().toEqualTypeOf<{
+      spec_id: string
+      after_seq?: number
+      batch?: boolean
+      presence?: boolean
+    }>()
     expectTypeOf<AnswerOf<ClientToServerEvents['spec:join']>>().toEqualTypeOf<JoinAnswer>()
     expectTypeOf<AnswerOf<ClientToServerEvents['spec:leave']>>().toEqualTypeOf<{ ok: true } | Refusal>()
     expectTypeOf<AnswerOf<ClientToServerEvents['spec:command']>>().toEqualTypeOf<CommandAnswer>()
@@ -35,7 +41,8 @@ describe('socket event maps', () => {
   it('types what the server emits to rooms', () => {
     expectTypeOf<Parameters<ServerToClientEvents['spec:event']>>().toEqualTypeOf<[event: SpecEvent]>()
     expectTypeOf<Parameters<ServerToClientEvents['spec:state']>>().toEqualTypeOf<[spec: PresentedSpec]>()
-    expectTypeOf<Parameters<ServerToClientEvents['spec:presence']>>().toEqualTypeOf<[presence: Presence]>()
+    expectTypeOf<Parameters<ServerToClientEvents['spec:events']>>().toEqualTypeOf<[events: SpecEvent[]]>()
+    expectTypeOf<Parameters<ServerToClientEvents['spec:presence']>>().toEqualTypeOf<[presence: Presence | PresenceDelta]>()
     const emitEvent = (nsp: SpecNamespace, event: SpecEvent) => nsp.to('spec:x').emit('spec:event', event)
     // @ts-expect-error a spec:event carries an event, not a spec
     const wrong = (nsp: SpecNamespace, spec: PresentedSpec) => nsp.to('spec:x').emit('spec:event', spec)

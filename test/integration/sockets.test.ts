@@ -8,7 +8,8 @@ import type { TestServer } from '../support/server.ts'
 import { ask, Collector, connect, connected, refused, seqs, SpecView, type TestSocket } from '../support/socket-client.ts'
 import { PRESENCE_INTERVAL_MS } from '../../src/sockets/presence.ts'
 import type { SpecEvent } from '../../src/schemas/events.ts'
-import type { Presence } from '../../src/sockets/types.ts'
+import type { Presence, PresenceDelta, Viewer } from '../../src/sockets/types.ts'
+import { BATCH_MAX_EVENTS } from '../../src/sockets/feed.ts'
 import { transaction } from '../../src/db/connect.ts'
 import { appendEvents } from '../../src/db/events.ts'
 import { newUuid } from '../../src/ids.ts'
@@ -122,6 +123,33 @@ describe('watching a running spec', () => {
     expect(outsiderSocket.connected).toBe(true)
   }, 60_000)
 
+  it('gives a batch viewer the same stream in spec:events arrays, across a reconnect with after_seq, beside a single-event viewer', async () => {
+    const specId = await launch('Batched')
+    const single = new SpecView(await socketOf(owner), specId)
+    await single.join()
+    const flaky = new SpecView(await socketOf(member), specId, { batch: true })
+    await flaky.join()
+    await single.waitForCount(5)
+    const late = new SpecView(await socketOf(member), specId, { batch: true })
+    const replay = await late.join()
+    expect(replay.events.length).toBeGreaterThan(0) // the replay is an array too, in the join answer
+
+    flaky.socket.disconnect()
+    const seen = flaky.lastSeq
+    await single.waitForCount(seen + 5)
+    await connected(flaky.socket)
+    expect((await flaky.join(seen)).events[0]!.seq).toBe(seen + 1)
+
+    await Promise.all([single, flaky, late].map((v) => v.waitForType('spec.execution_completed')))
+    for (const view of [flaky, late]) {
+      expect(view.stream).toEqual(await view.settle(() => allEvents(owner, specId)))
+      expect(view.frames.length).toBeGreaterThan(0)
+      expect(view.strays).toBe(0)
+    }
+    expect(single.stream).toEqual(await single.settle(() => allEvents(owner, specId)))
+    expect(single.strays).toBe(0)
+  }, 60_000)
+
   it('answers a bad payload with invalid_body and survives a request without ack', async () => {
     const socket = await socketOf(owner)
     expect(await ask(socket, 'spec:join', { after_seq: 'x' })).toMatchObject({ ok: false, error: { code: 'invalid_body' } })
@@ -169,6 +197,40 @@ describe('the live stream', () => {
     expect(board.stream).toEqual(next)
   })
 
+  it('sends a batch viewer what arrived in one tick as one array, and a single viewer each event as before', async () => {
+    const specId = (await owner.post('/specs', { project_id: projectId, title: 'Ticks', description: 'three messages at once' })).body.id
+    const publish = publisher(specId)
+    const batch = new SpecView(await socketOf(member), specId, { batch: true })
+    const single = new SpecView(await socketOf(owner), specId)
+    await Promise.all([batch.join(), single.join()])
+    const committed = await write(specId, 3 + BATCH_MAX_EVENTS)
+    // three bus messages in one turn: one frame; then more than a frame holds at once: split at the limit
+    publish(committed.slice(0, 1))
+    publish(committed.slice(1, 2))
+    publish(committed.slice(2, 3))
+    await batch.waitForCount(3)
+    publish(committed.slice(3))
+    await Promise.all([batch.waitForCount(committed.length), single.waitForCount(committed.length)])
+    expect(batch.frames.map((f) => f.length)).toEqual([3, BATCH_MAX_EVENTS])
+    expect(batch.stream).toEqual(committed)
+    expect(single.stream).toEqual(committed)
+    expect([batch.strays, single.strays]).toEqual([0, 0])
+  })
+
+  it('continues a batch replay cut at its limit with arrays in seq order', async () => {
+    const specId = (await owner.post('/specs', { project_id: projectId, title: 'Long batch', description: 'many events' })).body.id
+    const total = 10_250
+    for (let done = 0; done < total; done += 5000) {
+      const batch = Array.from({ length: Math.min(5000, total - done) }, () => ({ id: newUuid(), type: 'agent.heartbeat', data: {}, source: 'agent' as const }))
+      await transaction(server.database.sql, (tx) => appendEvents(tx, specId, batch))
+    }
+    const view = new SpecView(await socketOf(member), specId, { batch: true })
+    expect((await view.join()).events).toHaveLength(10_000)
+    await view.waitForCount(total)
+    expect(seqs(view.stream)).toEqual(Array.from({ length: total }, (_, i) => i + 1))
+    expect(view.frames.map((f) => f.length)).toEqual([BATCH_MAX_EVENTS, 50])
+  })
+
   it('gives a socket that joins again while watching the replay it asked for, then each live event once', async () => {
     const specId = (await owner.post('/specs', { project_id: projectId, title: 'Rejoin', description: 'join twice' })).body.id
     const publish = publisher(specId)
@@ -199,9 +261,9 @@ describe('the live stream', () => {
   })
 })
 
-describe('presence', () => {
-  const names = (p: { viewers: { name: string }[] } | undefined) => p?.viewers.map((v) => v.name).sort()
+const names = (p: { viewers: { name: string }[] } | undefined) => p?.viewers.map((v) => v.name).sort()
 
+describe('presence', () => {
   it('lists the distinct users in the room on join, leave and disconnect', async () => {
     const specId = (await owner.post('/specs', { project_id: projectId, title: 'Draft', description: 'not running' })).body.id
     const [tab1, tab2, viewer] = await Promise.all([socketOf(owner), socketOf(owner), socketOf(member)])
@@ -257,6 +319,80 @@ describe('presence', () => {
     const everyone = ['Owner', ...crowd.map((guest) => guest.user!.name)].sort()
     await seen.until((items) => String(names(items.at(-1))) === String(everyone), 'the whole crowd listed')
     expect(seen.items.length).toBeLessThanOrEqual(crowd.length / 2)
+  })
+})
+
+describe('presence deltas (batch: true)', () => {
+  /** The join answer's list with every delta after it applied as a set, as a client keeps it. */
+  class PresenceList {
+    people = new Map<string, string>()
+    private applied = 0
+    readonly deltas: Collector<PresenceDelta>
+    constructor(socket: TestSocket, specId: string) {
+      this.deltas = new Collector<PresenceDelta>(socket, 'spec:presence', (p) => p.spec_id === specId)
+    }
+    answered(viewers: Viewer[]) {
+      this.people = new Map(viewers.map((v) => [v.user_id, v.name]))
+    }
+    apply(delta: PresenceDelta) {
+      for (const v of delta.joined) this.people.set(v.user_id, v.name)
+      for (const v of delta.left) this.people.delete(v.user_id)
+      expect(delta.count).toBe(this.people.size)
+    }
+    names = () => [...this.people.values()].sort()
+    /** Applies deltas as they come until the list reads `expected`. */
+    async becomes(expected: string[]) {
+      await this.deltas.until((items) => {
+        for (; this.applied < items.length; this.applied++) this.apply(items[this.applied]!)
+        return String(this.names()) === String(expected)
+      }, `viewers ${expected}`)
+    }
+  }
+
+  it('answers the join with the full list, then sends what changed; a second tab changes nothing', async () => {
+    const specId = (await owner.post('/specs', { project_id: projectId, title: 'Deltas', description: 'who watches' })).body.id
+    const [watcher, full, tab1, tab2] = await Promise.all([socketOf(owner), socketOf(owner), socketOf(member), socketOf(member)])
+    const list = new PresenceList(watcher, specId)
+    const lists = new Collector<Presence>(full, 'spec:presence', (p) => p.spec_id === specId)
+    const answer = await ask(watcher, 'spec:join', { spec_id: specId, batch: true })
+    list.answered(answer.viewers)
+    expect(list.names()).toEqual(['Owner'])
+    await ask(full, 'spec:join', { spec_id: specId })
+
+    await ask(tab1, 'spec:join', { spec_id: specId, batch: true })
+    await list.becomes(['Member', 'Owner'])
+    // the member's second tab, and one of the two closing: the same people, nothing is sent
+    const before = list.deltas.items.length
+    await ask(tab2, 'spec:join', { spec_id: specId, batch: true })
+    tab1.disconnect()
+    await sleep(2 * PRESENCE_INTERVAL_MS) // an absence takes a wait: a delta would be out by now
+    expect(list.deltas.items.length).toBe(before)
+    expect(await ask(tab2, 'spec:leave', { spec_id: specId })).toEqual({ ok: true })
+    await list.becomes(['Owner'])
+    expect(list.deltas.items.slice(before)).toEqual([{ spec_id: specId, joined: [], left: [{ user_id: member.user!.id, name: 'Member' }], count: 1 }])
+    expect(list.deltas.items.every((d) => d.joined.length + d.left.length > 0)).toBe(true)
+    // a socket that did not ask for batches still gets the whole list, and no delta
+    await lists.until((items) => String(names(items.at(-1))) === 'Owner', 'the full list without the member')
+    expect(lists.items.every((p) => 'viewers' in p)).toBe(true)
+  })
+
+  it('tells a batch viewer about a crowd arriving in a few deltas that add up to everyone', async () => {
+    const specId = (await owner.post('/specs', { project_id: projectId, title: 'Crowd', description: 'everyone watches' })).body.id
+    const crowd = await Promise.all(Array.from({ length: 12 }, (_, i) => asUser(server.url, `Visitor${i}`)))
+    for (const guest of crowd) {
+      expect((await owner.post(`/projects/${projectId}/members`, { email: guest.user!.email, role: 'viewer' })).status).toBe(201)
+    }
+    const watcher = await socketOf(owner)
+    const list = new PresenceList(watcher, specId)
+    list.answered((await ask(watcher, 'spec:join', { spec_id: specId, batch: true })).viewers)
+    // each visitor with two tabs, all joining at once
+    const tabs = (await Promise.all(crowd.flatMap((guest) => [socketOf(guest), socketOf(guest)])))
+    const answers = await Promise.all(tabs.map((socket) => ask(socket, 'spec:join', { spec_id: specId, batch: true })))
+    expect(answers.every((a) => a.ok)).toBe(true)
+    const everyone = ['Owner', ...crowd.map((guest) => guest.user!.name)].sort()
+    await list.becomes(everyone)
+    expect(list.deltas.items.length).toBeLessThanOrEqual(crowd.length / 3)
+    expect(list.deltas.items.at(-1)!.count).toBe(everyone.length)
   })
 })
 

@@ -68,13 +68,13 @@ export function ask<S extends Socket>(socket: S, event: string, ...payload: unkn
   return (socket as Socket).timeout(10_000).emitWithAck(event, ...payload)
 }
 
-/** Everything one event name brings, with a wait for a condition on what has arrived. */
+/** Everything one event name brings (or what is `add`ed, without a socket), with a wait for a condition on it. */
 export class Collector<T> {
   readonly items: T[] = []
   private waiters = new Set<() => void>()
 
-  constructor(socket: Socket, event: string, keep: (item: T) => boolean = () => true) {
-    socket.on(event, (item: T) => keep(item) && this.add(item))
+  constructor(socket?: Socket, event?: string, keep: (item: T) => boolean = () => true) {
+    if (socket && event) socket.on(event, (item: T) => keep(item) && this.add(item))
   }
 
   add(item: T): void {
@@ -101,15 +101,34 @@ export class Collector<T> {
   }
 }
 
-/** One viewer of one spec: what its joins replayed and the live events, in the order the client received them. */
+/**
+ * One viewer of one spec: what its joins replayed and the live events, in the order the client received them. With
+ * `batch` it joins with `batch: true` and takes the `spec:events` arrays (counted in `frames`); without, `spec:event`.
+ */
 export class SpecView {
   readonly received: Collector<SpecEvent>
+  /** The live arrays a batch viewer was sent (`spec:events`), each as it came. */
+  readonly frames: SpecEvent[][] = []
+  /** Live messages of the other kind than the view asked for (must stay 0). */
+  strays = 0
 
   constructor(
     readonly socket: TestSocket,
     readonly specId: string,
+    readonly options: { batch?: boolean } = {},
   ) {
-    this.received = new Collector<SpecEvent>(socket, 'spec:event', (e) => e.spec_id === specId)
+    this.received = new Collector<SpecEvent>()
+    socket.on('spec:event', (event) => {
+      if (event.spec_id !== specId) return
+      if (options.batch) this.strays++
+      else this.received.add(event)
+    })
+    socket.on('spec:events', (events) => {
+      if (events[0]?.spec_id !== specId) return
+      if (!options.batch) return void this.strays++
+      this.frames.push(events)
+      for (const event of events) this.received.add(event)
+    })
   }
 
   /**
@@ -117,7 +136,11 @@ export class SpecView {
    * the same network read, before an awaiting caller would resume.
    */
   join(afterSeq?: number): Promise<Extract<JoinAnswer, { ok: true }>> {
-    const payload = afterSeq === undefined ? { spec_id: this.specId } : { spec_id: this.specId, after_seq: afterSeq }
+    const payload = {
+      spec_id: this.specId,
+      ...(afterSeq === undefined ? {} : { after_seq: afterSeq }),
+      ...(this.options.batch ? { batch: true } : {}),
+    }
     return new Promise((resolve, reject) => {
       this.socket.timeout(10_000).emit('spec:join', payload, (err: Error | null, answer: JoinAnswer) => {
         if (err) return reject(err)

@@ -23,7 +23,7 @@ export function sandboxRoutes(api: SandboxApi) {
   return new Hono()
     .get('/:id/assignment', doc({ summary: "The sandbox's assignment", tag: 'sandboxes', auth: 'sandbox', answer: AssignmentAnswer }), async (c) => c.json(await api.assignment(await api.authenticate(c.req.param('id'), bearer(c)))))
     .post('/:id/events', doc({ summary: 'Agent events (≤ 100, idempotent by id)', tag: 'sandboxes', auth: 'sandbox', body: IngestEventsSchema, answer: IngestAnswer }), async (c) => {
-      const row = await api.authenticate(c.req.param('id'), bearer(c), { grace: true })
+      const row = await api.authenticateEvents(c.req.param('id'), bearer(c))
       return c.json(await api.ingest(row, await readBody(c, IngestEventsSchema)))
     })
     .post('/:id/result', doc({ summary: 'A submission, judged by the evaluator', tag: 'sandboxes', auth: 'sandbox', body: ResultSchema, answer: VerdictAnswer }), async (c) => {
