@@ -80,6 +80,7 @@ export function attachSockets(http: HttpServer, deps: SocketDeps): AttachedSocke
     io.on('relay:events', (specId, events) => feed.events(specId, events))
     io.on('relay:state', (specId, spec) => feed.state(specId, spec))
     io.on('relay:presence', (specId) => presence.announce(specId, false))
+    presence.sweep(PRESENCE_SWEEP_MS)
     io.on('session:revoked', cutSession)
     linkOwners(io, deps.router, host.nodeId)
   }
@@ -121,6 +122,9 @@ export function attachSockets(http: HttpServer, deps: SocketDeps): AttachedSocke
     },
   }
 }
+
+/** How often a node re-reads who watches (clustered), so a dead node's viewers leave presence within seconds. */
+const PRESENCE_SWEEP_MS = 3_000
 
 function clusterPool(url: string): pg.Pool {
   const pool = new pg.Pool({ connectionString: url, max: 4, application_name: 'omoi-sockets' })

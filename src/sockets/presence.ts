@@ -32,6 +32,7 @@ export class PresenceBoard {
   private announcers = new Map<string, Announcer>()
   private timers = new Set<NodeJS.Timeout>()
   private closed = false
+  private sweeper: NodeJS.Timeout | undefined
 
   /** `relay` tells the other nodes of a change on this one (clustered); they call `announce(specId, false)`. */
   constructor(
@@ -40,7 +41,14 @@ export class PresenceBoard {
   ) {}
 
   async viewers(specId: string): Promise<Viewer[]> {
-    const sockets = await this.nsp.in(specRoom(specId)).fetchSockets()
+    // a node that died a moment ago may time the cluster-wide read out: this node's own viewers are still an answer
+    const sockets = await this.nsp
+      .in(specRoom(specId))
+      .fetchSockets()
+      .catch((err: unknown) => {
+        log.warn('presence read this node only', { spec_id: specId, err })
+        return this.nsp.local.in(specRoom(specId)).fetchSockets()
+      })
     const byUser = new Map<string, Viewer>()
     for (const s of sockets) {
       if (s.data.unlisted?.includes(specId)) continue
@@ -73,8 +81,21 @@ export class PresenceBoard {
     else if (!announcer.waiting) this.schedule(specId, announcer)
   }
 
+  /**
+   * Clustered: re-reads every list this node has told its sockets about, every `intervalMs`, so the viewers of a node
+   * that died (no leave was ever announced) drop out once the adapter stops counting that node.
+   */
+  sweep(intervalMs: number): void {
+    const timer = setInterval(() => {
+      for (const [specId, announcer] of this.announcers) if (announcer.told.size > 0) this.announce(specId, false)
+    }, intervalMs)
+    timer.unref()
+    this.sweeper = timer
+  }
+
   /** Stops announcing (the server is shutting down). */
   close(): void {
+    clearInterval(this.sweeper)
     this.closed = true
     for (const timer of this.timers) clearTimeout(timer)
     this.timers.clear()
