@@ -46,6 +46,8 @@ const EnvSchema = v.object({
   ANTHROPIC_BASE_URL: url('ANTHROPIC_BASE_URL'),
   OMOI_MODEL: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1, 'OMOI_MODEL must not be empty')), DEFAULT_MODEL),
   OMOI_SANDBOX: v.optional(v.picklist(['local', 'daytona'], 'OMOI_SANDBOX must be "local" or "daytona"'), 'local'),
+  OMOI_SANDBOX_ISOLATION: v.optional(v.picklist(['bwrap', 'none'], 'OMOI_SANDBOX_ISOLATION must be "bwrap" or "none"'), 'bwrap'),
+  OMOI_REPO_ROOTS: optionalText,
   DAYTONA_API_KEY: optionalText,
   DAYTONA_API_URL: url('DAYTONA_API_URL'),
   DAYTONA_TARGET: optionalText,
@@ -73,9 +75,11 @@ export interface Config {
   dataDir: string
   model: { apiKey: string | undefined; baseUrl: string | undefined; name: string }
   sandbox:
-    | { kind: 'local' }
+    | { kind: 'local'; isolation: 'bwrap' | 'none' }
     | { kind: 'daytona'; apiKey: string; apiUrl: string | undefined; target: string | undefined; gitToken: string | undefined }
   publicUrl: string | undefined
+  /** Absolute directories a local `repo_url` must lie under (OMOI_REPO_ROOTS; default: the data directory). */
+  repoRoots: string[]
   adminEmails: Set<string>
   taskConcurrency: number
   nodeTaskLimit: number
@@ -115,8 +119,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sandbox:
       e.OMOI_SANDBOX === 'daytona'
         ? { kind: 'daytona', apiKey: e.DAYTONA_API_KEY!, apiUrl: e.DAYTONA_API_URL, target: e.DAYTONA_TARGET, gitToken: e.OMOI_GIT_TOKEN }
-        : { kind: 'local' },
+        : { kind: 'local', isolation: e.OMOI_SANDBOX_ISOLATION },
     publicUrl: e.OMOI_PUBLIC_URL?.replace(/\/+$/, ''),
+    repoRoots: (e.OMOI_REPO_ROOTS ?? e.OMOI_DATA_DIR)
+      .split(':')
+      .filter(Boolean)
+      .map((root) => resolve(root)),
     adminEmails: new Set(
       e.OMOI_ADMIN_EMAILS.split(',')
         .map((s) => s.trim().toLowerCase())

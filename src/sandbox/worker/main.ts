@@ -10,13 +10,15 @@ import { killRunningCommands } from './command.ts'
 import { EventQueue } from './events.ts'
 import { Inbox } from './inbox.ts'
 import { errorMessage, log } from './log.ts'
+import { takeSandboxToken } from './token.ts'
 import { openWorkspace } from './tools.ts'
 
-const REQUIRED_ENV = ['OMOI_SANDBOX_ID', 'OMOI_SANDBOX_TOKEN', 'OMOI_CALLBACK_URL'] as const
+const REQUIRED_ENV = ['OMOI_SANDBOX_ID', 'OMOI_CALLBACK_URL'] as const
 const CRASH_REPORT_MS = 5_000
 
 function readEnv() {
-  const missing = REQUIRED_ENV.filter((name) => !process.env[name])
+  const token = takeSandboxToken()
+  const missing = [...REQUIRED_ENV.filter((name) => !process.env[name]), ...(token ? [] : ['OMOI_SANDBOX_TOKEN'])]
   if (missing.length > 0) {
     log.error('missing environment variables', { missing })
     process.exit(1)
@@ -24,10 +26,10 @@ function readEnv() {
   const env = process.env as Record<(typeof REQUIRED_ENV)[number], string> & NodeJS.ProcessEnv
   return {
     sandboxId: env.OMOI_SANDBOX_ID,
-    token: env.OMOI_SANDBOX_TOKEN,
+    token: token!,
     callbackUrl: env.OMOI_CALLBACK_URL,
     // the server's model proxy takes the sandbox token as its key; a direct ANTHROPIC_API_KEY still works
-    apiKey: env.ANTHROPIC_API_KEY || env.OMOI_SANDBOX_TOKEN,
+    apiKey: env.ANTHROPIC_API_KEY || token!,
     baseUrl: env.ANTHROPIC_BASE_URL || undefined,
     model: env.OMOI_MODEL || undefined,
     heartbeatMs: Number(env.OMOI_HEARTBEAT_MS) || 15_000,
