@@ -9,7 +9,6 @@ import type { Config } from '../config.ts'
 import type { Sql } from '../db/connect.ts'
 import { eventsAfter } from '../db/events.ts'
 import { logger } from '../log.ts'
-import { hashToken } from '../ids.ts'
 import { presentSpec } from '../schemas/present.ts'
 import { registerAdmin } from './admin.ts'
 import { hangUp, MAX_MESSAGE_BYTES } from './backpressure.ts'
@@ -66,8 +65,7 @@ export function attachSockets(http: HttpServer, deps: SocketDeps): AttachedSocke
     io.on('relay:state', (specId, spec) => feed.state(specId, spec))
   }
   // a logout ends that session's live connections on this node at once (a reconnect is refused at the handshake)
-  const offLogout = deps.auth.onLogout((token) => {
-    const session = hashToken(token)
+  const offLogout = deps.auth.onLogout((session) => {
     for (const nsp of [io.of('/'), admin]) {
       for (const socket of nsp.sockets.values()) if (socket.data.session === session) socket.disconnect(true)
     }

@@ -19,7 +19,8 @@ export async function startTestServer(
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'omoi-data-')))
   const database = options.database ?? (await freshDatabase())
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', OMOI_DATA_DIR: dataDir, ...env })
+  // test repositories are made in the system's temporary directory (test/support/repo.ts)
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', OMOI_DATA_DIR: dataDir, OMOI_REPO_ROOTS: `${dataDir}:${tmpdir()}`, ...env })
   const server = await startServer(config, { database })
   return {
     ...server,
