@@ -78,6 +78,9 @@ export function bwrapArgs(layout: BwrapLayout): string[] {
     '--bind',
     layout.workspace,
     layout.workspace,
+    // the root bwrap builds is a tmpfs: read-only too, so the mounts above are the only writable places
+    '--remount-ro',
+    '/',
     '--chdir',
     layout.workspace,
     '--info-fd',
