@@ -18,6 +18,7 @@ describe('config', () => {
     [{ OMOI_CLUSTER: 'redis' }, 'invalid setting OMOI_CLUSTER: OMOI_CLUSTER must be "postgres" or unset'],
     [{ OMOI_CLUSTER: 'postgres' }, 'invalid setting OMOI_CLUSTER: postgres clustering needs DATABASE_URL (embedded PGlite is one node)'],
     [{ ANTHROPIC_BASE_URL: 'nope' }, 'invalid setting ANTHROPIC_BASE_URL: ANTHROPIC_BASE_URL must be a URL'],
+    [{ OMOI_SANDBOX_ISOLATION: 'docker' }, 'invalid setting OMOI_SANDBOX_ISOLATION: OMOI_SANDBOX_ISOLATION must be "bwrap" or "none"'],
   ])('%o is refused with one line naming the setting', (env, message) => {
     expect(() => loadConfig(env)).toThrow(new ConfigError(message))
   })
@@ -35,5 +36,14 @@ describe('config', () => {
     expect(c.model).toMatchObject({ apiKey: 'k', name: 'claude-x' })
     expect(c.sandbox).toMatchObject({ kind: 'daytona', apiKey: 'd' })
     expect(c.publicUrl).toBe('https://omoi.example')
+  })
+
+  it('confines local sandboxes with bubblewrap and local repositories to the data directory, unless told otherwise', () => {
+    const c = loadConfig({ OMOI_DATA_DIR: '/srv/omoi' })
+    expect(c.sandbox).toEqual({ kind: 'local', isolation: 'bwrap' })
+    expect(c.repoRoots).toEqual(['/srv/omoi'])
+    const d = loadConfig({ OMOI_DATA_DIR: '/srv/omoi', OMOI_SANDBOX_ISOLATION: 'none', OMOI_REPO_ROOTS: '/srv/git::/home/x/../code/' })
+    expect(d.sandbox).toEqual({ kind: 'local', isolation: 'none' })
+    expect(d.repoRoots).toEqual(['/srv/git', '/home/code'])
   })
 })
