@@ -111,7 +111,6 @@ function namespacePid(info: Readable, exited: Promise<number | null>): Promise<n
       const match = /"child-pid"\s*:\s*(\d+)/.exec(text)
       if (match) resolve(Number(match[1]))
     })
-    info.on('error', reject)
     void exited.then((code) => reject(new SandboxError(`bwrap exited (${code}) before the sandbox started: see its worker.log`)))
     setTimeout(() => reject(new SandboxError('bwrap did not report its sandbox within 10 s')), 10_000).unref()
   })
@@ -163,16 +162,21 @@ export function createLocalProvider(opts: { dataDir: string; workerPath: string;
       }
       const logFd = openSync(join(dir, 'worker.log'), 'a')
       try {
-        const child = spawn(command[0], command[1], { cwd: workspace, env, detached: true, stdio: ['ignore', logFd, logFd, 'pipe', 'pipe'] })
+        const bwrap = isolation.kind === 'bwrap'
+        const child = spawn(command[0], command[1], { cwd: workspace, env, detached: true, stdio: ['ignore', logFd, logFd, 'pipe', bwrap ? 'pipe' : 'ignore'] })
         if (child.pid === undefined) {
           const error = await new Promise<Error>((done) => child.once('error', done))
           throw new SandboxError(`could not start the worker: ${error.message}`)
         }
         child.on('error', (err) => log.error('worker process error', { sandbox_id: spec.id, err }))
         const exited = new Promise<number | null>((done) => child.once('exit', done))
-        ;(child.stdio[3] as Writable).end(`${token}\n`)
-        const pid = isolation.kind === 'bwrap' ? await namespacePid(child.stdio[4] as Readable, exited) : child.pid
-        ;(child.stdio[4] as Readable).destroy()
+        // the worker closes its end once it has read the token: a reset then is no error of ours
+        const tokenPipe = (child.stdio[3] as Writable).on('error', () => {})
+        // written into the worker's end at once; ours is closed then, so nothing of the server waits on bwrap's copies
+        tokenPipe.end(`${token}\n`, () => tokenPipe.destroy())
+        const info = bwrap ? (child.stdio[4] as Readable).on('error', () => {}) : null
+        const pid = info ? await namespacePid(info, exited) : child.pid
+        info?.destroy()
         child.unref()
         await writeFile(join(dir, 'pid'), `${pid}\n`)
         log.info('sandbox started', { sandbox_id: spec.id, pid, isolation: isolation.kind })
