@@ -8,7 +8,6 @@ import type { SessionInfo, SessionStore } from './sessions.ts'
 
 export interface Identity {
   user: PublicUser
-  token: string
   /** The session's id: the SHA-256 of its token. */
   sessionId: string
   via: 'cookie' | 'bearer'
@@ -122,7 +121,6 @@ export function createAuthService(sql: Sql, sessions: SessionStore, adminEmails:
       if (!found) return null
       return {
         user: { ...found.user, role: roleFor(found.user.email) },
-        token,
         sessionId: found.sessionId,
         via: bearer ? 'bearer' : 'cookie',
         refreshCookie: bearer ? null : found.refreshCookie,

@@ -22,7 +22,7 @@ export interface SessionInfo {
 }
 
 export interface SessionStore {
-  create(userId: string, userAgent?: string): Promise<{ token: string; cookie: string; sessionId: string }>
+  create(userId: string, userAgent?: string): Promise<{ token: string; cookie: string }>
   /** The user of a valid session token, or null (expired, unknown, revoked). Extends a session past half its life. */
   validate(token: string): Promise<{ user: PublicUser; sessionId: string; refreshCookie: string | null } | null>
   /** The user's live sessions, newest first. */
@@ -72,7 +72,7 @@ export function createSessionStore(sql: Sql, options: { secureCookies: boolean }
       await sql`
         insert into sessions (id, user_id, expires_at, user_agent)
         values (${id}, ${userId}, ${new Date(Date.now() + LIFETIME_MS)}, ${userAgent?.slice(0, 300) ?? null})`
-      return { token, sessionId: id, cookie: cookie(token, LIFETIME_MS / 1000) }
+      return { token, cookie: cookie(token, LIFETIME_MS / 1000) }
     },
 
     async validate(token) {
