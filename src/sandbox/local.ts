@@ -102,14 +102,18 @@ async function killCarriers(sandboxId: string): Promise<void> {
   }
 }
 
-/** Reads bwrap's `--info-fd` report: the host pid of the first process of the sandbox's PID namespace. */
+/**
+ * Reads bwrap's `--info-fd` report to its end: the host pid of the first process of the sandbox's PID namespace.
+ * (Closing the pipe before bwrap has written all of it would kill bwrap with SIGPIPE half-way through its setup.)
+ */
 function namespacePid(info: Readable, exited: Promise<number | null>): Promise<number> {
   return new Promise((resolve, reject) => {
     let text = ''
-    info.on('data', (chunk: Buffer) => {
-      text += chunk.toString('utf8')
-      const match = /"child-pid"\s*:\s*(\d+)/.exec(text)
-      if (match) resolve(Number(match[1]))
+    info.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')))
+    info.once('end', () => {
+      const pid = Number(/"child-pid"\s*:\s*(\d+)/.exec(text)?.[1])
+      if (pid > 0) resolve(pid)
+      else reject(new SandboxError(`bwrap reported no sandbox (${text.trim() || 'nothing'}): see its worker.log`))
     })
     void exited.then((code) => reject(new SandboxError(`bwrap exited (${code}) before the sandbox started: see its worker.log`)))
     setTimeout(() => reject(new SandboxError('bwrap did not report its sandbox within 10 s')), 10_000).unref()
@@ -176,7 +180,6 @@ export function createLocalProvider(opts: { dataDir: string; workerPath: string;
         tokenPipe.end(`${token}\n`, () => tokenPipe.destroy())
         const info = bwrap ? (child.stdio[4] as Readable).on('error', () => {}) : null
         const pid = info ? await namespacePid(info, exited) : child.pid
-        info?.destroy()
         child.unref()
         await writeFile(join(dir, 'pid'), `${pid}\n`)
         log.info('sandbox started', { sandbox_id: spec.id, pid, isolation: isolation.kind })
