@@ -66,6 +66,8 @@ const EnvSchema = v.object({
   ),
   OMOI_MODEL_TIMEOUT_MS: intInRange('OMOI_MODEL_TIMEOUT_MS', 1000, 3_600_000, '600000'),
   OMOI_SANDBOX: v.optional(v.picklist(['local', 'daytona'], 'OMOI_SANDBOX must be "local" or "daytona"'), 'local'),
+  OMOI_SANDBOX_ISOLATION: v.optional(v.picklist(['bwrap', 'none'], 'OMOI_SANDBOX_ISOLATION must be "bwrap" or "none"'), 'bwrap'),
+  OMOI_REPO_ROOTS: optionalText,
   DAYTONA_API_KEY: optionalText,
   DAYTONA_API_URL: url('DAYTONA_API_URL'),
   DAYTONA_TARGET: optionalText,
@@ -110,9 +112,11 @@ export interface Config {
     timeoutMs: number
   }
   sandbox:
-    | { kind: 'local' }
+    | { kind: 'local'; isolation: 'bwrap' | 'none' }
     | { kind: 'daytona'; apiKey: string; apiUrl: string | undefined; target: string | undefined; gitToken: string | undefined }
   publicUrl: string | undefined
+  /** Absolute directories a local `repo_url` must lie under (OMOI_REPO_ROOTS; default: the data directory). */
+  repoRoots: string[]
   adminEmails: Set<string>
   taskConcurrency: number
   nodeTaskLimit: number
@@ -204,8 +208,12 @@ export function loadConfig(
     sandbox:
       e.OMOI_SANDBOX === 'daytona'
         ? { kind: 'daytona', apiKey: e.DAYTONA_API_KEY!, apiUrl: e.DAYTONA_API_URL, target: e.DAYTONA_TARGET, gitToken: e.OMOI_GIT_TOKEN }
-        : { kind: 'local' },
+        : { kind: 'local', isolation: e.OMOI_SANDBOX_ISOLATION },
     publicUrl: e.OMOI_PUBLIC_URL?.replace(/\/+$/, ''),
+    repoRoots: (e.OMOI_REPO_ROOTS ?? e.OMOI_DATA_DIR)
+      .split(':')
+      .filter(Boolean)
+      .map((root) => resolve(root)),
     adminEmails: new Set(
       e.OMOI_ADMIN_EMAILS.split(',')
         .map((s) => s.trim().toLowerCase())

@@ -27,6 +27,7 @@ import { Metrics } from './metrics/registry.ts'
 import { instrumentSql } from './metrics/instrument-sql.ts'
 import { createSyncWriter } from './actors/sync.ts'
 import { createDaytonaProvider } from './sandbox/daytona.ts'
+import { probeBwrap } from './sandbox/bwrap.ts'
 import { createLocalProvider } from './sandbox/local.ts'
 import type { SandboxProvider } from './sandbox/provider.ts'
 import { attachSockets } from './sockets/index.ts'
@@ -66,7 +67,7 @@ export async function startServer(config: Config, options: { database?: Database
 
   const sessions = createSessionStore(sql, { secureCookies: (config.publicUrl ?? '').startsWith('https://') })
   const auth = createAuthService(sql, sessions, config.adminEmails)
-  const provider = createProvider(config, await buildWorker())
+  const provider = await createProvider(config, await buildWorker())
   let callbackUrl = ''
   const stops = new SandboxStops()
   // cancels model calls in flight through the proxy when the server stops
@@ -158,8 +159,12 @@ export async function startServer(config: Config, options: { database?: Database
   return { url, port, database, config, host, io: sockets.io, app, close }
 }
 
-function createProvider(config: Config, workerPath: string): SandboxProvider {
-  if (config.sandbox.kind === 'local') return createLocalProvider({ dataDir: config.dataDir, workerPath })
+async function createProvider(config: Config, workerPath: string): Promise<SandboxProvider> {
+  if (config.sandbox.kind === 'local') {
+    if (config.sandbox.isolation === 'none') log.warn('OMOI_SANDBOX_ISOLATION=none: agents run unconfined, with everything this server can reach')
+    const isolation = config.sandbox.isolation === 'bwrap' ? await probeBwrap() : ({ kind: 'none' } as const)
+    return createLocalProvider({ dataDir: config.dataDir, workerPath, isolation })
+  }
   const { apiKey, apiUrl, target, gitToken } = config.sandbox
   return createDaytonaProvider({ apiKey, workerBundlePath: workerPath, ...(apiUrl ? { apiUrl } : {}), ...(target ? { target } : {}), ...(gitToken ? { gitToken } : {}) })
 }

@@ -1,49 +1,115 @@
-import { Lucia, TimeSpan } from 'lucia'
-import { PostgresJsAdapter } from '@lucia-auth/adapter-postgresql'
+import { randomBytes } from 'node:crypto'
 import type { Sql } from '../db/connect.ts'
 import type { PublicUser } from '../db/users.ts'
+import { hashToken } from '../ids.ts'
+import { parseCookie, readBearer, sessionCookie } from './tokens.ts'
 
 /**
- * Sessions, kept behind this module so lucia v3 (no longer maintained upstream) can be replaced
- * by a few dozen lines without touching http or sockets.
+ * Sessions as Lucia's guide recommends (lucia-auth.com, "Sessions"): the client holds a random token; the database
+ * holds only its SHA-256, which is the session's id, so a copy of the table logs nobody in. A session lasts 30 days
+ * and is extended to 30 days again when it is used in its second half (sliding expiry).
  */
 
 export const SESSION_COOKIE = 'omoi_session'
+const LIFETIME_MS = 30 * 24 * 3600_000
+
+export interface SessionInfo {
+  /** The SHA-256 of the token (hex): safe to show, useless to log in with. */
+  id: string
+  user_agent: string | null
+  created_at: Date
+  expires_at: Date
+}
 
 export interface SessionStore {
-  create(userId: string): Promise<{ token: string; cookie: string }>
-  /** The user of a valid session token, or null (expired, unknown, invalidated). */
+  create(userId: string, userAgent?: string): Promise<{ token: string; cookie: string }>
+  /** The user of a valid session token, or null (expired, unknown, revoked). Extends a session past half its life. */
   validate(token: string): Promise<{ user: PublicUser; sessionId: string; refreshCookie: string | null } | null>
-  invalidate(token: string): Promise<void>
+  /** The user's live sessions, newest first. */
+  list(userId: string): Promise<SessionInfo[]>
+  /** Revokes one session of this user; answers whether there was one. */
+  revoke(userId: string, sessionId: string): Promise<boolean>
+  /** Revokes every session of this user; answers their ids. */
+  revokeAll(userId: string): Promise<string[]>
   blankCookie(): string
   readCookie(header: string | undefined): string | null
   readBearer(header: string | undefined): string | null
 }
 
+/** 20 random bytes in lower-case base32 (Lucia's token): 100 bits, URL- and cookie-safe. */
+export function newSessionToken(): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz234567'
+  const bytes = randomBytes(20)
+  let bits = 0
+  let value = 0
+  let out = ''
+  for (const byte of bytes) {
+    value = (value << 8) | byte
+    bits += 8
+    while (bits >= 5) {
+      out += alphabet[(value >>> (bits - 5)) & 31]
+      bits -= 5
+    }
+  }
+  return out
+}
+
+interface SessionJoin {
+  id: string
+  expires_at: Date
+  user_id: string
+  email: string
+  name: string
+  role: PublicUser['role']
+}
+
 export function createSessionStore(sql: Sql, options: { secureCookies: boolean }): SessionStore {
-  const lucia = new Lucia(new PostgresJsAdapter(sql as never, { user: 'users', session: 'sessions' }), {
-    sessionExpiresIn: new TimeSpan(30, 'd'),
-    sessionCookie: { name: SESSION_COOKIE, expires: true, attributes: { secure: options.secureCookies, sameSite: 'lax' } },
-    getUserAttributes: (a) => a as unknown as Omit<PublicUser, 'id'>,
-  })
+  const cookie = (token: string, maxAgeS: number) => sessionCookie(SESSION_COOKIE, token, { maxAgeS, secure: options.secureCookies })
   return {
-    async create(userId) {
-      const session = await lucia.createSession(userId, {})
-      return { token: session.id, cookie: lucia.createSessionCookie(session.id).serialize() }
+    async create(userId, userAgent) {
+      const token = newSessionToken()
+      const id = hashToken(token)
+      await sql`
+        insert into sessions (id, user_id, expires_at, user_agent)
+        values (${id}, ${userId}, ${new Date(Date.now() + LIFETIME_MS)}, ${userAgent?.slice(0, 300) ?? null})`
+      return { token, cookie: cookie(token, LIFETIME_MS / 1000) }
     },
+
     async validate(token) {
-      const { session, user } = await lucia.validateSession(token)
-      if (!session || !user) return null
-      const attrs = user as unknown as PublicUser
-      return {
-        user: { id: user.id, email: attrs.email, name: attrs.name, role: attrs.role },
-        sessionId: session.id,
-        refreshCookie: session.fresh ? lucia.createSessionCookie(session.id).serialize() : null,
+      const id = hashToken(token)
+      const [row] = await sql<SessionJoin[]>`
+        select s.id, s.expires_at, u.id as user_id, u.email, u.name, u.role
+        from sessions s join users u on u.id = s.user_id where s.id = ${id}`
+      if (!row) return null
+      const now = Date.now()
+      if (row.expires_at.getTime() <= now) {
+        await sql`delete from sessions where id = ${id}`
+        return null
       }
+      let refreshCookie: string | null = null
+      if (row.expires_at.getTime() - now < LIFETIME_MS / 2) {
+        await sql`update sessions set expires_at = ${new Date(now + LIFETIME_MS)} where id = ${id}`
+        refreshCookie = cookie(token, LIFETIME_MS / 1000)
+      }
+      return { user: { id: row.user_id, email: row.email, name: row.name, role: row.role }, sessionId: id, refreshCookie }
     },
-    invalidate: (token) => lucia.invalidateSession(token),
-    blankCookie: () => lucia.createBlankSessionCookie().serialize(),
-    readCookie: (header) => (header ? lucia.readSessionCookie(header) : null),
-    readBearer: (header) => (header ? lucia.readBearerToken(header) : null),
+
+    list: (userId) => sql<SessionInfo[]>`
+      select id, user_agent, created_at, expires_at from sessions
+      where user_id = ${userId} and expires_at > now() order by created_at desc, id`,
+
+    async revoke(userId, sessionId) {
+      const rows = await sql`delete from sessions where id = ${sessionId} and user_id = ${userId} returning id`
+      return rows.length > 0
+    },
+
+    async revokeAll(userId) {
+      const rows = await sql<{ id: string }[]>`delete from sessions where user_id = ${userId} returning id`
+      return rows.map((r) => r.id)
+    },
+
+    blankCookie: () => cookie('', 0),
+    readCookie: (header) => parseCookie(header, SESSION_COOKIE),
+    readBearer,
   }
 }

@@ -1,10 +1,10 @@
 import type { Context, MiddlewareHandler } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { getConnInfo } from '@hono/node-server/conninfo'
-import { verifyRequestOrigin } from 'lucia'
 import * as v from 'valibot'
 import { AppError } from '../errors.ts'
 import type { AuthService, Identity } from '../auth/service.ts'
+import { originAllowed } from '../auth/tokens.ts'
 import { parseInput } from '../schemas/parse.ts'
 
 export type Env = { Variables: { identity: Identity | null } }
@@ -23,7 +23,7 @@ export function limitBody(options: { maxBytes?: number } = {}): MiddlewareHandle
   })
 }
 
-/** Sets `identity` from the Bearer token or the session cookie; renews the cookie when lucia extended the session. */
+/** Sets `identity` from the Bearer token or the session cookie; renews the cookie when the session was extended. */
 export function identify(auth: AuthService): MiddlewareHandler<Env> {
   return async function identify(c, next) {
     const identity = await auth.identify({ cookie: c.req.header('cookie'), authorization: c.req.header('authorization') })
@@ -44,7 +44,7 @@ export function checkOrigin(options: { allowed: () => string[] }): MiddlewareHan
       const origin = c.req.header('origin')
       const host = c.req.header('host')
       const allowed = [...(host ? [host] : []), ...options.allowed()]
-      if (!origin || !verifyRequestOrigin(origin, allowed)) {
+      if (!origin || !originAllowed(origin, allowed)) {
         throw new AppError('forbidden', 'This request must come from the omoi web app (its Origin header is missing or foreign).')
       }
     }

@@ -1,10 +1,12 @@
 import { execFile, spawn } from 'node:child_process'
 import { closeSync, openSync } from 'node:fs'
-import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
-import { join, resolve } from 'node:path'
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { isAbsolute, join, resolve } from 'node:path'
+import type { Readable, Writable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
 import { logger } from '../log.ts'
+import { bwrapArgs, type Isolation } from './bwrap.ts'
 import { SandboxError, type SandboxHandle, type SandboxLiveness, type SandboxProvider, type SandboxSpec } from './provider.ts'
 
 const log = logger('omoi:sandbox:local')
@@ -71,30 +73,73 @@ async function isOurWorker(pid: number, workerPath: string): Promise<boolean> {
   return cmdline.split('\0').includes(workerPath)
 }
 
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
+function signal(pid: number, signal: NodeJS.Signals): void {
   try {
-    process.kill(-pid, signal)
+    process.kill(pid, signal)
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err
   }
 }
 
+/** The process group of `pid` (field 5 of /proc/<pid>/stat), or null once it is gone. */
+async function groupOf(pid: number): Promise<number | null> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '')
+  const group = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2])
+  return Number.isInteger(group) && group > 0 ? group : null
+}
+
+/**
+ * Kills every process that carries this sandbox's id in its environment: whatever its worker or the agent's commands
+ * started, also in a session of its own (`setsid`). Without bubblewrap this is what ends a sandbox's leftovers.
+ */
+async function killCarriers(sandboxId: string): Promise<void> {
+  const mark = `OMOI_SANDBOX_ID=${sandboxId}`
+  for (const entry of await readdir('/proc').catch(() => [] as string[])) {
+    const pid = Number(entry)
+    if (!Number.isInteger(pid) || pid <= 1 || pid === process.pid) continue
+    const environ = await readFile(`/proc/${pid}/environ`, 'utf8').catch(() => '')
+    if (environ.split('\0').includes(mark)) signal(pid, 'SIGKILL')
+  }
+}
+
+/**
+ * Reads bwrap's `--info-fd` report to its end: the host pid of the first process of the sandbox's PID namespace.
+ * (Closing the pipe before bwrap has written all of it would kill bwrap with SIGPIPE half-way through its setup.)
+ */
+function namespacePid(info: Readable, exited: Promise<number | null>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let text = ''
+    info.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')))
+    info.once('end', () => {
+      const pid = Number(/"child-pid"\s*:\s*(\d+)/.exec(text)?.[1])
+      if (pid > 0) resolve(pid)
+      else reject(new SandboxError(`bwrap reported no sandbox (${text.trim() || 'nothing'}): see its worker.log`))
+    })
+    void exited.then((code) => reject(new SandboxError(`bwrap exited (${code}) before the sandbox started: see its worker.log`)))
+    setTimeout(() => reject(new SandboxError('bwrap did not report its sandbox within 10 s')), 10_000).unref()
+  })
+}
+
 /**
  * The default provider: each sandbox is a working copy under `<dataDir>/sandboxes/<id>/workspace` and a detached
- * `node <workerPath>` process in its own process group, so it outlives a server restart and can be re-attached by pid.
+ * worker process, so it outlives a server restart and can be re-attached by pid. With `isolation.kind === 'bwrap'`
+ * the worker runs in bubblewrap (src/sandbox/bwrap.ts) and the recorded pid is the first process of its PID namespace:
+ * when it ends, the kernel ends everything in the namespace. The token is handed over on fd 3, never in an environment.
  * Linux only (liveness is read from /proc).
  */
-export function createLocalProvider(opts: { dataDir: string; workerPath: string }): SandboxProvider {
+export function createLocalProvider(opts: { dataDir: string; workerPath: string; isolation: Isolation }): SandboxProvider {
   const workerPath = resolve(opts.workerPath)
+  const { isolation } = opts
   const status = async (handle: SandboxHandle): Promise<SandboxLiveness> =>
     (await isOurWorker(Number(handle.externalId), workerPath)) ? 'running' : 'exited'
+  const sandboxDir = (id: string) => join(resolve(opts.dataDir), 'sandboxes', id)
 
   return {
     name: 'local',
     statusEveryMs: 1000,
 
     async start(spec) {
-      const dir = join(resolve(opts.dataDir), 'sandboxes', spec.id)
+      const dir = sandboxDir(spec.id)
       const workspace = join(dir, 'workspace')
       // Starting the same sandbox twice re-attaches: the working copy of a live worker is never wiped.
       const previous = Number(await readFile(join(dir, 'pid'), 'utf8').catch(() => ''))
@@ -103,21 +148,41 @@ export function createLocalProvider(opts: { dataDir: string; workerPath: string 
       await mkdir(dir, { recursive: true })
       await prepareWorkspace(workspace, spec.repo)
 
-      const env: Record<string, string> = { ...spec.env }
+      const { OMOI_SANDBOX_TOKEN: token, ...env } = spec.env
+      if (!token) throw new SandboxError('no sandbox token to hand over')
+      env.OMOI_SANDBOX_TOKEN_FD = '3'
       if (process.env.PATH) env.PATH = process.env.PATH
-      if (process.env.HOME) env.HOME = process.env.HOME
+      let command: [string, string[]]
+      if (isolation.kind === 'bwrap') {
+        env.HOME = '/tmp'
+        env.OMOI_COMMAND_SANDBOX = 'bwrap'
+        // task branches are pushed to the project's repository: a local one must be writable inside
+        const writable = spec.repo.url && isAbsolute(spec.repo.url) ? [spec.repo.url] : []
+        const args = bwrapArgs({ workspace, workerPath, nodePath: process.execPath, writable, userns: isolation.userns, infoFd: 4 })
+        command = [isolation.bwrap, args]
+      } else {
+        if (process.env.HOME) env.HOME = process.env.HOME
+        command = [process.execPath, [workerPath]]
+      }
       const logFd = openSync(join(dir, 'worker.log'), 'a')
       try {
-        const child = spawn(process.execPath, [workerPath], { cwd: workspace, env, detached: true, stdio: ['ignore', logFd, logFd] })
-        const pid = child.pid
-        if (pid === undefined) {
+        const bwrap = isolation.kind === 'bwrap'
+        const child = spawn(command[0], command[1], { cwd: workspace, env, detached: true, stdio: ['ignore', logFd, logFd, 'pipe', bwrap ? 'pipe' : 'ignore'] })
+        if (child.pid === undefined) {
           const error = await new Promise<Error>((done) => child.once('error', done))
           throw new SandboxError(`could not start the worker: ${error.message}`)
         }
         child.on('error', (err) => log.error('worker process error', { sandbox_id: spec.id, err }))
+        const exited = new Promise<number | null>((done) => child.once('exit', done))
+        // the worker closes its end once it has read the token: a reset then is no error of ours
+        const tokenPipe = (child.stdio[3] as Writable).on('error', () => {})
+        // written into the worker's end at once; ours is closed then, so nothing of the server waits on bwrap's copies
+        tokenPipe.end(`${token}\n`, () => tokenPipe.destroy())
+        const info = bwrap ? (child.stdio[4] as Readable).on('error', () => {}) : null
+        const pid = info ? await namespacePid(info, exited) : child.pid
         child.unref()
         await writeFile(join(dir, 'pid'), `${pid}\n`)
-        log.info('sandbox started', { sandbox_id: spec.id, pid })
+        log.info('sandbox started', { sandbox_id: spec.id, pid, isolation: isolation.kind })
         return { id: spec.id, externalId: String(pid) }
       } finally {
         closeSync(logFd)
@@ -128,15 +193,20 @@ export function createLocalProvider(opts: { dataDir: string; workerPath: string 
 
     async stop(handle) {
       const pid = Number(handle.externalId)
-      if ((await status(handle)) === 'exited') return
-      signalGroup(pid, 'SIGTERM')
-      const until = Date.now() + STOP_GRACE_MS
-      while (Date.now() < until) {
-        if ((await status(handle)) === 'exited') return
-        await sleep(50)
+      if ((await status(handle)) === 'running') {
+        const group = await groupOf(pid)
+        if (group) signal(-group, 'SIGTERM')
+        const until = Date.now() + STOP_GRACE_MS
+        while (Date.now() < until && (await status(handle)) === 'running') await sleep(50)
+        if ((await status(handle)) === 'running') {
+          log.warn('worker ignored SIGTERM, killing it', { sandbox_id: handle.id, pid })
+          signal(pid, 'SIGKILL')
+          if (group) signal(-group, 'SIGKILL')
+        }
       }
-      log.warn('worker ignored SIGTERM, killing it', { sandbox_id: handle.id, pid })
-      signalGroup(pid, 'SIGKILL')
+      await killCarriers(handle.id)
+      // its task branches are pushed already: nothing of a finished sandbox's working copy is kept
+      await rm(join(sandboxDir(handle.id), 'workspace'), { recursive: true, force: true })
     },
 
     async close() {},

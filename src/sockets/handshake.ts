@@ -1,8 +1,7 @@
 import type { ExtendedError, Socket } from 'socket.io'
-import { verifyRequestOrigin } from 'lucia'
 import type { AuthService } from '../auth/service.ts'
+import { originAllowed as allowedOrigin } from '../auth/tokens.ts'
 import { logger } from '../log.ts'
-import { hashToken } from '../ids.ts'
 import { refuseHandshake } from './ack.ts'
 import type { SocketData } from './types.ts'
 
@@ -34,7 +33,7 @@ export function authenticate(auth: AuthService, options: HandshakeOptions) {
       }
       if (options.role && identity.user.role !== options.role) return next(refuseHandshake('forbidden'))
       socket.data.user = identity.user
-      socket.data.session = hashToken(identity.token)
+      socket.data.session = identity.sessionId
       socket.data.unlisted = []
       next()
     } catch (err) {
@@ -47,5 +46,5 @@ export function authenticate(auth: AuthService, options: HandshakeOptions) {
 /** Browsers always send Origin on a WebSocket; a same-origin polling GET may omit it, which SameSite=Lax already covers. */
 function originAllowed(origin: string | undefined, host: string | undefined, allowed: string[]): boolean {
   if (!origin) return true
-  return verifyRequestOrigin(origin, [...(host ? [host] : []), ...allowed])
+  return allowedOrigin(origin, [...(host ? [host] : []), ...allowed])
 }

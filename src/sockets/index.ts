@@ -10,7 +10,6 @@ import type { Config } from '../config.ts'
 import type { Sql } from '../db/connect.ts'
 import { eventsAfter } from '../db/events.ts'
 import { logger } from '../log.ts'
-import { hashToken } from '../ids.ts'
 import { presentSpec } from '../schemas/present.ts'
 import { registerAdmin } from './admin.ts'
 import { linkOwners } from './owner-link.ts'
@@ -84,8 +83,7 @@ export function attachSockets(http: HttpServer, deps: SocketDeps): AttachedSocke
     io.on('session:revoked', cutSession)
     linkOwners(io, deps.router, host.nodeId)
   }
-  const offLogout = deps.auth.onLogout((token) => {
-    const session = hashToken(token)
+  const offLogout = deps.auth.onLogout((session) => {
     cutSession(session)
     if (pool) io.serverSideEmit('session:revoked', session)
   })

@@ -15,7 +15,7 @@ let owner: Api
 let projectId: string
 
 beforeAll(async () => {
-  stack = await startStack()
+  stack = await startStack({}, {}, { tap: true })
   owner = await asUser(stack.server.url, 'Owner')
   projectId = (await owner.post('/projects', { name: 'Shop', repo_url: await makeRepo() })).body.id
 })
@@ -91,7 +91,7 @@ describe('the model API', () => {
       expect(failed[0]!.data).toMatchObject({ phase: 'explore' })
       expect(failed[0]!.data.error).toMatch(/API key/)
       expect(events.filter((e) => e.type === 'spec.execution_failed')).toHaveLength(1)
-      expect(events.filter((e) => e.type === 'spec.sandbox_replaced')).toEqual([])
+      expect(events.filter((e) => e.type === 'spec.sandbox_replaced'), JSON.stringify(events.map((e) => [e.type, e.data]))).toEqual([])
       expect(stack.gate.requests.slice(before).filter(forSpec(title)).length, 'a 401 is not retried').toBeLessThanOrEqual(2)
       expect(await sandboxesOf(sql(), specId)).toHaveLength(1)
     } finally {
@@ -144,7 +144,7 @@ describe('sandbox tokens', () => {
     const specId = await launch(title)
     await holdExplore.first()
     const explore = await runningSandbox(sql(), specId, { phase: 'explore' })
-    const exploreToken = (await workerEnv(Number(explore.external_id))).OMOI_SANDBOX_TOKEN!
+    const exploreToken = await stack.tap!.tokenOf(explore.id)
     expect(exploreToken).toBeTruthy()
     // the captured token is the real one: it works while its sandbox lives
     const asSandbox = (token: string) => ({ authorization: `Bearer ${token}` })
@@ -155,7 +155,7 @@ describe('sandbox tokens', () => {
     holdExplore.release()
     await holdRequirements.first()
     const requirements = await runningSandbox(sql(), specId, { phase: 'requirements' })
-    const requirementsToken = (await workerEnv(Number(requirements.external_id))).OMOI_SANDBOX_TOKEN!
+    const requirementsToken = await stack.tap!.tokenOf(requirements.id)
     await waitFor(async () => (await sandboxesOf(sql(), specId)).find((r) => r.id === explore.id)?.status === 'ended', {
       timeoutMs: 60_000,
       what: 'the explore sandbox to end',
@@ -247,6 +247,8 @@ describe('tools stay inside the workspace', () => {
       const env = await workerEnv(Number(task.external_id))
       // the worker reaches the model through the server's proxy, with its own sandbox token as the key
       expect(env.ANTHROPIC_API_KEY).toBeUndefined()
+      // nor its own token: that is handed over on a file descriptor, read once
+      expect(env.OMOI_SANDBOX_TOKEN).toBeUndefined()
       expect(env.ANTHROPIC_BASE_URL).toContain(`/sandboxes/${task.id}/model`)
       hold.release()
       const { events } = await finished(specId)
@@ -256,7 +258,7 @@ describe('tools stay inside the workspace', () => {
       expect(seen, 'the server key reached the model or the log').not.toContain(stack.env.ANTHROPIC_API_KEY)
       // what a command can see is the sandbox's own token, which dies with the sandbox
       const assignment = await fetch(`${stack.server.url}/api/v1/sandboxes/${task.id}/assignment`, {
-        headers: { authorization: `Bearer ${env.OMOI_SANDBOX_TOKEN}` },
+        headers: { authorization: `Bearer ${await stack.tap!.tokenOf(task.id)}` },
       })
       expect(assignment.status).toBe(401)
     } finally {

@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildWorker } from '../../scripts/build-worker.ts'
+import { probeBwrap } from '../../src/sandbox/bwrap.ts'
 import { createLocalProvider, ensureProjectRepo } from '../../src/sandbox/local.ts'
 import type { SandboxHandle, SandboxProvider } from '../../src/sandbox/provider.ts'
 import type { Assignment } from '../../src/schemas/assignment.ts'
@@ -100,7 +101,7 @@ const cleanups: (() => Promise<void>)[] = []
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'omoi-worker-'))
   ;[origin, model] = await Promise.all([ensureProjectRepo(dataDir, 'prj_test', 'main'), startFakeModel()])
-  provider = createLocalProvider({ dataDir, workerPath: await buildWorker() })
+  provider = createLocalProvider({ dataDir, workerPath: await buildWorker(), isolation: await probeBwrap() })
 })
 
 afterAll(async () => {

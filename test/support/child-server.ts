@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { tmpdir } from 'node:os'
 import { fileURLToPath } from 'node:url'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
@@ -16,7 +17,8 @@ export interface ChildServer {
 export async function startChildServer(env: Record<string, string>, timeoutMs = 60_000): Promise<ChildServer> {
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', OMOI_LOG_LEVEL: 'warn', ...env },
+    // test repositories are made in the system's temporary directory (test/support/repo.ts)
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', OMOI_LOG_LEVEL: 'warn', OMOI_REPO_ROOTS: tmpdir(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let output = ''

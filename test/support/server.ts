@@ -1,3 +1,4 @@
+import { tmpdir } from 'node:os'
 import { loadConfig } from '../../src/config.ts'
 import type { Database } from '../../src/db/connect.ts'
 import { startServer, type RunningServer } from '../../src/server.ts'
@@ -17,7 +18,8 @@ export async function startTestServer(
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? (await tempDir('data'))
   const database = options.database ?? (await freshDatabase())
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', OMOI_DATA_DIR: dataDir, ...env })
+  // test repositories are made in the system's temporary directory (test/support/repo.ts)
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', OMOI_DATA_DIR: dataDir, OMOI_REPO_ROOTS: `${dataDir}:${tmpdir()}`, ...env })
   const server = await startServer(config, { database })
   return {
     ...server,

@@ -3,6 +3,7 @@ import { createServer } from 'node:net'
 import type { Database } from '../../src/db/connect.ts'
 import type { SandboxRow } from '../../src/db/sandboxes.ts'
 import type { Api } from './api.ts'
+import { startCallbackTap, type CallbackTap } from './callback-tap.ts'
 import { freshDatabase } from './db.ts'
 import { startFakeModel, type FakeModel, type FakeModelOptions } from './fake-model.ts'
 import { startModelGate, type ModelGate } from './model-gate.ts'
@@ -23,6 +24,8 @@ export interface Stack {
   port: number
   env: Record<string, string>
   server: TestServer
+  /** With `{tap: true}`: the proxy sandboxes call back through, which notes their tokens. */
+  tap: CallbackTap | undefined
   /**
    * Graceful close, then a new server on the same port, database and data directory. `between` runs while no server
    * is up (to read what the old one left behind).
@@ -41,13 +44,24 @@ export async function freePort(): Promise<number> {
   return port
 }
 
-export async function startStack(options: FakeModelOptions = {}, env: Record<string, string> = {}): Promise<Stack> {
+export async function startStack(
+  options: FakeModelOptions = {},
+  env: Record<string, string> = {},
+  extras: { tap?: boolean } = {},
+): Promise<Stack> {
   const model = await startFakeModel(options)
   const gate = await startModelGate(model.url)
   const database = await freshDatabase()
   const dataDir = await tempDir('data')
   const port = await freePort()
-  const base = { ANTHROPIC_API_KEY: 'test-key', ANTHROPIC_BASE_URL: gate.url, PORT: String(port), ...env }
+  const tap = extras.tap ? await startCallbackTap(port) : undefined
+  const base = {
+    ANTHROPIC_API_KEY: 'test-key',
+    ANTHROPIC_BASE_URL: gate.url,
+    PORT: String(port),
+    ...(tap ? { OMOI_PUBLIC_URL: tap.url } : {}),
+    ...env,
+  }
   const stack: Stack = {
     model,
     gate,
@@ -55,6 +69,7 @@ export async function startStack(options: FakeModelOptions = {}, env: Record<str
     dataDir,
     port,
     env: base,
+    tap,
     server: await startTestServer(base, { database, dataDir }),
     async restart(more = {}, between) {
       await stack.server.close()
@@ -65,6 +80,7 @@ export async function startStack(options: FakeModelOptions = {}, env: Record<str
     async stop() {
       await stack.server.close().catch(() => {})
       await killWorkersUnder(dataDir)
+      await tap?.close()
       await gate.close()
       await model.close()
       await database.close()

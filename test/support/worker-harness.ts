@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { buildWorker } from '../../scripts/build-worker.ts'
+import { probeBwrap } from '../../src/sandbox/bwrap.ts'
 import { createLocalProvider, ensureProjectRepo } from '../../src/sandbox/local.ts'
 import type { SandboxHandle, SandboxProvider } from '../../src/sandbox/provider.ts'
 import type { Assignment } from '../../src/schemas/assignment.ts'
@@ -103,7 +104,7 @@ function explorePhase(sandboxId: string, limits?: Assignment['model_limits']): A
 export async function startWorkerHarness(modelOptions: FakeModelOptions = {}) {
   const dataDir = await mkdtemp(join(tmpdir(), 'omoi-worker-model-'))
   const [origin, model] = await Promise.all([ensureProjectRepo(dataDir, 'prj_test', 'main'), startFakeModel(modelOptions)])
-  const provider: SandboxProvider = createLocalProvider({ dataDir, workerPath: await buildWorker() })
+  const provider: SandboxProvider = createLocalProvider({ dataDir, workerPath: await buildWorker(), isolation: await probeBwrap() })
   const cleanups: (() => Promise<void>)[] = []
   const scripts = new Map<string, (r: CapturedRequest) => Scripted | undefined>()
   model.setScenario({ script: (r) => scripts.get(r.apiKey)?.(r) })

@@ -31,6 +31,7 @@ describe('config', () => {
     [{ OMOI_SIGNUP: 'invite' }, 'invalid setting OMOI_SIGNUP: OMOI_SIGNUP must be "open" or "closed"'],
     [{ HOST: 'not a host!' }, 'invalid setting HOST: HOST must be an IP address or a host name (e.g. 127.0.0.1 or 0.0.0.0)'],
     [{ OMOI_DATA_DIR: ' ' }, 'invalid setting OMOI_DATA_DIR: OMOI_DATA_DIR must not be empty'],
+    [{ OMOI_SANDBOX_ISOLATION: 'docker' }, 'invalid setting OMOI_SANDBOX_ISOLATION: OMOI_SANDBOX_ISOLATION must be "bwrap" or "none"'],
   ])('%o is refused with one line naming the setting', (env, message) => {
     expect(() => loadConfig(env)).toThrow(new ConfigError(message))
   })
@@ -58,5 +59,14 @@ describe('config', () => {
       .map((l) => l.split('|')[1]!)
       .join(' ')
     expect(SETTING_NAMES.filter((name) => !firstColumns.includes(`\`${name}\``))).toEqual([])
+  })
+
+  it('confines local sandboxes with bubblewrap and local repositories to the data directory, unless told otherwise', () => {
+    const c = loadConfig({ OMOI_DATA_DIR: '/srv/omoi' })
+    expect(c.sandbox).toEqual({ kind: 'local', isolation: 'bwrap' })
+    expect(c.repoRoots).toEqual(['/srv/omoi'])
+    const d = loadConfig({ OMOI_DATA_DIR: '/srv/omoi', OMOI_SANDBOX_ISOLATION: 'none', OMOI_REPO_ROOTS: '/srv/git::/home/x/../code/' })
+    expect(d.sandbox).toEqual({ kind: 'local', isolation: 'none' })
+    expect(d.repoRoots).toEqual(['/srv/git', '/home/code'])
   })
 })

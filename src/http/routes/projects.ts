@@ -5,6 +5,7 @@ import type { Sql } from '../../db/connect.ts'
 import { findProjectFor, insertProject, listProjectsFor, upsertMember } from '../../db/projects.ts'
 import { listSpecsForProject } from '../../db/specs.ts'
 import { findUserByEmail } from '../../db/users.ts'
+import { checkRepoUrl } from '../../sandbox/repo-url.ts'
 import { AddMemberSchema, CreateProjectSchema } from '../../schemas/api.ts'
 import { presentProject, presentSpec } from '../../schemas/present.ts'
 import { readBody, requireUser, type Env } from '../middleware.ts'
@@ -12,7 +13,7 @@ import { doc } from '../openapi.ts'
 import { MemberAnswer, ProjectAnswer, ProjectListAnswer, SpecListAnswer } from '../../schemas/responses.ts'
 
 /** CONTRACT §4: projects and their members. */
-export function projectRoutes(sql: Sql) {
+export function projectRoutes(sql: Sql, repos: { roots: string[]; dataDir: string }) {
   return new Hono<Env>()
     .post('/', doc({ summary: 'Create a project', tag: 'projects', body: CreateProjectSchema, status: 201, answer: ProjectAnswer }), async (c) => {
       const { user } = requireUser(c)
@@ -21,7 +22,7 @@ export function projectRoutes(sql: Sql) {
         id: newId('prj'),
         owner_id: user.id,
         name: body.name,
-        repo_url: body.repo_url ?? null,
+        repo_url: body.repo_url ? await checkRepoUrl(body.repo_url, repos) : null,
         default_branch: body.default_branch ?? 'main',
       })
       return c.json(presentProject({ ...project, role: 'owner' }), 201)

@@ -9,6 +9,13 @@ const CLOSE_GRACE_MS = 200
 /** The worker's own secrets: a command the model runs must not be able to print them. */
 const HIDDEN_ENV = ['OMOI_SANDBOX_TOKEN', 'ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_TOKEN', 'OMOI_GIT_TOKEN']
 
+/**
+ * With OMOI_COMMAND_SANDBOX=bwrap (set by the local provider when the worker itself runs in bubblewrap) each command
+ * runs in a nested sandbox: its own PID namespace, so the worker process (and what it holds) is out of sight, and an
+ * empty /proc (the kernel refuses a fresh proc mount there). Whatever the command leaves behind ends with it.
+ */
+export const NESTED_SANDBOX_ARGS = ['--unshare-pid', '--unshare-ipc', '--die-with-parent', '--dev-bind', '/', '/', '--tmpfs', '/proc', '--']
+
 /** Process groups started by commands; kept until the worker exits, as a command may leave a server running. */
 const groups = new Set<number>()
 
@@ -32,13 +39,17 @@ export function killRunningCommands(): void {
   for (const pid of groups) killGroup(pid)
 }
 
-/** Runs `bash -lc command` in its own process group, so a timeout kills everything it started. */
+/**
+ * Runs `bash -lc command` in its own process group (and nested sandbox, see NESTED_SANDBOX_ARGS), so a timeout kills
+ * everything it started.
+ */
 export function runCommand(cwd: string, command: string, timeoutS = DEFAULT_TIMEOUT_S): Promise<CommandResult> {
   const seconds = Math.min(Math.max(timeoutS, 0.1), MAX_TIMEOUT_S)
   const env = { ...process.env }
   for (const name of HIDDEN_ENV) delete env[name]
   return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-lc', command], { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+    const [file, args] = env.OMOI_COMMAND_SANDBOX === 'bwrap' ? ['bwrap', [...NESTED_SANDBOX_ARGS, 'bash', '-lc', command]] : ['bash', ['-lc', command]]
+    const child = spawn(file, args, { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
     let output = ''
     let timedOut = false
     const append = (chunk: Buffer) => {

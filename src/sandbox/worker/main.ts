@@ -11,9 +11,10 @@ import { killRunningCommands } from './command.ts'
 import { EventQueue } from './events.ts'
 import { Inbox } from './inbox.ts'
 import { errorMessage, log } from './log.ts'
+import { takeSandboxToken } from './token.ts'
 import { openWorkspace } from './tools.ts'
 
-const REQUIRED_ENV = ['OMOI_SANDBOX_ID', 'OMOI_SANDBOX_TOKEN', 'OMOI_CALLBACK_URL'] as const
+const REQUIRED_ENV = ['OMOI_SANDBOX_ID', 'OMOI_CALLBACK_URL'] as const
 /** The longest the last flush may hold the exit. */
 const FINAL_FLUSH_MS = 10_000
 /** On SIGTERM the last flush gets this long (the provider kills a worker that outlasts its stop grace). */
@@ -24,7 +25,8 @@ const STOP_GRACE_MS = 5_000
 const UNKNOWN_LIMITS = { context_window: 200_000, max_output: 64_000 }
 
 function readEnv() {
-  const missing = REQUIRED_ENV.filter((name) => !process.env[name])
+  const token = takeSandboxToken()
+  const missing = [...REQUIRED_ENV.filter((name) => !process.env[name]), ...(token ? [] : ['OMOI_SANDBOX_TOKEN'])]
   if (missing.length > 0) {
     log.error('missing environment variables', { missing })
     process.exit(1)
@@ -32,10 +34,10 @@ function readEnv() {
   const env = process.env as Record<(typeof REQUIRED_ENV)[number], string> & NodeJS.ProcessEnv
   return {
     sandboxId: env.OMOI_SANDBOX_ID,
-    token: env.OMOI_SANDBOX_TOKEN,
+    token: token!,
     callbackUrl: env.OMOI_CALLBACK_URL,
     // the server's model proxy takes the sandbox token as its key; a direct ANTHROPIC_API_KEY still works
-    apiKey: env.ANTHROPIC_API_KEY || env.OMOI_SANDBOX_TOKEN,
+    apiKey: env.ANTHROPIC_API_KEY || token!,
     viaProxy: !env.ANTHROPIC_API_KEY,
     baseUrl: env.ANTHROPIC_BASE_URL || undefined,
     model: env.OMOI_MODEL || undefined,
