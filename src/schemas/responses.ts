@@ -20,6 +20,9 @@ export const ErrorAnswer = v.object({
 export const UserAnswer = v.looseObject({ id: text, email: text, name: text, role: v.picklist(['user', 'admin']) })
 export const AuthAnswer = v.looseObject({ user: UserAnswer, token: text })
 export const MeAnswer = v.looseObject({ user: UserAnswer })
+export const SessionListAnswer = v.looseObject({
+  sessions: v.array(v.looseObject({ id: text, user_agent: maybe(text), created_at: time, expires_at: time, current: v.boolean() })),
+})
 
 export const ProjectAnswer = v.looseObject({
   id: text,

@@ -4,7 +4,7 @@ import type { Api } from '../support/api.ts'
 import { forSpec } from '../support/model-gate.ts'
 import { waitForStatus } from '../support/omoi.ts'
 import { makeRepo } from '../support/repo.ts'
-import { runningSandbox, startStack, workerEnv, type Stack } from '../support/stack.ts'
+import { runningSandbox, startStack, type Stack } from '../support/stack.ts'
 import { schemaProblems, type JsonSchema } from '../support/json-schema.ts'
 
 /**
@@ -18,7 +18,7 @@ let doc: { openapi: string; paths: Record<string, Record<string, { responses: Re
 const exercised = new Set<string>()
 
 beforeAll(async () => {
-  stack = await startStack({}, { OMOI_ADMIN_EMAILS: 'boss@example.com' })
+  stack = await startStack({}, { OMOI_ADMIN_EMAILS: 'boss@example.com' }, { tap: true })
   base = stack.server.url
   doc = await (await fetch(`${base}/api/v1/openapi.json`)).json()
 })
@@ -94,6 +94,9 @@ describe('the OpenAPI document', () => {
     const owner = (await call('POST', '/api/v1/auth/signup', { body: { email: 'owner@example.com', password: 'correct horse battery', name: 'Owner' } })).body
     const token: string = (await call('POST', '/api/v1/auth/login', { body: { email: 'owner@example.com', password: 'correct horse battery' } })).body.token
     expect((await call('GET', '/api/v1/auth/me', { token })).body.user.id).toBe(owner.user.id)
+    const sessions = (await call('GET', '/api/v1/auth/sessions', { token })).body.sessions
+    const other = sessions.find((s: { current: boolean }) => !s.current)
+    expect((await call('DELETE', `/api/v1/auth/sessions/${other.id}`, { token })).status).toBe(204)
     const boss = (await call('POST', '/api/v1/auth/signup', { body: { email: 'boss@example.com', password: 'correct horse battery', name: 'Boss' } })).body
     const added = await call('POST', '/api/v1/users', { token: boss.token, body: { email: 'viewer@example.com', password: 'correct horse battery', name: 'Viewer' } })
     expect(added.status).toBe(201)
@@ -115,12 +118,12 @@ describe('the OpenAPI document', () => {
     const specId: string = launched.spec_id
     await hold.first()
     const sandbox = await runningSandbox(stack.database.sql, specId, { phase: 'explore' })
-    const sandboxToken = (await workerEnv(Number(sandbox.external_id))).OMOI_SANDBOX_TOKEN!
+    const sandboxToken = await stack.tap!.tokenOf(sandbox.id)
     const sbx = `/api/v1/sandboxes/${sandbox.id}`
     expect((await call('GET', `${sbx}/assignment`, { token: sandboxToken })).body.kind).toBe('phase')
     await call('POST', `${sbx}/events`, { token: sandboxToken, body: { events: [{ id: randomUUID(), type: 'agent.message', data: { text: 'hello' } }] } })
     await call('GET', `${sbx}/messages?after=0`, { token: sandboxToken })
-    const modelCall = { model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'hello' }] }
+    const modelCall = { model: 'claude-sonnet-5-5', max_tokens: 64, messages: [{ role: 'user', content: 'hello' }] }
     expect((await call('POST', `${sbx}/model/v1/messages`, { token: sandboxToken, body: modelCall })).status).toBe(400) // the model's own error
     const tools = [{ name: 'submit_exploration', description: 'submit', input_schema: { type: 'object' } }]
     expect((await call('POST', `${sbx}/model/v1/messages`, { token: sandboxToken, body: { ...modelCall, tools } })).body.type).toBe('message')
@@ -159,6 +162,7 @@ describe('the OpenAPI document', () => {
     await call('POST', `/api/v1/specs/${ticket.spec_id}/cancel`, { token })
 
     expect((await call('POST', '/api/v1/auth/logout', { token })).status).toBe(204)
+    expect((await call('DELETE', '/api/v1/auth/sessions', { token: boss.token })).status).toBe(204)
 
     const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`))
     expect(documented.filter((op) => !exercised.has(op)), 'documented routes no request reached').toEqual([])

@@ -5,7 +5,7 @@ import { originAllowed } from '../../auth/tokens.ts'
 import { AppError, notFound } from '../../errors.ts'
 import { clientAddress, readBody, requireUser, type Env } from '../middleware.ts'
 import { doc } from '../openapi.ts'
-import { AuthAnswer, MeAnswer } from '../../schemas/responses.ts'
+import { AuthAnswer, MeAnswer, SessionListAnswer } from '../../schemas/responses.ts'
 
 /**
  * Login and signup carry no credentials yet, so the cookie Origin check does not cover them: a foreign page could
@@ -50,13 +50,13 @@ export function authRoutes(auth: AuthService, options: { allowedOrigins: () => s
       return c.body(null, 204)
     })
     .get('/me', doc({ summary: 'Who am I', tag: 'auth', answer: MeAnswer }), (c) => c.json({ user: requireUser(c).user }))
-    .get('/sessions', async (c) => c.json({ sessions: await auth.listSessions(requireUser(c)) }))
-    .delete('/sessions', async (c) => {
+    .get('/sessions', doc({ summary: "The caller's sessions", tag: 'auth', answer: SessionListAnswer }), async (c) => c.json({ sessions: await auth.listSessions(requireUser(c)) }))
+    .delete('/sessions', doc({ summary: 'Revoke every session of the caller', tag: 'auth', status: 204 }), async (c) => {
       await auth.revokeAllSessions(requireUser(c))
       c.header('Set-Cookie', auth.sessions.blankCookie(), { append: true })
       return c.body(null, 204)
     })
-    .delete('/sessions/:id', async (c) => {
+    .delete('/sessions/:id', doc({ summary: 'Revoke one session of the caller', tag: 'auth', status: 204 }), async (c) => {
       const identity = requireUser(c)
       const id = c.req.param('id')
       if (!(await auth.revokeSession(identity, id))) throw notFound('Session')
