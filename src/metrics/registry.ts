@@ -15,6 +15,14 @@ export interface MetricsSources {
  * describe stored state (specs, sandboxes, leases, cost) are read from the database at scrape time; counters and
  * histograms are fed by the bus and the instrumented postgres.js client.
  */
+/** agent.usage fields → the `kind` label of omoi_model_tokens_total (cache reads and writes are input billed apart). */
+const USAGE_KINDS = [
+  ['input_tokens', 'input'],
+  ['output_tokens', 'output'],
+  ['cache_read_input_tokens', 'cache_read'],
+  ['cache_creation_input_tokens', 'cache_write'],
+] as const
+
 export class Metrics {
   readonly registry = new Registry()
   private sources: MetricsSources | undefined
@@ -38,7 +46,7 @@ export class Metrics {
   })
   readonly modelTokens = new Counter({
     name: 'omoi_model_tokens_total',
-    help: 'Model tokens used by the agents of this node, by kind (input, output)',
+    help: 'Model tokens used by the agents of this node, by kind (input, output, cache_read, cache_write)',
     labelNames: ['kind'] as const,
     registers: [this.registry],
   })
@@ -125,9 +133,11 @@ export class Metrics {
       this.eventsIngested.inc({ source: event.source })
       if (event.type === 'agent.usage') {
         this.modelCalls.inc()
-        const { input_tokens, output_tokens } = event.data as { input_tokens?: unknown; output_tokens?: unknown }
-        if (typeof input_tokens === 'number' && input_tokens > 0) this.modelTokens.inc({ kind: 'input' }, input_tokens)
-        if (typeof output_tokens === 'number' && output_tokens > 0) this.modelTokens.inc({ kind: 'output' }, output_tokens)
+        const data = event.data as Record<string, unknown>
+        for (const [field, kind] of USAGE_KINDS) {
+          const count = data[field]
+          if (typeof count === 'number' && count > 0) this.modelTokens.inc({ kind }, count)
+        }
       }
     }
   }

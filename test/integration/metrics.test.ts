@@ -54,7 +54,8 @@ describe('GET /metrics', () => {
     expect(value(after, 'omoi_events_ingested_total{source="agent"}')).toBeGreaterThan(10)
     const calls = value(after, 'omoi_model_calls_total')!
     expect(calls).toBe(model.requests.length)
-    expect(value(after, 'omoi_model_tokens_total{kind="input"}')).toBeGreaterThan(0)
+    const input = ['input', 'cache_read', 'cache_write'].map((kind) => value(after, `omoi_model_tokens_total{kind="${kind}"}`) ?? 0)
+    expect(input.reduce((a, b) => a + b, 0)).toBeGreaterThan(0)
     expect(value(after, 'omoi_model_tokens_total{kind="output"}')).toBeGreaterThan(0)
     const spec = (await owner.get(`/specs/${specId}`)).body
     expect(value(after, 'omoi_model_cost_usd')).toBeCloseTo(spec.cost_usd, 6)

@@ -35,7 +35,7 @@ beforeAll(async () => {
   gate = await startModelGate(model.url)
   dataDir = await mkdtemp(join(tmpdir(), 'omoi-data-'))
   server = await startTestServer(
-    { ANTHROPIC_API_KEY: 'test-key', ANTHROPIC_BASE_URL: gate.url, OMOI_MODEL: 'claude-sonnet-4-5', OMOI_TASK_CONCURRENCY: '1' },
+    { ANTHROPIC_API_KEY: 'test-key', ANTHROPIC_BASE_URL: gate.url, OMOI_TASK_CONCURRENCY: '1' },
     { database, dataDir },
   )
   owner = await asUser(server.url, 'Owner')

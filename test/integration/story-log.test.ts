@@ -26,7 +26,6 @@ beforeAll(async () => {
     OMOI_DATA_DIR: dataDir,
     ANTHROPIC_API_KEY: 'test-key',
     ANTHROPIC_BASE_URL: model.url,
-    OMOI_MODEL: 'claude-sonnet-4-5',
     OMOI_LOG_LEVEL: 'debug',
     ...(database ? { DATABASE_URL: database.url } : {}),
   })
