@@ -56,8 +56,25 @@ export interface Spec {
   created_at: string
   updated_at: string
   phases: PhaseRecord[]
+  /** The seq of the spec's newest event when this copy was read. */
+  last_seq?: number
+  /** Who the caller is on this spec (`owner`, `editor`, `viewer`). */
+  access?: string
+  /** What a completed spec delivered (CONTRACT §4); null or absent until then. */
+  delivery?: Delivery | null
   /** Whether the caller may steer this spec; added by the server per caller. */
   can_edit?: boolean
+}
+
+export interface Delivery {
+  branch: string
+  base: string
+  commit: string
+  check: { command: string; passed: boolean; duration_ms: number } | null
+  files_changed: number | string[]
+  insertions: number
+  deletions: number
+  pull_request: { url: string; number: number } | null
 }
 
 export interface LaunchResult {

@@ -1,6 +1,7 @@
 import { useSignal } from '@preact/signals'
 import { useEffect, useRef } from 'preact/hooks'
 import { errorMessage } from '../api.ts'
+import { connection } from '../socket.ts'
 import { availableControls, type Control } from '../lib/controls.ts'
 import { PHASE_LABELS } from '../lib/phases.ts'
 import type { SpecRoom } from '../state/spec-room.ts'
@@ -37,6 +38,11 @@ export function SpecControls(props: { room: SpecRoom; spec: Spec; canEdit: boole
   useEffect(() => {
     if (confirming) confirmButton.current?.focus()
   }, [confirming])
+  // A refusal belongs to the state it was made in: once the spec moves on or the connection comes back, it is stale.
+  const online = connection.value.state === 'connected'
+  useEffect(() => {
+    error.value = null
+  }, [spec.status, spec.current_phase, online])
 
   if (!canEdit) {
     return (
