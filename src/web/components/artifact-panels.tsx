@@ -1,5 +1,6 @@
 import type { ComponentChildren } from 'preact'
 import type { Design, Exploration, Requirements } from '../types.ts'
+import { coverageRows, uncoveredCriteria } from '../lib/coverage.ts'
 import { JsonView } from './json-view.tsx'
 
 /** What a tab shows before its phase has produced anything. */
@@ -189,42 +190,53 @@ export function DesignPanel(props: { value: Design | null }) {
   )
 }
 
-function isCoverage(value: unknown): value is Record<string, unknown[]> {
-  return !!value && typeof value === 'object' && !Array.isArray(value) && Object.values(value).every(Array.isArray)
-}
-
-/** The SYNC coverage matrix: requirement → covering tasks when it has that shape, else the raw JSON. */
+/** The SYNC coverage matrix: each requirement and acceptance criterion with the tasks that cover it. */
 export function SyncPanel(props: { value: Record<string, unknown> | null }) {
   const s = props.value
   if (!s) return <NotYet what="sync result" testid="artifact-sync" />
-  const coverage = isCoverage(s.coverage) ? s.coverage : null
+  const rows = coverageRows(s)
+  const uncovered = rows ? uncoveredCriteria(s, rows) : []
+  const taskList = (tasks: string[]) => (tasks.length ? tasks.join(', ') : <strong class="warn-text">not covered</strong>)
   return (
     <div class="artifact" data-testid="artifact-sync">
-      {coverage ? (
-        <Section title="Requirement coverage">
+      {rows ? (
+        <Section title="Requirement coverage" testid="coverage">
+          {uncovered.length > 0 ? (
+            <p class="callout" data-testid="coverage-uncovered">
+              Criteria no task covers: {uncovered.join(', ')}
+            </p>
+          ) : null}
           <div class="table-wrap">
-            <table class="table">
+            <table class="table" data-testid="coverage-table">
               <thead>
                 <tr>
-                  <th scope="col">Requirement</th>
+                  <th scope="col">Requirement or criterion</th>
                   <th scope="col">Covered by</th>
                 </tr>
               </thead>
               <tbody>
-                {Object.entries(coverage).map(([req, tasks]) => (
-                  <tr key={req} class={tasks.length === 0 ? 'row--warn' : ''}>
-                    <td>
-                      <code>{req}</code>
-                    </td>
-                    <td>{tasks.length ? tasks.map(String).join(', ') : 'not covered'}</td>
-                  </tr>
-                ))}
+                {rows.flatMap((r) => [
+                  <tr key={r.requirement} class={r.tasks.length === 0 ? 'row--warn' : ''} data-testid="coverage-row" data-req-id={r.requirement}>
+                    <th scope="row">
+                      <code>{r.requirement}</code> {r.title}
+                    </th>
+                    <td data-testid="coverage-tasks">{taskList(r.tasks)}</td>
+                  </tr>,
+                  ...r.criteria.map((c) => (
+                    <tr key={c.id} class={`row--sub ${c.tasks.length === 0 ? 'row--warn' : ''}`} data-testid="coverage-criterion" data-criterion-id={c.id}>
+                      <td>
+                        <code>{c.id}</code> {c.text}
+                      </td>
+                      <td data-testid="coverage-tasks">{taskList(c.tasks)}</td>
+                    </tr>
+                  )),
+                ])}
               </tbody>
             </table>
           </div>
         </Section>
       ) : null}
-      <details class="artifact__raw" open={!coverage}>
+      <details class="artifact__raw" open={!rows}>
         <summary>Raw sync result</summary>
         <JsonView value={s} label="Sync result" />
       </details>
