@@ -75,6 +75,12 @@ export async function listSpecsForProject(sql: Sql, projectId: string): Promise<
   return sql<SpecRow[]>`select * from specs where project_id = ${projectId} order by created_at desc`
 }
 
+/** Sets a spec's budget (USD; null: no limit). */
+export async function setSpecBudget(sql: Sql, specId: string, budgetUsd: number | null): Promise<SpecRow> {
+  const [row] = await sql<SpecRow[]>`update specs set budget_usd = ${budgetUsd}, updated_at = now() where id = ${specId} returning *`
+  return row!
+}
+
 /** Written by the actor host in the same transaction as the snapshot. */
 export async function updateSpecState(
   sql: Sql,

@@ -64,6 +64,9 @@ const SpecFields = {
 
 export const CreateSpecSchema = v.object(SpecFields)
 
+/** PATCH /specs/:id: what may change on a spec after it was made (its budget; null removes the limit). */
+export const UpdateSpecSchema = v.object({ budget_usd: SpecFields.budget_usd.wrapped })
+
 export const LaunchSpecSchema = v.object({
   ...SpecFields,
   auto_execute: v.optional(v.boolean('auto_execute must be true or false'), true),

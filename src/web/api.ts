@@ -76,6 +76,8 @@ export const api = {
   launch: (body: { project_id: string; title: string; description: string; approval: 'auto' | 'manual'; budget_usd?: number }) =>
     request<LaunchResult>('POST', '/specs/launch', body),
   spec: (specId: string) => request<Spec | { spec: Spec }>('GET', `/specs/${id(specId)}`).then(unwrapOne<Spec>('spec')),
+  updateSpec: (specId: string, body: { budget_usd: number | null }) =>
+    request<Spec>('PATCH', `/specs/${id(specId)}`, body).then(unwrapOne<Spec>('spec')),
   execute: (specId: string) => request<{ status: string }>('POST', `/specs/${id(specId)}/execute`),
   artifacts: (specId: string) => request<Artifacts>('GET', `/specs/${id(specId)}/artifacts`),
   events: (specId: string, query: { limit?: number; offset?: number; after_seq?: number; type?: string }) =>

@@ -1,5 +1,6 @@
 import { useComputed, useSignal } from '@preact/signals'
 import { useEffect, useMemo } from 'preact/hooks'
+import { BudgetControl } from '../components/budget-control.tsx'
 import { ErrorBanner } from '../components/error-banner.tsx'
 import { DesignPanel, ExplorationPanel, RequirementsPanel, SyncPanel } from '../components/artifact-panels.tsx'
 import { PhaseStepper } from '../components/phase-stepper.tsx'
@@ -157,6 +158,7 @@ function Room(props: { room: SpecRoom; spec: Spec }) {
       <div class="room__grid">
         <div class="room__side">
           <SpecControls room={room} spec={spec} canEdit={canEdit} approvalPhase={waitingOn.value} />
+          <BudgetControl room={room} spec={spec} canEdit={canEdit} />
           <PresenceList viewers={room.viewers.value} meId={user?.id ?? null} />
         </div>
         <div class="room__timeline">

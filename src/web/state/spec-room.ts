@@ -33,6 +33,8 @@ export interface SpecRoom {
   start(): () => void
   rejoin(): void
   command(command: CommandName, extra?: { phase?: string; feedback?: string; text?: string; task_id?: string }): Promise<Ack>
+  /** PATCH /specs/:id {budget_usd} (USD; null: no limit); the room shows the answer. Throws the API's error. */
+  setBudget(budgetUsd: number | null): Promise<void>
   /** POST /specs/:id/execute, for a spec still in `draft`. */
   execute(): Promise<void>
   reloadArtifacts(): void
@@ -204,6 +206,10 @@ export function createSpecRoom(specId: string): SpecRoom {
     },
     rejoin: () => void join(),
     command: (command, extra = {}) => emitAck(getSocket(), 'spec:command', { spec_id: specId, command, ...extra }),
+    async setBudget(budgetUsd) {
+      const updated = await api.updateSpec(specId, { budget_usd: budgetUsd })
+      if (!disposed) setSpec(updated)
+    },
     async execute() {
       await api.execute(specId)
       const fresh = await api.spec(specId)
