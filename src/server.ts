@@ -23,6 +23,7 @@ import { createDaytonaProvider } from './sandbox/daytona.ts'
 import { createLocalProvider } from './sandbox/local.ts'
 import type { SandboxProvider } from './sandbox/provider.ts'
 import { attachSockets } from './sockets/index.ts'
+import { leaveSpecRooms } from './sockets/revoke.ts'
 import type { SpecServer } from './sockets/types.ts'
 
 const log = logger('omoi:server')
@@ -90,6 +91,7 @@ export async function startServer(config: Config, options: { database?: Database
     actorsReady: () => host.ready,
     stopping: stopping.signal,
     webDir: await buildWeb(),
+    revokeAccess: (specIds, userId) => leaveSpecRooms(sockets.io.of('/'), specIds, userId),
   })
 
   const http: HttpServer = createServer(getRequestListener(app.fetch))

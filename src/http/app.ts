@@ -7,6 +7,7 @@ import { checkOrigin, identify, limitBody, type Env } from './middleware.ts'
 import { authRoutes } from './routes/auth.ts'
 import { boardRoutes, ticketReadRoutes } from './routes/board.ts'
 import { healthRoutes } from './routes/health.ts'
+import { memberRoutes, type RevokeAccess } from './routes/members.ts'
 import { projectRoutes } from './routes/projects.ts'
 import { specReadRoutes } from './routes/specs.ts'
 import { webRoutes } from './static.ts'
@@ -25,6 +26,8 @@ export interface AppDeps {
   sandboxApi: SandboxApi
   /** The actors this node owns are restored (readiness). */
   actorsReady: () => boolean
+  /** Makes a removed member's sockets leave the rooms of these specs (wired to Socket.IO once it is attached). */
+  revokeAccess: RevokeAccess
   /** Aborted when the server stops: cancels model calls in flight. */
   stopping: AbortSignal
   webDir: string
@@ -41,6 +44,7 @@ export function createApp(deps: AppDeps) {
     .use(identify(auth))
     .use(checkOrigin({ allowed: () => (config.publicUrl ? [config.publicUrl] : []) }))
     .route('/auth', authRoutes(auth))
+    .route('/projects', memberRoutes(sql, deps.revokeAccess))
     .route('/projects', projectRoutes(sql))
     .route('/specs', specCommandRoutes(commands))
     .route('/specs', specReadRoutes(sql))

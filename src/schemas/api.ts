@@ -54,6 +54,9 @@ export const AddMemberSchema = v.object({
   role: v.picklist(['viewer', 'editor'], 'role must be "viewer" or "editor"'),
 })
 
+/** PATCH /projects/:id/members/:user_id. */
+export const MemberRoleSchema = v.object({ role: AddMemberSchema.entries.role })
+
 const SpecFields = {
   project_id: v.optional(v.nullable(v.string('project_id must be a string'))),
   title: nonEmpty('title', 300),

@@ -1,15 +1,14 @@
 import { Hono } from 'hono'
-import { AppError, notFound } from '../../errors.ts'
+import { notFound } from '../../errors.ts'
 import { newId } from '../../ids.ts'
 import type { Sql } from '../../db/connect.ts'
-import { findProjectFor, insertProject, listProjectsFor, upsertMember } from '../../db/projects.ts'
+import { findProjectFor, insertProject, listProjectsFor } from '../../db/projects.ts'
 import { listSpecsForProject } from '../../db/specs.ts'
-import { findUserByEmail } from '../../db/users.ts'
-import { AddMemberSchema, CreateProjectSchema } from '../../schemas/api.ts'
+import { CreateProjectSchema } from '../../schemas/api.ts'
 import { presentProject, presentSpec } from '../../schemas/present.ts'
 import { readBody, requireUser, type Env } from '../middleware.ts'
 
-/** CONTRACT §4: projects and their members. */
+/** CONTRACT §4: projects (their members: routes/members.ts). */
 export function projectRoutes(sql: Sql) {
   return new Hono<Env>()
     .post('/', async (c) => {
@@ -33,18 +32,6 @@ export function projectRoutes(sql: Sql) {
       const project = await findProjectFor(sql, c.req.param('id'), user.id)
       if (!project) throw notFound('Project')
       return c.json(presentProject(project))
-    })
-    .post('/:id/members', async (c) => {
-      const { user } = requireUser(c)
-      const project = await findProjectFor(sql, c.req.param('id'), user.id)
-      if (!project) throw notFound('Project')
-      if (project.role !== 'owner') throw new AppError('forbidden', 'Only the project owner can add members.')
-      const body = await readBody(c, AddMemberSchema)
-      const member = await findUserByEmail(sql, body.email)
-      if (!member) throw new AppError('not_found', `No user has the email ${body.email}: they must sign up first.`, { email: ['has no account'] })
-      if (member.id === project.owner_id) throw new AppError('conflict', 'The owner is already part of the project.')
-      const row = await upsertMember(sql, { project_id: project.id, user_id: member.id, role: body.role })
-      return c.json({ project_id: row.project_id, user_id: row.user_id, email: member.email, name: member.name, role: row.role }, 201)
     })
     .get('/:id/specs', async (c) => {
       const { user } = requireUser(c)
