@@ -14,7 +14,7 @@ import { build } from 'esbuild'
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)))
 const SRC = join(ROOT, 'src', 'web')
 const OUT = join(ROOT, 'dist', 'web')
-/** What a browser loads; app.js.map is a convenience and not checked for freshness. */
+/** What a browser loads. */
 const OUTPUTS = ['app.js', 'index.html', 'styles.css']
 
 async function filesUnder(dir: string): Promise<string[]> {
@@ -72,7 +72,7 @@ export function buildWeb(): Promise<string> {
         jsx: 'automatic',
         jsxImportSource: 'preact',
         minify: true,
-        sourcemap: 'linked',
+        sourcemap: false, // no public source map: the bundle is what production serves
         legalComments: 'linked',
         define: { 'process.env.NODE_ENV': '"production"' },
         logLevel: 'warning',

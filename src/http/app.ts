@@ -2,11 +2,13 @@ import { Hono } from 'hono'
 import type { Config } from '../config.ts'
 import type { Sql } from '../db/connect.ts'
 import type { AuthService } from '../auth/service.ts'
+import { compression, securityHeaders } from './delivery.ts'
 import { notFoundHandler, onError } from './errors.ts'
 import { checkOrigin, identify, limitBody, type Env } from './middleware.ts'
 import { authRoutes } from './routes/auth.ts'
 import { boardRoutes, ticketReadRoutes } from './routes/board.ts'
 import { healthRoutes } from './routes/health.ts'
+import { artifactExportRoutes } from './routes/artifact-export.ts'
 import { memberRoutes, type RevokeAccess } from './routes/members.ts'
 import { projectRoutes } from './routes/projects.ts'
 import { specReadRoutes } from './routes/specs.ts'
@@ -47,6 +49,7 @@ export function createApp(deps: AppDeps) {
     .route('/projects', memberRoutes(sql, deps.revokeAccess))
     .route('/projects', projectRoutes(sql))
     .route('/specs', specCommandRoutes(commands))
+    .route('/specs', artifactExportRoutes(sql))
     .route('/specs', specReadRoutes(sql))
     .route('/', boardRoutes(sql))
     .route('/tickets', quickTicketRoutes(sql, commands))
@@ -55,6 +58,8 @@ export function createApp(deps: AppDeps) {
 
   return new Hono()
     .onError(onError)
+    .use(securityHeaders())
+    .use(compression())
     .route('/', healthRoutes(sql, deps.actorsReady))
     .route('/api/v1', api)
     .all('/api/*', notFoundHandler)

@@ -111,6 +111,14 @@ export const EventsQuerySchema = v.object({
   type: v.optional(v.pipe(v.string(), v.maxLength(100))),
 })
 
+/** GET /projects/:id/specs: a status filter, a title search, and a page (newest first). */
+export const ProjectSpecsQuerySchema = v.object({
+  status: v.optional(v.picklist(['draft', 'executing', 'paused', 'awaiting_approval', 'completed', 'failed', 'cancelled'], 'status must be a spec status')),
+  q: v.optional(v.pipe(v.string(), v.trim(), v.maxLength(200, 'q must be at most 200 characters'))),
+  limit: v.optional(intString('limit', 1, 100), '20'),
+  offset: v.optional(intString('offset', 0, Number.MAX_SAFE_INTEGER), '0'),
+})
+
 export const BoardQuerySchema = v.object({ project_id: v.optional(v.string()) })
 
 /** Socket.IO payloads (namespace `/`). */

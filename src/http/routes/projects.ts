@@ -4,9 +4,9 @@ import { newId } from '../../ids.ts'
 import type { Sql } from '../../db/connect.ts'
 import { findProjectFor, insertProject, listProjectsFor } from '../../db/projects.ts'
 import { listSpecsForProject } from '../../db/specs.ts'
-import { CreateProjectSchema } from '../../schemas/api.ts'
+import { CreateProjectSchema, ProjectSpecsQuerySchema } from '../../schemas/api.ts'
 import { presentProject, presentSpec } from '../../schemas/present.ts'
-import { readBody, requireUser, type Env } from '../middleware.ts'
+import { readBody, readQuery, requireUser, type Env } from '../middleware.ts'
 
 /** CONTRACT §4: projects (their members: routes/members.ts). */
 export function projectRoutes(sql: Sql) {
@@ -38,7 +38,8 @@ export function projectRoutes(sql: Sql) {
       const project = await findProjectFor(sql, c.req.param('id'), user.id)
       if (!project) throw notFound('Project')
       const access = project.role === 'viewer' ? 'viewer' : 'editor'
-      const specs = await listSpecsForProject(sql, project.id)
-      return c.json({ specs: specs.map((s) => presentSpec(s, s.user_id === user.id ? 'owner' : access)) })
+      const q = readQuery(c, ProjectSpecsQuerySchema)
+      const { specs, total } = await listSpecsForProject(sql, project.id, { status: q.status, q: q.q, limit: Number(q.limit), offset: Number(q.offset) })
+      return c.json({ specs: specs.map((s) => presentSpec(s, s.user_id === user.id ? 'owner' : access)), total })
     })
 }
