@@ -13,6 +13,8 @@ export interface ServerEvents {
   'spec:events': (events: SpecEvent[]) => void
   'spec:state': (spec: Spec) => void
   'spec:presence': (presence: PresenceMessage) => void
+  /** This socket was taken out of the spec's room: its user lost access (src/sockets/revoke.ts). */
+  'spec:access_revoked': (payload: { spec_id: string }) => void
   'actor:transition': (transition: ActorTransition) => void
 }
 

@@ -24,7 +24,22 @@ export interface Project {
   default_branch?: string | null
   owner_id?: string
   role?: string
+  check_command?: string | null
   created_at?: string
+}
+
+export interface Member {
+  user_id: string
+  email: string
+  name: string
+  role: 'owner' | 'editor' | 'viewer'
+  created_at: string
+}
+
+/** GET /projects/:id/members; `invitations` (emails without an account yet) only for the owner. */
+export interface MemberList {
+  members: Member[]
+  invitations: { email: string; role: 'viewer' | 'editor'; created_at: string }[]
 }
 
 export type SpecStatus = 'draft' | 'executing' | 'paused' | 'awaiting_approval' | 'completed' | 'failed' | 'cancelled'

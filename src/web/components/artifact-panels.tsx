@@ -1,7 +1,9 @@
 import type { ComponentChildren } from 'preact'
 import type { Design, Exploration, Requirements } from '../types.ts'
+import { criterionId } from '../../schemas/artifact-markdown.ts'
 import { coverageRows, uncoveredCriteria } from '../lib/coverage.ts'
 import { JsonView } from './json-view.tsx'
+import { Markdown } from './markdown.tsx'
 
 /** What a tab shows before its phase has produced anything. */
 export function NotYet(props: { what: string; testid: string }) {
@@ -96,7 +98,9 @@ export function RequirementsPanel(props: { value: Requirements | null }) {
               <h4>Acceptance criteria</h4>
               <ul class="checklist">
                 {r.acceptance_criteria.map((c, i) => (
-                  <li key={i}>{c}</li>
+                  <li key={i} data-testid="criterion" data-criterion-id={criterionId(r.id, i)}>
+                    <code class="id">{criterionId(r.id, i)}</code> {c}
+                  </li>
                 ))}
               </ul>
             </>
@@ -113,7 +117,7 @@ export function DesignPanel(props: { value: Design | null }) {
   return (
     <div class="artifact" data-testid="artifact-design">
       <Section title="Overview">
-        <div class="prose prose--pre">{d.overview}</div>
+        <Markdown text={d.overview} testid="design-overview" />
       </Section>
       {d.components?.length ? (
         <Section title="Components" testid="design-components">
@@ -183,7 +187,7 @@ export function DesignPanel(props: { value: Design | null }) {
       <List title="Risks" items={d.risks} />
       {d.testing_strategy ? (
         <Section title="Testing strategy">
-          <p class="prose prose--pre">{d.testing_strategy}</p>
+          <Markdown text={d.testing_strategy} />
         </Section>
       ) : null}
     </div>

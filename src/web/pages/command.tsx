@@ -7,7 +7,7 @@ import { ProjectPicker } from '../components/project-picker.tsx'
 import { StatusBadge } from '../components/status-badge.tsx'
 import { otherFieldMessages } from '../lib/api-error.ts'
 import { formatDateTime } from '../lib/format.ts'
-import { boardPath, specPath } from '../lib/routes.ts'
+import { boardPath, projectPath, specPath } from '../lib/routes.ts'
 import { deriveTitle } from '../lib/title.ts'
 import { navigate } from '../router.ts'
 import { lastProjectId, loadProjects, projects, rememberProject } from '../state/projects.ts'
@@ -229,6 +229,11 @@ function RecentSpecs(props: { projectId: string }) {
       <h2 id="recent-title" class="panel__title">
         Recent specs in this project
       </h2>
+      <p class="small">
+        <a href={projectPath(props.projectId)} data-testid="project-link">
+          All specs, settings and members of this project
+        </a>
+      </p>
       <ul class="recent__list">
         {specs.value.slice(0, 10).map((s) => (
           <li key={s.id} data-testid="recent-spec">

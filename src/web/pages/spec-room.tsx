@@ -13,7 +13,7 @@ import { Timeline } from '../components/timeline.tsx'
 import { canEditSpec } from '../lib/controls.ts'
 import { formatCost, formatDateTime, formatTokens } from '../lib/format.ts'
 import { approvalPhase, buildSteps } from '../lib/phases.ts'
-import { boardPath } from '../lib/routes.ts'
+import { boardPath, projectPath } from '../lib/routes.ts'
 import { me } from '../state/auth.ts'
 import { createSpecRoom, type SpecRoom } from '../state/spec-room.ts'
 import type { Spec } from '../types.ts'
@@ -44,16 +44,16 @@ export function SpecRoomPage(props: { specId: string }) {
   if (!spec) {
     if (room.joinStatus.value === 'error') {
       const err = room.joinError.value
+      const kind = err?.code === 'not_found' ? 'not-found' : err?.code === 'access_revoked' ? 'access-revoked' : 'join-error'
+      const heading = { 'not-found': 'Spec not found', 'access-revoked': 'No longer allowed to see this spec', 'join-error': 'Could not open this spec' }[kind]
+      const message = kind === 'not-found' ? 'There is no such spec, or you are not allowed to see it.' : (err?.message ?? 'Unknown error')
       return (
         <div class="page">
           <h1 tabIndex={-1} data-page-title>
-            {err?.code === 'not_found' ? 'Spec not found' : 'Could not open this spec'}
+            {heading}
           </h1>
-          <div data-testid={err?.code === 'not_found' ? 'spec-not-found' : 'spec-join-error'}>
-            <ErrorBanner
-              error={new Error(err?.code === 'not_found' ? 'There is no such spec, or you are not allowed to see it.' : (err?.message ?? 'Unknown error'))}
-              onRetry={err?.code === 'not_found' ? undefined : room.rejoin}
-            />
+          <div data-testid={`spec-${kind}`}>
+            <ErrorBanner error={new Error(message)} onRetry={kind === 'join-error' ? room.rejoin : undefined} />
           </div>
           <p>
             <a href="/">Start a new spec</a> or <a href="/board">go to the board</a>.
@@ -63,6 +63,9 @@ export function SpecRoomPage(props: { specId: string }) {
     }
     return (
       <div class="page" aria-busy="true">
+        <h1 tabIndex={-1} data-page-title>
+          Spec
+        </h1>
         <p class="muted" data-testid="spec-loading">
           Joining the spec room…
         </p>
@@ -133,9 +136,12 @@ function Room(props: { room: SpecRoom; spec: Spec }) {
           </div>
           {spec.project_id ? (
             <div>
-              <dt>Board</dt>
+              <dt>Project</dt>
               <dd>
-                <a href={boardPath(spec.project_id)}>project tickets</a>
+                <a href={projectPath(spec.project_id)} data-testid="spec-project-link">
+                  specs and members
+                </a>{' '}
+                · <a href={boardPath(spec.project_id)}>tickets</a>
               </dd>
             </div>
           ) : null}
@@ -184,6 +190,18 @@ function Room(props: { room: SpecRoom; spec: Spec }) {
             label="Artifacts"
             testid="artifact"
           >
+            {(tab.value === 'requirements' || tab.value === 'design' || tab.value === 'tasks') && artifacts?.[tab.value] ? (
+              <p class="artifact__export">
+                <a
+                  class="btn btn--small"
+                  href={`/api/v1/specs/${encodeURIComponent(spec.id)}/artifacts/${tab.value}.md`}
+                  download={`${tab.value}.md`}
+                  data-testid="artifact-download"
+                >
+                  Download {tab.value}.md
+                </a>
+              </p>
+            ) : null}
             {tab.value === 'exploration' ? <ExplorationPanel value={artifacts?.exploration ?? null} /> : null}
             {tab.value === 'requirements' ? <RequirementsPanel value={artifacts?.requirements ?? null} /> : null}
             {tab.value === 'design' ? <DesignPanel value={artifacts?.design ?? null} /> : null}

@@ -168,6 +168,17 @@ export function createSpecRoom(specId: string): SpecRoom {
   const onState = (s: Spec) => {
     if (s.id === specId) setSpec(s)
   }
+  /** The caller lost access (removed from the project): the server took this socket out of the room. */
+  const onRevoked = (p: { spec_id: string }) => {
+    if (p?.spec_id !== specId) return
+    disposed = true // nothing more is loaded or shown for this spec
+    spec.value = null
+    events.value = []
+    artifacts.value = null
+    tickets.value = null
+    joinError.value = { code: 'access_revoked', message: 'You no longer have access to this spec: you were removed from its project.' }
+    joinStatus.value = 'error'
+  }
   const onPresence = (p: PresenceMessage) => {
     if (p.spec_id === specId) viewers.value = applyPresence(viewers.value, p)
   }
@@ -191,6 +202,7 @@ export function createSpecRoom(specId: string): SpecRoom {
       socket.on('spec:events', onEvents)
       socket.on('spec:state', onState)
       socket.on('spec:presence', onPresence)
+      socket.on('spec:access_revoked', onRevoked)
       const stopConnect = onConnect(socket, () => void join())
       return () => {
         disposed = true
@@ -201,6 +213,7 @@ export function createSpecRoom(specId: string): SpecRoom {
         socket.off('spec:events', onEvents)
         socket.off('spec:state', onState)
         socket.off('spec:presence', onPresence)
+        socket.off('spec:access_revoked', onRevoked)
         if (socket.connected) socket.emit('spec:leave', { spec_id: specId }, () => {})
       }
     },
