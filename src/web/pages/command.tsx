@@ -83,6 +83,9 @@ export function CommandPage() {
   const ideaError = fieldError('description', 'title')
   return (
     <div class="page page--narrow">
+      <h1 class="page__title--quiet" tabIndex={-1} data-page-title>
+        New spec
+      </h1>
       <form class="command stack" onSubmit={onSubmit} noValidate data-testid="command-form">
         <Field
           id="idea"
