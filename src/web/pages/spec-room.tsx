@@ -10,7 +10,10 @@ import { StatusBadge } from '../components/status-badge.tsx'
 import { Tabs } from '../components/tabs.tsx'
 import { TasksPanel } from '../components/tasks-panel.tsx'
 import { Timeline } from '../components/timeline.tsx'
+import { FailurePanel } from '../components/failure-panel.tsx'
 import { canEditSpec } from '../lib/controls.ts'
+import { failureOf } from '../lib/failures.ts'
+import { namesFrom } from '../lib/labels.ts'
 import { formatCost, formatDateTime, formatTokens } from '../lib/format.ts'
 import { approvalPhase, buildSteps } from '../lib/phases.ts'
 import { boardPath, projectPath } from '../lib/routes.ts'
@@ -81,6 +84,8 @@ function Room(props: { room: SpecRoom; spec: Spec }) {
   const events = room.events.value
   const steps = useComputed(() => (room.spec.value ? buildSteps(room.spec.value, room.events.value) : []))
   const waitingOn = useComputed(() => (room.spec.value ? approvalPhase(room.spec.value, room.events.value) : null))
+  const names = useComputed(() => namesFrom([...room.people.value, ...room.viewers.value, ...(me.value ? [me.value] : [])], room.events.value))
+  const failure = useComputed(() => (room.spec.value ? failureOf(room.spec.value.status, room.events.value) : null))
   const canEdit = canEditSpec({ user_id: spec.user_id, can_edit: room.serverCanEdit.value }, user)
   const tab = useSignal<ArtifactTab>(tabFor(spec.current_phase))
   const tabTouched = useSignal(false)
@@ -160,6 +165,7 @@ function Room(props: { room: SpecRoom; spec: Spec }) {
       </header>
 
       <PhaseStepper steps={steps.value} />
+      {failure.value ? <FailurePanel failure={failure.value} /> : null}
 
       <div class="room__grid">
         <div class="room__side">
@@ -168,7 +174,7 @@ function Room(props: { room: SpecRoom; spec: Spec }) {
           <PresenceList viewers={room.viewers.value} meId={user?.id ?? null} />
         </div>
         <div class="room__timeline">
-          <Timeline events={events} notice={room.backfillError.value} />
+          <Timeline events={events} notice={room.backfillError.value} names={names.value} />
         </div>
         <section class="panel room__artifacts" aria-label="Artifacts" data-testid="artifacts">
           {room.artifactsError.value ? (

@@ -10,7 +10,7 @@ import { hasGap, lastContiguousSeq, mergeEvents } from '../lib/events.ts'
 import { applyPresence, fresherSpec, refetchFor, unseen, type PresenceMessage } from '../lib/room-sync.ts'
 import { ticketSpecId } from '../lib/tickets.ts'
 import { emitAck, getSocket, onConnect } from '../socket.ts'
-import type { Ack, Artifacts, CommandName, JoinAck, SocketError, Spec, SpecEvent, Ticket, Viewer } from '../types.ts'
+import type { Ack, Artifacts, CommandName, JoinAck, Member, SocketError, Spec, SpecEvent, Ticket, Viewer } from '../types.ts'
 
 export type JoinStatus = 'joining' | 'joined' | 'error'
 
@@ -27,6 +27,8 @@ export interface SpecRoom {
   readonly backfillError: Signal<string | null>
   readonly artifacts: Signal<Artifacts | null>
   readonly artifactsError: Signal<string | null>
+  /** The project's people (for names where events carry user ids); empty until loaded or without a project. */
+  readonly people: Signal<Member[]>
   readonly tickets: Signal<Ticket[] | null>
   readonly ticketsError: Signal<string | null>
   /** Starts listening and joins; returns the function that leaves. */
@@ -62,6 +64,8 @@ export function createSpecRoom(specId: string): SpecRoom {
   const artifacts = signal<Artifacts | null>(null)
   const artifactsError = signal<string | null>(null)
   const tickets = signal<Ticket[] | null>(null)
+  const people = signal<Member[]>([])
+  let peopleLoaded = false
   const ticketsError = signal<string | null>(null)
   let disposed = false
   let filling = false
@@ -152,6 +156,13 @@ export function createSpecRoom(specId: string): SpecRoom {
     viewers.value = applyPresence([], { spec_id: specId, viewers: ack.viewers ?? [] })
     ingest(ack.events ?? [])
     joinStatus.value = 'joined'
+    if (!peopleLoaded && ack.spec?.project_id) {
+      peopleLoaded = true
+      api.members(ack.spec.project_id).then(
+        (list) => !disposed && (people.value = list.members),
+        () => (peopleLoaded = false), // names fall back to what events and presence say
+      )
+    }
     // A load that failed while we were away is tried again; one never made is made now.
     if (artifacts.value === null || artifactsError.value) loadArtifacts()
     const running = ack.spec && ['sync', 'execute', 'done'].includes(ack.spec.current_phase)
@@ -196,6 +207,7 @@ export function createSpecRoom(specId: string): SpecRoom {
     artifactsError,
     tickets,
     ticketsError,
+    people,
     start() {
       const socket = getSocket()
       socket.on('spec:event', onEvent)
