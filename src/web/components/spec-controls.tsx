@@ -43,6 +43,11 @@ export function SpecControls(props: { room: SpecRoom; spec: Spec; canEdit: boole
   useEffect(() => {
     error.value = null
   }, [spec.status, spec.current_phase, online])
+  // The button just used (Approve, Pause…) disappears with the status it applied to; keep focus in the controls.
+  const title = useRef<HTMLHeadingElement>(null)
+  useEffect(() => {
+    if (!document.activeElement || document.activeElement === document.body) title.current?.focus({ preventScroll: true })
+  }, [spec.status])
 
   if (!canEdit) {
     return (
@@ -116,7 +121,7 @@ export function SpecControls(props: { room: SpecRoom; spec: Spec; canEdit: boole
 
   return (
     <section class="panel controls" aria-labelledby="controls-title" data-testid="controls" data-status={spec.status}>
-      <h2 id="controls-title" class="panel__title">
+      <h2 id="controls-title" class="panel__title" tabIndex={-1} ref={title}>
         Controls
       </h2>
       {spec.status === 'awaiting_approval' ? (

@@ -1,5 +1,5 @@
 import { useComputed, useSignal } from '@preact/signals'
-import { useEffect, useMemo } from 'preact/hooks'
+import { useEffect, useMemo, useRef } from 'preact/hooks'
 import { BudgetControl } from '../components/budget-control.tsx'
 import { ErrorBanner } from '../components/error-banner.tsx'
 import { DesignPanel, ExplorationPanel, RequirementsPanel, SyncPanel } from '../components/artifact-panels.tsx'
@@ -104,12 +104,18 @@ function Room(props: { room: SpecRoom; spec: Spec }) {
     document.title = `${spec.title} · omoi`
   }, [spec.title])
 
+  // Arriving from the launch, focus was on a button that is gone: put it on the spec's title, not the body.
+  const heading = useRef<HTMLHeadingElement>(null)
+  useEffect(() => {
+    if (!document.activeElement || document.activeElement === document.body) heading.current?.focus({ preventScroll: true })
+  }, [])
+
   const artifacts = room.artifacts.value
   return (
     <div class="page room" data-testid="spec-room" data-spec-id={spec.id} data-status={spec.status}>
       <header class="room__head">
         <div class="room__title">
-          <h1 tabIndex={-1} data-page-title data-testid="spec-title">
+          <h1 tabIndex={-1} data-page-title data-testid="spec-title" ref={heading}>
             {spec.title}
           </h1>
           <StatusBadge status={spec.status} testid="spec-status" />
