@@ -3,7 +3,7 @@
  * {@link ApiError} carrying the server's code, message and per-field messages.
  */
 import { ApiError, networkError, toApiError } from './lib/api-error.ts'
-import type { Artifacts, Board, LaunchResult, Member, MemberList, Project, Spec, SpecEvent, Ticket, User } from './types.ts'
+import type { Artifacts, Board, SpecDiff, LaunchResult, Member, MemberList, Project, Spec, SpecEvent, Ticket, User } from './types.ts'
 
 export { ApiError, errorMessage } from './lib/api-error.ts'
 
@@ -92,6 +92,13 @@ export const api = {
   updateSpec: (specId: string, body: { budget_usd: number | null }) =>
     request<Spec>('PATCH', `/specs/${id(specId)}`, body).then(unwrapOne<Spec>('spec')),
   execute: (specId: string) => request<{ status: string }>('POST', `/specs/${id(specId)}/execute`),
+  diff: (specId: string, query: { task?: string; path?: string }) => request<SpecDiff>('GET', `/specs/${id(specId)}/diff`, undefined, query),
+  /** The unified diff as text (`?format=patch`). */
+  diffPatch: async (specId: string, query: { task?: string; path?: string }) => {
+    const res = await fetch(withQuery(`${BASE}/specs/${id(specId)}/diff`, { ...query, format: 'patch' }), { credentials: 'same-origin' })
+    if (!res.ok) throw toApiError(res.status, await res.json().catch(() => null))
+    return res.text()
+  },
   artifacts: (specId: string) => request<Artifacts>('GET', `/specs/${id(specId)}/artifacts`),
   events: (specId: string, query: { limit?: number; offset?: number; after_seq?: number; type?: string }) =>
     request<{ spec_id: string; events: SpecEvent[]; total: number }>('GET', `/specs/${id(specId)}/events`, undefined, query),

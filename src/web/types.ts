@@ -92,6 +92,13 @@ export interface Delivery {
   pull_request: { url: string; number: number } | null
 }
 
+/** GET /specs/:id/diff (CONTRACT §4). */
+export interface SpecDiff {
+  files: { path: string; status: string; additions: number; deletions: number }[]
+  insertions: number
+  deletions: number
+}
+
 export interface LaunchResult {
   spec_id: string
   status: 'created' | 'executing'

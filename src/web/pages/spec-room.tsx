@@ -1,6 +1,8 @@
 import { useComputed, useSignal } from '@preact/signals'
 import { useEffect, useMemo, useRef } from 'preact/hooks'
 import { BudgetControl } from '../components/budget-control.tsx'
+import { ChangesView } from '../components/changes-view.tsx'
+import { DeliveryPanel } from '../components/delivery-panel.tsx'
 import { ErrorBanner } from '../components/error-banner.tsx'
 import { DesignPanel, ExplorationPanel, RequirementsPanel, SyncPanel } from '../components/artifact-panels.tsx'
 import { PhaseStepper } from '../components/phase-stepper.tsx'
@@ -21,7 +23,7 @@ import { me } from '../state/auth.ts'
 import { createSpecRoom, type SpecRoom } from '../state/spec-room.ts'
 import type { Spec } from '../types.ts'
 
-type ArtifactTab = 'exploration' | 'requirements' | 'design' | 'tasks' | 'sync'
+type ArtifactTab = 'exploration' | 'requirements' | 'design' | 'tasks' | 'sync' | 'changes'
 
 const TABS: { key: ArtifactTab; label: string }[] = [
   { key: 'exploration', label: 'Exploration' },
@@ -89,6 +91,7 @@ function Room(props: { room: SpecRoom; spec: Spec }) {
   const canEdit = canEditSpec({ user_id: spec.user_id, can_edit: room.serverCanEdit.value }, user)
   const tab = useSignal<ArtifactTab>(tabFor(spec.current_phase))
   const tabTouched = useSignal(false)
+  const changesTask = useSignal<string | null>(null)
 
   // Follow the spec to the newest artifact until the person picks a tab themselves.
   useEffect(() => {
@@ -172,6 +175,7 @@ function Room(props: { room: SpecRoom; spec: Spec }) {
 
       <PhaseStepper steps={steps.value} />
       {failure.value ? <FailurePanel failure={failure.value} /> : null}
+      <DeliveryPanel delivery={spec.delivery} />
 
       <div class="room__grid">
         <div class="room__side">
@@ -192,7 +196,7 @@ function Room(props: { room: SpecRoom; spec: Spec }) {
             </p>
           ) : null}
           <Tabs
-            tabs={TABS}
+            tabs={spec.delivery ? [...TABS, { key: 'changes' as const, label: 'Changes' }] : TABS}
             selected={tab.value}
             onSelect={(k) => {
               tab.value = k
@@ -223,6 +227,15 @@ function Room(props: { room: SpecRoom; spec: Spec }) {
                 live={room.tickets.value}
                 liveError={room.ticketsError.value}
                 canRetry={canEdit}
+                onShowChanges={
+                  spec.delivery
+                    ? (taskId) => {
+                        changesTask.value = taskId
+                        tab.value = 'changes'
+                        tabTouched.value = true
+                      }
+                    : undefined
+                }
                 onRetryTask={async (taskId) => {
                   const ack = await room.command('retry', { task_id: taskId })
                   room.reloadTickets()
@@ -231,6 +244,14 @@ function Room(props: { room: SpecRoom; spec: Spec }) {
               />
             ) : null}
             {tab.value === 'sync' ? <SyncPanel value={artifacts?.sync ?? null} /> : null}
+            {tab.value === 'changes' && spec.delivery ? (
+              <ChangesView
+                specId={spec.id}
+                tasks={(artifacts?.tasks?.tasks ?? []).map((t) => t.id)}
+                task={changesTask.value}
+                onTask={(t) => (changesTask.value = t)}
+              />
+            ) : null}
           </Tabs>
         </section>
       </div>
