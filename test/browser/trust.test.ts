@@ -171,22 +171,34 @@ describe.skipIf(!HAS_CHROMIUM)(SUITE, () => {
     await expect.poll(() => page.getByTestId('budget-text').textContent()).toContain('of $50.00')
     await page.getByTestId('control-resume').click()
     await expect.poll(() => page.getByTestId('control-status').textContent()).toBe('Resumed.')
+    // The Resume button is gone with the paused status; focus stays in the controls, not on the page's body.
+    await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('controls-title')
     await expect.poll(() => roomStatus(ada), { timeout: 60_000 }).toBe('completed')
   }, 120_000)
 
   it('every other page passes axe at 1440 and 390 px, with an h1, under the CSP', async () => {
     const { page } = ada
     for (const [path, name, ready] of [
-      ['/', 'command-page', 'command-form'],
-      ['/board', 'board', 'board-column-done'],
-      ['/admin', 'admin', 'actors-table'],
+      ['/', 'command-page', '[data-testid="command-form"]'],
+      ['/board', 'board', '[data-testid="board-column-done"] [data-testid="board-ticket"]'],
+      ['/admin', 'admin', '[data-testid="actors-table"], [data-testid="actors-empty"]'],
       ['/no/such/page', 'not-found', null],
     ] as const) {
       await page.goto(path)
-      if (ready) await page.getByTestId(ready).first().waitFor()
+      if (ready) await page.locator(ready).first().waitFor()
       expect(await page.locator('h1').count(), `${name} has one h1`).toBe(1)
       await checkPage(page, name)
     }
+    // On a phone the board opens on the first column with tickets (all of Ada's are done), not on an empty backlog.
+    await page.setViewportSize({ width: 390, height: 844 })
+    await page.goto('/board')
+    const done = page.getByTestId('board-column-done')
+    await done.getByTestId('board-ticket').first().waitFor()
+    await expect
+      .poll(() => done.evaluate((col) => { const r = col.getBoundingClientRect(); return r.left >= 0 && r.left < window.innerWidth / 2 }))
+      .toBe(true)
+    await page.setViewportSize({ width: 1360, height: 900 })
+
     const signedOut = await browser.newContext({ baseURL: server.url, viewport: { width: 1360, height: 900 } })
     const out = await signedOut.newPage()
     for (const [path, name] of [
