@@ -33,6 +33,11 @@ export function CommandPage() {
     if (!list.some((p) => p.id === projectId.value)) projectId.value = list.length === 1 ? list[0]!.id : ''
   }, [list])
 
+  // A message about the form goes as soon as the person changes what it was about.
+  useEffect(() => {
+    error.value = null
+  }, [idea.value, projectId.value, budget.value, mode.value, approval.value])
+
   const fieldError = (...names: string[]) => {
     const err = error.value
     if (!(err instanceof ApiError)) return null
