@@ -88,6 +88,9 @@ export function ChangesView(props: { specId: string; tasks: string[]; task: stri
       {patch.value !== null ? (
         <div
           class="changes__diff"
+          tabIndex={0}
+          role="region"
+          aria-label={`Diff of ${path.value}`}
           data-testid="changes-diff"
           dangerouslySetInnerHTML={{ __html: DOMPurify.sanitize(diffHtml(patch.value, { drawFileList: false, outputFormat: 'line-by-line' })) }}
         />
