@@ -23,12 +23,14 @@ export function EventRow(props: { event: SpecEvent; row?: RowContext }) {
           <time class="event__time" dateTime={e.created_at}>
             {formatTime(e.created_at)}
           </time>
-          {label ? (
-            <span class="event__label" data-testid="event-label">
-              {label}
-            </span>
-          ) : null}
-          <span class="event__type">{e.type}</span>
+          <span class="event__type">
+            {label ? (
+              <span class="event__label" data-testid="event-label">
+                {label}
+              </span>
+            ) : null}
+            {e.type}
+          </span>
           <span class="event__text">{summarizeEvent(e, ctx)}</span>
         </summary>
         <div class="event__detail">
@@ -70,8 +72,8 @@ export function ToolGroupRow(props: { events: SpecEvent[]; row?: RowContext }) {
           <time class="event__time" dateTime={last.created_at}>
             {formatTime(last.created_at)}
           </time>
-          {label ? <span class="event__label">{label}</span> : null}
           <span class="event__type">
+            {label ? <span class="event__label">{label}</span> : null}
             {uses.length} tool call{uses.length === 1 ? '' : 's'}
           </span>
           <span class="event__text">
