@@ -127,8 +127,13 @@ export async function checkPage(page: Page, name: string): Promise<void> {
   try {
     for (const w of WIDTHS) {
       await page.setViewportSize({ width: w.width, height: w.height })
-      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
-      if (overflow > 1) throw new Error(`${name} at ${w.width} px is ${overflow} px wider than the screen`)
+      const overflow = await page.evaluate(() => {
+        const by = document.documentElement.scrollWidth - window.innerWidth
+        // Name the innermost element sticking out, so a failure says what to fix.
+        const culprit = [...document.querySelectorAll('body *')].reverse().find((el) => el.getBoundingClientRect().right > window.innerWidth + 1)
+        return { by, culprit: culprit ? `${culprit.tagName.toLowerCase()}.${[...culprit.classList].join('.')} "${(culprit.textContent ?? '').slice(0, 60)}"` : '' }
+      })
+      if (overflow.by > 1) throw new Error(`${name} at ${w.width} px is ${overflow.by} px wider than the screen: ${overflow.culprit}`)
       const problems = await axeProblems(page)
       if (problems.length > 0) throw new Error(`${name} at ${w.width} px: axe found\n${problems.join('\n')}`)
       await screenshot(page, `${name}-${w.name}`)
