@@ -14,7 +14,7 @@ import { build } from 'esbuild'
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)))
 const SRC = join(ROOT, 'src', 'web')
 const OUT = join(ROOT, 'dist', 'web')
-/** What a browser loads; app.js.map is a convenience and not checked for freshness. */
+/** What a browser loads. */
 const OUTPUTS = ['app.js', 'index.html', 'styles.css']
 
 async function filesUnder(dir: string): Promise<string[]> {
@@ -72,23 +72,27 @@ export function buildWeb(): Promise<string> {
         jsx: 'automatic',
         jsxImportSource: 'preact',
         minify: true,
-        sourcemap: 'linked',
+        sourcemap: false, // no public source map: the bundle is what production serves
         legalComments: 'linked',
         define: { 'process.env.NODE_ENV': '"production"' },
         logLevel: 'warning',
         absWorkingDir: ROOT,
       })
-      const [js, css, html] = await Promise.all([
+      const [js, ownCss, diffCss, html] = await Promise.all([
         readFile(join(tmp, 'app.js')),
-        readFile(join(SRC, 'styles.css')),
+        readFile(join(SRC, 'styles.css'), 'utf8'),
+        readFile(join(ROOT, 'node_modules', 'diff2html', 'bundles', 'css', 'diff2html.min.css'), 'utf8'),
         readFile(join(SRC, 'index.html'), 'utf8'),
       ])
+      // The diff viewer's own styles first, so ours can adjust them.
+      const css = `${diffCss}\n${ownCss}`
       await writeFile(join(tmp, 'styles.css'), css)
       await writeFile(
         join(tmp, 'index.html'),
         html.replace('"/app.js"', `"/app.js?v=${hash(js)}"`).replace('"/styles.css"', `"/styles.css?v=${hash(css)}"`),
       )
       await mkdir(OUT, { recursive: true })
+      await rm(join(OUT, 'app.js.map'), { force: true }) // left by builds that still wrote one
       // index.html last: it names the assets, so it must not point at files that are not there yet.
       const produced = (await readdir(tmp)).sort((a, b) => Number(a === 'index.html') - Number(b === 'index.html'))
       for (const f of produced) await rename(join(tmp, f), join(OUT, f))

@@ -73,8 +73,33 @@ export async function findSpecFor(sql: Sql, specId: string, userId: string): Pro
   return row ?? null
 }
 
-export async function listSpecsForProject(sql: Sql, projectId: string): Promise<SpecRow[]> {
-  return sql<SpecRow[]>`select * from specs where project_id = ${projectId} order by created_at desc`
+/** A page of a project's specs, newest first, optionally of one status and with `q` in the title (case-insensitive). */
+export async function listSpecsForProject(
+  sql: Sql,
+  projectId: string,
+  filter: { status?: SpecStatus; q?: string; limit?: number; offset?: number } = {},
+): Promise<{ specs: SpecRow[]; total: number }> {
+  const status = filter.status ?? null
+  const like = filter.q ? `%${filter.q.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%` : null
+  const where = sql`project_id = ${projectId}
+    and (${status}::text is null or status = ${status})
+    and (${like}::text is null or title ilike ${like})`
+  const specs = await sql<SpecRow[]>`
+    select * from specs where ${where} order by created_at desc, id desc limit ${filter.limit ?? 1000} offset ${filter.offset ?? 0}`
+  const [count] = await sql<{ n: number }[]>`select count(*)::int as n from specs where ${where}`
+  return { specs, total: count!.n }
+}
+
+/** The plan ids (TSK-…) of a spec's completed tasks. */
+export async function completedTaskKeys(sql: Sql, specId: string): Promise<string[]> {
+  const rows = await sql<{ key: string }[]>`select key from tasks where spec_id = ${specId} and status = 'completed'`
+  return rows.map((r) => r.key)
+}
+
+/** Sets a spec's budget (USD; null: no limit). */
+export async function setSpecBudget(sql: Sql, specId: string, budgetUsd: number | null): Promise<SpecRow> {
+  const [row] = await sql<SpecRow[]>`update specs set budget_usd = ${budgetUsd}, updated_at = now() where id = ${specId} returning *`
+  return row!
 }
 
 /** Written by the actor host in the same transaction as the snapshot. Answers the row and the status it had before. */

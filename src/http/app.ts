@@ -4,11 +4,14 @@ import { accessLog } from './access-log.ts'
 import type { Config } from '../config.ts'
 import type { Sql } from '../db/connect.ts'
 import type { AuthService } from '../auth/service.ts'
+import { compression, securityHeaders } from './delivery.ts'
 import { notFoundHandler, onError } from './errors.ts'
 import { checkOrigin, identify, limitBody, type Env } from './middleware.ts'
 import { authRoutes } from './routes/auth.ts'
 import { boardRoutes, ticketReadRoutes } from './routes/board.ts'
 import { healthRoutes } from './routes/health.ts'
+import { artifactExportRoutes } from './routes/artifact-export.ts'
+import { memberRoutes, type RevokeAccess } from './routes/members.ts'
 import { projectRoutes } from './routes/projects.ts'
 import { specReadRoutes } from './routes/specs.ts'
 import { webRoutes } from './static.ts'
@@ -31,6 +34,8 @@ export interface AppDeps {
   sandboxApi: SandboxApi
   /** The actors this node owns are restored (readiness). */
   actorsReady: () => boolean
+  /** Makes a removed member's sockets leave the rooms of these specs (wired to Socket.IO once it is attached). */
+  revokeAccess: RevokeAccess
   /** Aborted when the server stops: cancels model calls in flight. */
   stopping: AbortSignal
   webDir: string
@@ -50,8 +55,10 @@ export function createApp(deps: AppDeps) {
     .use('/auth/signup', closedSignup(config))
     .route('/auth', authRoutes(auth, { allowedOrigins: () => (config.publicUrl ? [config.publicUrl] : []) }))
     .route('/users', userRoutes(sql, config))
+    .route('/projects', memberRoutes(sql, deps.revokeAccess))
     .route('/projects', projectRoutes(sql, { roots: config.repoRoots, dataDir: config.dataDir }))
     .route('/specs', specCommandRoutes(commands))
+    .route('/specs', artifactExportRoutes(sql))
     .route('/specs', specReadRoutes(sql))
     .route('/', boardRoutes(sql))
     .route('/tickets', quickTicketRoutes(sql, commands))
@@ -63,6 +70,8 @@ export function createApp(deps: AppDeps) {
     .onError(onError)
     .use(requestId())
     .use(accessLog())
+    .use(securityHeaders())
+    .use(compression())
     .route('/', healthRoutes(sql, deps.actorsReady))
     .route('/', metricsRoutes(deps.metrics, config.metricsToken))
     .route('/api', openApiRoutes(root))

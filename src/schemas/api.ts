@@ -67,6 +67,9 @@ export const AddMemberSchema = v.object({
   role: v.picklist(['viewer', 'editor'], 'role must be "viewer" or "editor"'),
 })
 
+/** PATCH /projects/:id/members/:user_id. */
+export const MemberRoleSchema = v.object({ role: AddMemberSchema.entries.role })
+
 const SpecFields = {
   project_id: v.optional(v.nullable(v.string('project_id must be a string'))),
   title: nonEmpty('title', 300),
@@ -84,6 +87,9 @@ const SpecFields = {
 }
 
 export const CreateSpecSchema = v.object(SpecFields)
+
+/** PATCH /specs/:id: what may change on a spec after it was made (its budget; null removes the limit). */
+export const UpdateSpecSchema = v.object({ budget_usd: SpecFields.budget_usd.wrapped })
 
 export const LaunchSpecSchema = v.object({
   ...SpecFields,
@@ -124,6 +130,14 @@ export const EventsQuerySchema = v.object({
   offset: v.optional(intString('offset', 0, Number.MAX_SAFE_INTEGER), '0'),
   after_seq: v.optional(intString('after_seq', 0, Number.MAX_SAFE_INTEGER)),
   type: v.optional(v.pipe(v.string(), v.maxLength(100))),
+})
+
+/** GET /projects/:id/specs: a status filter, a title search, and a page (newest first). */
+export const ProjectSpecsQuerySchema = v.object({
+  status: v.optional(v.picklist(['draft', 'executing', 'paused', 'awaiting_approval', 'completed', 'failed', 'cancelled'], 'status must be a spec status')),
+  q: v.optional(v.pipe(v.string(), v.trim(), v.maxLength(200, 'q must be at most 200 characters'))),
+  limit: v.optional(intString('limit', 1, 100), '20'),
+  offset: v.optional(intString('offset', 0, Number.MAX_SAFE_INTEGER), '0'),
 })
 
 export const BoardQuerySchema = v.object({ project_id: v.optional(v.string()) })

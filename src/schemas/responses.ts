@@ -35,6 +35,12 @@ export const ProjectAnswer = v.looseObject({
   updated_at: time,
 })
 export const ProjectListAnswer = v.looseObject({ projects: v.array(ProjectAnswer) })
+export const MemberRowAnswer = v.looseObject({ project_id: text, user_id: text, role: v.picklist(['viewer', 'editor']) })
+export const MemberAddedAnswer = v.looseObject({ project_id: text, email: text, role: v.picklist(['viewer', 'editor']) })
+export const MemberListAnswer = v.looseObject({
+  members: v.array(v.looseObject({ user_id: text, role: text })),
+  invitations: v.array(v.looseObject({ email: text, role: text, created_at: time })),
+})
 export const MemberAnswer = v.looseObject({ project_id: text, user_id: text, email: text, name: text, role: v.picklist(['viewer', 'editor']) })
 
 const SPEC_STATUSES = ['draft', 'executing', 'paused', 'awaiting_approval', 'completed', 'failed', 'cancelled'] as const

@@ -3,7 +3,7 @@
  * {@link ApiError} carrying the server's code, message and per-field messages.
  */
 import { ApiError, networkError, toApiError } from './lib/api-error.ts'
-import type { Artifacts, Board, LaunchResult, Project, Spec, SpecEvent, Ticket, User } from './types.ts'
+import type { Artifacts, Board, SpecDiff, LaunchResult, Member, MemberList, Project, Spec, SpecEvent, Ticket, User } from './types.ts'
 
 export { ApiError, errorMessage } from './lib/api-error.ts'
 
@@ -71,12 +71,34 @@ export const api = {
   createProject: (body: { name: string; repo_url?: string; default_branch?: string }) =>
     request<Project | { project: Project }>('POST', '/projects', body).then(unwrapOne<Project>('project')),
   projectSpecs: (projectId: string) =>
-    request<Spec[] | { specs: Spec[] }>('GET', `/projects/${id(projectId)}/specs`).then(unwrapList<Spec>('specs')),
+    request<Spec[] | { specs: Spec[] }>('GET', `/projects/${id(projectId)}/specs`, undefined, { limit: 10 }).then(unwrapList<Spec>('specs')),
+  /** One page of a project's specs (newest first) with the total that match. */
+  projectSpecPage: (projectId: string, query: { status?: string; q?: string; limit: number; offset: number }) =>
+    request<{ specs: Spec[]; total: number }>('GET', `/projects/${id(projectId)}/specs`, undefined, query),
+  project: (projectId: string) => request<Project>('GET', `/projects/${id(projectId)}`),
+  /** PATCH /projects/:id (owner only). */
+  updateProject: (projectId: string, body: { name?: string; default_branch?: string; check_command?: string | null }) =>
+    request<Project>('PATCH', `/projects/${id(projectId)}`, body),
+  members: (projectId: string) => request<MemberList>('GET', `/projects/${id(projectId)}/members`),
+  addMember: (projectId: string, body: { email: string; role: 'viewer' | 'editor' }) =>
+    request<unknown>('POST', `/projects/${id(projectId)}/members`, body),
+  setMemberRole: (projectId: string, userId: string, role: 'viewer' | 'editor') =>
+    request<Member>('PATCH', `/projects/${id(projectId)}/members/${id(userId)}`, { role }),
+  removeMember: (projectId: string, userId: string) => request<void>('DELETE', `/projects/${id(projectId)}/members/${id(userId)}`),
 
   launch: (body: { project_id: string; title: string; description: string; approval: 'auto' | 'manual'; budget_usd?: number }) =>
     request<LaunchResult>('POST', '/specs/launch', body),
   spec: (specId: string) => request<Spec | { spec: Spec }>('GET', `/specs/${id(specId)}`).then(unwrapOne<Spec>('spec')),
+  updateSpec: (specId: string, body: { budget_usd: number | null }) =>
+    request<Spec>('PATCH', `/specs/${id(specId)}`, body).then(unwrapOne<Spec>('spec')),
   execute: (specId: string) => request<{ status: string }>('POST', `/specs/${id(specId)}/execute`),
+  diff: (specId: string, query: { task?: string; path?: string }) => request<SpecDiff>('GET', `/specs/${id(specId)}/diff`, undefined, query),
+  /** The unified diff as text (`?format=patch`). */
+  diffPatch: async (specId: string, query: { task?: string; path?: string }) => {
+    const res = await fetch(withQuery(`${BASE}/specs/${id(specId)}/diff`, { ...query, format: 'patch' }), { credentials: 'same-origin' })
+    if (!res.ok) throw toApiError(res.status, await res.json().catch(() => null))
+    return res.text()
+  },
   artifacts: (specId: string) => request<Artifacts>('GET', `/specs/${id(specId)}/artifacts`),
   events: (specId: string, query: { limit?: number; offset?: number; after_seq?: number; type?: string }) =>
     request<{ spec_id: string; events: SpecEvent[]; total: number }>('GET', `/specs/${id(specId)}/events`, undefined, query),

@@ -7,6 +7,7 @@ import { AuthPage } from './pages/auth.tsx'
 import { BoardPage } from './pages/board.tsx'
 import { CommandPage } from './pages/command.tsx'
 import { NotFoundPage } from './pages/not-found.tsx'
+import { ProjectPage } from './pages/project.tsx'
 import { SpecRoomPage } from './pages/spec-room.tsx'
 import { location, navigate, query, route } from './router.ts'
 import { getSocket } from './socket.ts'
@@ -16,6 +17,7 @@ const TITLES: Record<Route['name'], string> = {
   command: 'New',
   spec: 'Spec',
   board: 'Board',
+  project: 'Project',
   admin: 'Admin',
   login: 'Log in',
   signup: 'Sign up',
@@ -30,6 +32,8 @@ function page(r: Route) {
       return <SpecRoomPage key={r.id} specId={r.id} />
     case 'board':
       return <BoardPage />
+    case 'project':
+      return <ProjectPage key={r.id} projectId={r.id} />
     case 'admin':
       return <AdminPage />
     case 'login':

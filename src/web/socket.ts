@@ -4,12 +4,17 @@
  */
 import { signal } from '@preact/signals'
 import { io, type Socket } from 'socket.io-client'
-import type { Ack, ActorTransition, Presence, Spec, SpecEvent } from './types.ts'
+import type { PresenceMessage } from './lib/room-sync.ts'
+import type { Ack, ActorTransition, Spec, SpecEvent } from './types.ts'
 
 export interface ServerEvents {
   'spec:event': (event: SpecEvent) => void
+  /** Batched delivery (joined with `batch: true`): the events of one tick, in seq order. */
+  'spec:events': (events: SpecEvent[]) => void
   'spec:state': (spec: Spec) => void
-  'spec:presence': (presence: Presence) => void
+  'spec:presence': (presence: PresenceMessage) => void
+  /** This socket was taken out of the spec's room: its user lost access (src/sockets/revoke.ts). */
+  'spec:access_revoked': (payload: { spec_id: string }) => void
   'actor:transition': (transition: ActorTransition) => void
 }
 

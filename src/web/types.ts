@@ -24,7 +24,22 @@ export interface Project {
   default_branch?: string | null
   owner_id?: string
   role?: string
+  check_command?: string | null
   created_at?: string
+}
+
+export interface Member {
+  user_id: string
+  email: string
+  name: string
+  role: 'owner' | 'editor' | 'viewer'
+  created_at: string
+}
+
+/** GET /projects/:id/members; `invitations` (emails without an account yet) only for the owner. */
+export interface MemberList {
+  members: Member[]
+  invitations: { email: string; role: 'viewer' | 'editor'; created_at: string }[]
 }
 
 export type SpecStatus = 'draft' | 'executing' | 'paused' | 'awaiting_approval' | 'completed' | 'failed' | 'cancelled'
@@ -56,8 +71,32 @@ export interface Spec {
   created_at: string
   updated_at: string
   phases: PhaseRecord[]
+  /** The seq of the spec's newest event when this copy was read. */
+  last_seq?: number
+  /** Who the caller is on this spec (`owner`, `editor`, `viewer`). */
+  access?: string
+  /** What a completed spec delivered (CONTRACT §4); null or absent until then. */
+  delivery?: Delivery | null
   /** Whether the caller may steer this spec; added by the server per caller. */
   can_edit?: boolean
+}
+
+export interface Delivery {
+  branch: string
+  base: string
+  commit: string
+  check: { command: string; passed: boolean; duration_ms: number } | null
+  files_changed: number | string[]
+  insertions: number
+  deletions: number
+  pull_request: { url: string; number: number } | null
+}
+
+/** GET /specs/:id/diff (CONTRACT §4). */
+export interface SpecDiff {
+  files: { path: string; status: string; additions: number; deletions: number }[]
+  insertions: number
+  deletions: number
 }
 
 export interface LaunchResult {

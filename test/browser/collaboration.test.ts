@@ -184,17 +184,20 @@ describe.skipIf(!HAS_CHROMIUM)(SUITE, () => {
     expect(Math.min(...(await shownSeqs(page)))).toBe(1)
     expect(await page.locator('[data-testid="event-row"][data-type="spec.approved"]').count()).toBe(1)
     expect(await stepperStates(page).then((s) => [s.explore, s.requirements])).toEqual(['done', 'done'])
-    // …and the run was still going when the history arrived (otherwise "continues live" below would prove nothing).
-    expect(await restSpec(), 'design still running after the reload').toMatchObject({ status: 'executing', current_phase: 'design' })
+    // What the page shows now, THEN the server still in design: so the design's approval event, whenever it comes,
+    // is newer than anything shown here (read the other way round, the event could land in between).
     const lastSeenAtReload = Math.max(...(await shownSeqs(page)))
+    expect(await restSpec(), 'design still running after the reload').toMatchObject({ status: 'executing', current_phase: 'design' })
 
     // Then it follows the run without another reload, to the design awaiting approval.
     model.setScenario({ delayMs: 150 })
     await expect.poll(() => roomStatus(bob), { timeout: 30_000 }).toBe('awaiting_approval')
     await expect.poll(() => stepperStates(page).then((s) => s.design)).toBe('awaiting')
-    const awaitingDesign = page.locator('[data-testid="event-row"][data-type="spec.awaiting_approval"]')
-    await expect.poll(() => awaitingDesign.count()).toBe(2)
-    expect(Math.max(...(await shownSeqs(page)))).toBeGreaterThan(lastSeenAtReload)
+    // Wait on the event itself: the design's awaiting_approval row, which reached the page live (after the reload).
+    const designAwaits = (await restEvents()).find((e) => e.type === 'spec.awaiting_approval' && e.data.phase === 'design')
+    expect(designAwaits, 'the log has the design awaiting approval').toBeDefined()
+    await page.locator(`[data-testid="event-row"][data-seq="${designAwaits!.seq}"]`).waitFor()
+    expect(designAwaits!.seq).toBeGreaterThan(lastSeenAtReload)
     expect(await stillSamePage(page), 'no second reload').toBe(true)
     const logged = visibleSeqs(await restEvents())
     await expect.poll(() => shownSeqs(page)).toEqual(logged)

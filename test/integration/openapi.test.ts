@@ -106,6 +106,11 @@ describe('the OpenAPI document', () => {
     await call('GET', '/api/v1/projects', { token })
     await call('GET', `/api/v1/projects/${project.id}`, { token })
     expect((await call('POST', `/api/v1/projects/${project.id}/members`, { token, body: { email: 'viewer@example.com', role: 'viewer' } })).status).toBe(201)
+    expect((await call('POST', `/api/v1/projects/${project.id}/members`, { token, body: { email: 'nobody-yet@example.com', role: 'viewer' } })).status).toBe(201)
+    const viewerId: string = added.body.id ?? added.body.user.id
+    expect((await call('PATCH', `/api/v1/projects/${project.id}/members/${viewerId}`, { token, body: { role: 'editor' } })).body.role).toBe('editor')
+    expect((await call('GET', `/api/v1/projects/${project.id}/members`, { token })).body.invitations).toHaveLength(1)
+    expect((await call('DELETE', `/api/v1/projects/${project.id}/members/${viewerId}`, { token })).status).toBe(204)
 
     // a draft, started
     const draft = (await call('POST', '/api/v1/specs', { token, body: { project_id: project.id, title: 'Draft', description: 'later', approval: 'manual' } })).body
@@ -152,6 +157,8 @@ describe('the OpenAPI document', () => {
     await call('GET', `/api/v1/specs/${specId}`, { token })
     expect((await call('GET', '/api/v1/specs/spec_missing', { token })).status).toBe(404)
     await call('GET', `/api/v1/specs/${specId}/artifacts`, { token })
+    expect((await call('GET', `/api/v1/specs/${specId}/artifacts/requirements.md`, { token })).status).toBe(200)
+    expect((await call('PATCH', `/api/v1/specs/${specId}`, { token, body: { budget_usd: 5 } })).body.budget_usd).toBe(5)
     await call('GET', `/api/v1/specs/${specId}/events?after_seq=0&limit=500`, { token })
     await call('GET', `/api/v1/projects/${project.id}/specs`, { token })
 

@@ -3,7 +3,7 @@
  * one context (own cookies, own socket) per user, sign-up through the UI, and screenshots a person can look at.
  */
 import { existsSync } from 'node:fs'
-import { mkdir } from 'node:fs/promises'
+import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
@@ -38,25 +38,30 @@ export interface BrowserUser {
   page: Page
   /** Uncaught exceptions thrown in the page: a user would see a broken page, so tests expect none. */
   pageErrors: string[]
+  /** Content-Security-Policy violations the browser reported: the app must run under its own policy. */
+  cspViolations: string[]
 }
 
 /** A fresh context (own cookies, hence own session and socket) with one page, signed up as `name` through the UI. */
-export async function newUser(browser: Browser, baseUrl: string, name: string): Promise<BrowserUser> {
+export async function newUser(browser: Browser, baseUrl: string, name: string, emailFor?: (name: string) => string): Promise<BrowserUser> {
   const context = await browser.newContext({ baseURL: baseUrl, viewport: { width: 1360, height: 900 } })
   context.setDefaultTimeout(20_000)
   const page = await context.newPage()
   const pageErrors: string[] = []
   page.on('pageerror', (err) => pageErrors.push(`${name}: ${err.message}`))
-  const { email, id } = await signUp(page, name)
-  return { name, email, id, context, page, pageErrors }
+  const cspViolations: string[] = []
+  page.on('console', (msg) => {
+    if (/Content Security Policy/i.test(msg.text())) cspViolations.push(`${name}: ${msg.text()}`)
+  })
+  const { email, id } = await signUp(page, name, emailFor?.(name))
+  return { name, email, id, context, page, pageErrors, cspViolations }
 }
 
 /**
  * Signs up through the sign-up form and waits until the app shows the person as signed in.
  * Returns the email used and the new user's id (as GET /auth/me answers it).
  */
-export async function signUp(page: Page, name: string): Promise<{ email: string; id: string }> {
-  const email = `${name.toLowerCase()}-${ulid().toLowerCase()}@example.com`
+export async function signUp(page: Page, name: string, email = `${name.toLowerCase()}-${ulid().toLowerCase()}@example.com`): Promise<{ email: string; id: string }> {
   await page.goto('/signup')
   await page.getByTestId('auth-name').fill(name)
   await page.getByTestId('auth-email').fill(email)
@@ -85,6 +90,57 @@ export async function inPage<T = any>(page: Page, method: string, path: string, 
     },
     { method, path, body },
   )
+}
+
+const AXE_SOURCE = fileURLToPath(new URL('../../node_modules/axe-core/axe.min.js', import.meta.url))
+let axeSource: string | undefined
+
+/**
+ * axe-core's serious and critical violations on the page as it is now (`rule: n nodes (first target)`), empty when
+ * there are none. axe is evaluated through the DevTools protocol, which the page's CSP does not apply to.
+ */
+export async function axeProblems(page: Page): Promise<string[]> {
+  axeSource ??= await readFile(AXE_SOURCE, 'utf8')
+  await page.evaluate(axeSource)
+  const violations = await page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run(ctx: Document, opts: object): Promise<{ violations: any[] }> } }).axe
+    const result = await axe.run(document, { resultTypes: ['violations'] })
+    return result.violations.map((v) => ({ id: v.id, impact: v.impact as string, nodes: v.nodes.map((n: any) => String(n.target)) }))
+  })
+  return violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.nodes.length} nodes, e.g. ${v.nodes.slice(0, 3).join(' | ')}`)
+}
+
+/** The two widths every page is checked and photographed at: a desktop and a phone. */
+export const WIDTHS = [
+  { name: '1440', width: 1440, height: 900 },
+  { name: '390', width: 390, height: 844 },
+] as const
+
+/**
+ * Checks a page at 1440 and 390 px: axe finds no serious or critical violation, nothing is wider than the screen, and
+ * a screenshot of each lands in test-results/screenshots/<name>-<width>.png. Leaves the viewport at its size before.
+ */
+export async function checkPage(page: Page, name: string): Promise<void> {
+  const before = page.viewportSize()
+  try {
+    for (const w of WIDTHS) {
+      await page.setViewportSize({ width: w.width, height: w.height })
+      const overflow = await page.evaluate(() => {
+        const by = document.documentElement.scrollWidth - window.innerWidth
+        // Name the innermost element sticking out, so a failure says what to fix.
+        const culprit = [...document.querySelectorAll('body *')].reverse().find((el) => el.getBoundingClientRect().right > window.innerWidth + 1)
+        return { by, culprit: culprit ? `${culprit.tagName.toLowerCase()}.${[...culprit.classList].join('.')} "${(culprit.textContent ?? '').slice(0, 60)}"` : '' }
+      })
+      if (overflow.by > 1) throw new Error(`${name} at ${w.width} px is ${overflow.by} px wider than the screen: ${overflow.culprit}`)
+      const problems = await axeProblems(page)
+      if (problems.length > 0) throw new Error(`${name} at ${w.width} px: axe found\n${problems.join('\n')}`)
+      await screenshot(page, `${name}-${w.name}`)
+    }
+  } finally {
+    if (before) await page.setViewportSize(before)
+  }
 }
 
 /** Saves a full-page screenshot as test-results/screenshots/<name>.png and returns its path. */

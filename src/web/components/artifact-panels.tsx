@@ -1,6 +1,9 @@
 import type { ComponentChildren } from 'preact'
 import type { Design, Exploration, Requirements } from '../types.ts'
+import { criterionId } from '../../schemas/artifact-markdown.ts'
+import { coverageRows, uncoveredCriteria } from '../lib/coverage.ts'
 import { JsonView } from './json-view.tsx'
+import { Markdown } from './markdown.tsx'
 
 /** What a tab shows before its phase has produced anything. */
 export function NotYet(props: { what: string; testid: string }) {
@@ -95,7 +98,9 @@ export function RequirementsPanel(props: { value: Requirements | null }) {
               <h4>Acceptance criteria</h4>
               <ul class="checklist">
                 {r.acceptance_criteria.map((c, i) => (
-                  <li key={i}>{c}</li>
+                  <li key={i} data-testid="criterion" data-criterion-id={criterionId(r.id, i)}>
+                    <code class="id">{criterionId(r.id, i)}</code> {c}
+                  </li>
                 ))}
               </ul>
             </>
@@ -112,7 +117,7 @@ export function DesignPanel(props: { value: Design | null }) {
   return (
     <div class="artifact" data-testid="artifact-design">
       <Section title="Overview">
-        <div class="prose prose--pre">{d.overview}</div>
+        <Markdown text={d.overview} testid="design-overview" />
       </Section>
       {d.components?.length ? (
         <Section title="Components" testid="design-components">
@@ -182,49 +187,60 @@ export function DesignPanel(props: { value: Design | null }) {
       <List title="Risks" items={d.risks} />
       {d.testing_strategy ? (
         <Section title="Testing strategy">
-          <p class="prose prose--pre">{d.testing_strategy}</p>
+          <Markdown text={d.testing_strategy} />
         </Section>
       ) : null}
     </div>
   )
 }
 
-function isCoverage(value: unknown): value is Record<string, unknown[]> {
-  return !!value && typeof value === 'object' && !Array.isArray(value) && Object.values(value).every(Array.isArray)
-}
-
-/** The SYNC coverage matrix: requirement → covering tasks when it has that shape, else the raw JSON. */
+/** The SYNC coverage matrix: each requirement and acceptance criterion with the tasks that cover it. */
 export function SyncPanel(props: { value: Record<string, unknown> | null }) {
   const s = props.value
   if (!s) return <NotYet what="sync result" testid="artifact-sync" />
-  const coverage = isCoverage(s.coverage) ? s.coverage : null
+  const rows = coverageRows(s)
+  const uncovered = rows ? uncoveredCriteria(s, rows) : []
+  const taskList = (tasks: string[]) => (tasks.length ? tasks.join(', ') : <strong class="warn-text">not covered</strong>)
   return (
     <div class="artifact" data-testid="artifact-sync">
-      {coverage ? (
-        <Section title="Requirement coverage">
+      {rows ? (
+        <Section title="Requirement coverage" testid="coverage">
+          {uncovered.length > 0 ? (
+            <p class="callout" data-testid="coverage-uncovered">
+              Criteria no task covers: {uncovered.join(', ')}
+            </p>
+          ) : null}
           <div class="table-wrap">
-            <table class="table">
+            <table class="table" data-testid="coverage-table">
               <thead>
                 <tr>
-                  <th scope="col">Requirement</th>
+                  <th scope="col">Requirement or criterion</th>
                   <th scope="col">Covered by</th>
                 </tr>
               </thead>
               <tbody>
-                {Object.entries(coverage).map(([req, tasks]) => (
-                  <tr key={req} class={tasks.length === 0 ? 'row--warn' : ''}>
-                    <td>
-                      <code>{req}</code>
-                    </td>
-                    <td>{tasks.length ? tasks.map(String).join(', ') : 'not covered'}</td>
-                  </tr>
-                ))}
+                {rows.flatMap((r) => [
+                  <tr key={r.requirement} class={r.tasks.length === 0 ? 'row--warn' : ''} data-testid="coverage-row" data-req-id={r.requirement}>
+                    <th scope="row">
+                      <code>{r.requirement}</code> {r.title}
+                    </th>
+                    <td data-testid="coverage-tasks">{taskList(r.tasks)}</td>
+                  </tr>,
+                  ...r.criteria.map((c) => (
+                    <tr key={c.id} class={`row--sub ${c.tasks.length === 0 ? 'row--warn' : ''}`} data-testid="coverage-criterion" data-criterion-id={c.id}>
+                      <td>
+                        <code>{c.id}</code> {c.text}
+                      </td>
+                      <td data-testid="coverage-tasks">{taskList(c.tasks)}</td>
+                    </tr>
+                  )),
+                ])}
               </tbody>
             </table>
           </div>
         </Section>
       ) : null}
-      <details class="artifact__raw" open={!coverage}>
+      <details class="artifact__raw" open={!rows}>
         <summary>Raw sync result</summary>
         <JsonView value={s} label="Sync result" />
       </details>

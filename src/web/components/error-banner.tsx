@@ -1,8 +1,6 @@
-import { ApiError } from '../lib/api-error.ts'
-
 /**
- * An error where it happened: the API's own message (and its code, small), or any other error's message, plus field
- * messages the form has no control for.
+ * An error where it happened: the API's own message (never its code: people read sentences), or any other error's
+ * message, plus field messages the form has no control for.
  */
 export function ErrorBanner(props: { error: unknown; extra?: string[]; testid?: string; onRetry?: () => void }) {
   const { error, extra = [] } = props
@@ -12,7 +10,6 @@ export function ErrorBanner(props: { error: unknown; extra?: string[]; testid?: 
     <div class="error-banner" role="alert" data-testid={props.testid ?? 'error-banner'}>
       <p>
         {message}
-        {error instanceof ApiError && error.code !== 'network' ? <code class="error-banner__code">{error.code}</code> : null}
       </p>
       {extra.length > 0 ? (
         <ul>

@@ -1,19 +1,37 @@
-import { eventTone, formatTime, preview, summarizeEvent } from '../lib/format.ts'
+import { eventTone, formatTime, preview, summarizeEvent, type EventContext } from '../lib/format.ts'
 import type { SpecEvent } from '../types.ts'
 import { JsonView } from './json-view.tsx'
 
-/** One event: time, type and what it means; open it for the raw data. */
-export function EventRow(props: { event: SpecEvent }) {
+/** How the timeline labels rows: what each sandbox worked on, people's names, agent errors that echo a stop. */
+export interface RowContext {
+  labels: ReadonlyMap<string, string>
+  names: ReadonlyMap<string, string>
+  stopped: ReadonlySet<number>
+}
+
+const ctxFor = (e: SpecEvent, row?: RowContext): EventContext => ({ names: row?.names, stopped: row?.stopped.has(e.seq) })
+
+/** One event: time, what it worked on (task or phase), type and what it means; open it for the raw data. */
+export function EventRow(props: { event: SpecEvent; row?: RowContext }) {
   const e = props.event
+  const ctx = ctxFor(e, props.row)
+  const label = e.sandbox_id ? props.row?.labels.get(e.sandbox_id) : undefined
   return (
-    <li class={`event event--${eventTone(e)}`} data-testid="event-row" data-seq={e.seq} data-type={e.type} data-source={e.source}>
+    <li class={`event event--${eventTone(e, ctx)}`} data-testid="event-row" data-seq={e.seq} data-type={e.type} data-source={e.source} data-label={label}>
       <details>
         <summary>
           <time class="event__time" dateTime={e.created_at}>
             {formatTime(e.created_at)}
           </time>
-          <span class="event__type">{e.type}</span>
-          <span class="event__text">{summarizeEvent(e)}</span>
+          <span class="event__type">
+            {label ? (
+              <span class="event__label" data-testid="event-label">
+                {label}
+              </span>
+            ) : null}
+            {e.type}
+          </span>
+          <span class="event__text">{summarizeEvent(e, ctx)}</span>
         </summary>
         <div class="event__detail">
           <p class="muted">
@@ -28,8 +46,9 @@ export function EventRow(props: { event: SpecEvent }) {
 }
 
 /** A run of consecutive tool calls and results, folded into one row that names the tools used. */
-export function ToolGroupRow(props: { events: SpecEvent[] }) {
+export function ToolGroupRow(props: { events: SpecEvent[]; row?: RowContext }) {
   const { events } = props
+  const label = events[0]!.sandbox_id ? props.row?.labels.get(events[0]!.sandbox_id) : undefined
   const uses = events.filter((e) => e.type === 'agent.tool_use')
   const failed = events.filter((e) => e.type === 'agent.tool_result' && e.data?.ok === false).length
   const counts = new Map<string, number>()
@@ -54,6 +73,7 @@ export function ToolGroupRow(props: { events: SpecEvent[] }) {
             {formatTime(last.created_at)}
           </time>
           <span class="event__type">
+            {label ? <span class="event__label">{label}</span> : null}
             {uses.length} tool call{uses.length === 1 ? '' : 's'}
           </span>
           <span class="event__text">
@@ -66,7 +86,7 @@ export function ToolGroupRow(props: { events: SpecEvent[] }) {
             .slice()
             .reverse()
             .map((e) => (
-              <EventRow key={e.seq} event={e} />
+              <EventRow key={e.seq} event={e} row={props.row} />
             ))}
         </ol>
       </details>

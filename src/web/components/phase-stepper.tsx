@@ -34,7 +34,7 @@ export function PhaseStepper(props: { steps: Step[] }) {
     el.scrollLeft = step.offsetLeft - (el.clientWidth - step.offsetWidth) / 2
   }, [at])
   return (
-    <ol class="stepper" data-testid="phase-stepper" aria-label="Phases" ref={list}>
+    <ol class="stepper" data-testid="phase-stepper" aria-label="Phases" tabIndex={0} ref={list}>
       {props.steps.map((s, i) => (
         <li
           key={s.phase}

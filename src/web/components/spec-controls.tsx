@@ -1,6 +1,7 @@
 import { useSignal } from '@preact/signals'
 import { useEffect, useRef } from 'preact/hooks'
 import { errorMessage } from '../api.ts'
+import { connection } from '../socket.ts'
 import { availableControls, type Control } from '../lib/controls.ts'
 import { PHASE_LABELS } from '../lib/phases.ts'
 import type { SpecRoom } from '../state/spec-room.ts'
@@ -37,6 +38,16 @@ export function SpecControls(props: { room: SpecRoom; spec: Spec; canEdit: boole
   useEffect(() => {
     if (confirming) confirmButton.current?.focus()
   }, [confirming])
+  // A refusal belongs to the state it was made in: once the spec moves on or the connection comes back, it is stale.
+  const online = connection.value.state === 'connected'
+  useEffect(() => {
+    error.value = null
+  }, [spec.status, spec.current_phase, online])
+  // The button just used (Approve, Pause…) disappears with the status it applied to; keep focus in the controls.
+  const title = useRef<HTMLHeadingElement>(null)
+  useEffect(() => {
+    if (!document.activeElement || document.activeElement === document.body) title.current?.focus({ preventScroll: true })
+  }, [spec.status])
 
   if (!canEdit) {
     return (
@@ -110,7 +121,7 @@ export function SpecControls(props: { room: SpecRoom; spec: Spec; canEdit: boole
 
   return (
     <section class="panel controls" aria-labelledby="controls-title" data-testid="controls" data-status={spec.status}>
-      <h2 id="controls-title" class="panel__title">
+      <h2 id="controls-title" class="panel__title" tabIndex={-1} ref={title}>
         Controls
       </h2>
       {spec.status === 'awaiting_approval' ? (

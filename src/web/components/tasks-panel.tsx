@@ -16,6 +16,8 @@ export function TasksPanel(props: {
   liveError: string | null
   canRetry: boolean
   onRetryTask: (taskId: string) => Promise<Ack>
+  /** Opens the changes view on one task's own commits; absent until the spec has a delivery. */
+  onShowChanges?: (taskId: string) => void
 }) {
   const { plan, live } = props
   const retrying = useSignal<string | null>(null)
@@ -74,6 +76,11 @@ export function TasksPanel(props: {
               </li>
             ))}
           </ul>
+        ) : null}
+        {props.onShowChanges && liveTask?.status === 'completed' ? (
+          <button type="button" class="btn btn--small btn--ghost" data-testid="task-changes" onClick={() => props.onShowChanges!(t.id)}>
+            Changes of {t.id}
+          </button>
         ) : null}
         {props.canRetry && liveTask && liveTask.status === 'failed' ? (
           <button

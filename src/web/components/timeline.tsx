@@ -1,8 +1,9 @@
 import { useSignal } from '@preact/signals'
 import { useLayoutEffect, useMemo, useRef } from 'preact/hooks'
-import { countNewerThan, eventTypes, filterEvents, groupEvents, type EventFilter } from '../lib/events.ts'
+import { countNewerThan, countVisible, eventTypes, filterEvents, groupEvents, type EventFilter } from '../lib/events.ts'
+import { sandboxLabels, stoppedAgentErrors } from '../lib/labels.ts'
 import type { SpecEvent } from '../types.ts'
-import { EventRow, ToolGroupRow } from './event-row.tsx'
+import { EventRow, ToolGroupRow, type RowContext } from './event-row.tsx'
 
 const PAGE = 200
 /** Within this many pixels of the top counts as "at the newest event". */
@@ -12,8 +13,13 @@ const PINNED_PX = 8
  * The live event log, newest first. While the list is scrolled to the top it follows new events; once the user scrolls
  * away it holds still (new rows are added above without moving what they read) and offers a jump back.
  */
-export function Timeline(props: { events: readonly SpecEvent[]; notice?: string | null }) {
+export function Timeline(props: { events: readonly SpecEvent[]; notice?: string | null; names?: ReadonlyMap<string, string> }) {
   const { events } = props
+  const row = useMemo<RowContext>(
+    () => ({ labels: sandboxLabels(events), stopped: stoppedAgentErrors(events), names: props.names ?? new Map() }),
+    [events, props.names],
+  )
+  const visibleCount = useMemo(() => countVisible(events), [events])
   const filter = useSignal<EventFilter>('all')
   const showHeartbeats = useSignal(false)
   const limit = useSignal(PAGE)
@@ -79,7 +85,7 @@ export function Timeline(props: { events: readonly SpecEvent[]; notice?: string 
     <section class="panel timeline" aria-labelledby="timeline-title" data-testid="timeline">
       <div class="timeline__head">
         <h2 id="timeline-title" class="panel__title">
-          Timeline <span class="count">{events.length}</span>
+          Timeline <span class="count" data-testid="timeline-count">{visibleCount}</span>
         </h2>
         <div class="timeline__tools">
           <label class="inline-field">
@@ -142,7 +148,11 @@ export function Timeline(props: { events: readonly SpecEvent[]; notice?: string 
           </li>
         ) : (
           shown.map((item) =>
-            item.kind === 'event' ? <EventRow key={item.key} event={item.event} /> : <ToolGroupRow key={item.key} events={item.events} />,
+            item.kind === 'event' ? (
+              <EventRow key={item.key} event={item.event} row={row} />
+            ) : (
+              <ToolGroupRow key={item.key} events={item.events} row={row} />
+            ),
           )
         )}
         {items.length > shown.length ? (

@@ -6,7 +6,8 @@ export type Control = 'start' | 'approve' | 'revise' | 'pause' | 'resume' | 'can
 const BY_STATUS: Record<SpecStatus, Control[]> = {
   draft: ['start'],
   executing: ['pause', 'cancel', 'message'],
-  awaiting_approval: ['approve', 'revise', 'cancel', 'message'],
+  // No agent is at work while a phase awaits approval: a message could not be delivered (the server answers 409).
+  awaiting_approval: ['approve', 'revise', 'cancel'],
   paused: ['resume', 'cancel'],
   failed: ['retry'],
   completed: [],

@@ -77,6 +77,13 @@ export function filterEvents(events: readonly SpecEvent[], { filter, showHeartbe
   })
 }
 
+/** How many events the timeline counts: heartbeats are hidden, so they are not counted either. */
+export function countVisible(events: readonly SpecEvent[]): number {
+  let n = 0
+  for (const e of events) if (e.type !== HEARTBEAT) n++
+  return n
+}
+
 /** The distinct event types in the log, sorted, for the filter's options. */
 export function eventTypes(events: readonly SpecEvent[]): string[] {
   return [...new Set(events.map((e) => e.type))].sort()
@@ -100,6 +107,8 @@ export function groupEvents(ascending: readonly SpecEvent[]): TimelineItem[] {
   }
   for (const e of ascending) {
     if (TOOL_TYPES.has(e.type)) {
+      // Tasks run side by side: a run is one sandbox's calls, never two tasks' interleaved.
+      if (run.length > 0 && run[0]!.sandbox_id !== e.sandbox_id) flush()
       run.push(e)
       continue
     }

@@ -60,13 +60,28 @@ function str(value: unknown): string | null {
   return null
 }
 
-/** A person as events name them: a name, an object with a name, or an id. */
-function who(value: unknown): string {
+/** What the room knows beside the event: people's names by user id, and whether an agent error only echoes a stop. */
+export interface EventContext {
+  names?: ReadonlyMap<string, string>
+  stopped?: boolean
+}
+
+/** A person as events name them: a name, an object with a name, or an id (shown as the name when it is known). */
+function whoWith(names: ReadonlyMap<string, string> | undefined, value: unknown): string {
   if (value && typeof value === 'object') {
     const o = value as Record<string, unknown>
-    return str(o.name) ?? str(o.email) ?? str(o.id) ?? 'someone'
+    return str(o.name) ?? (str(o.id) && names?.get(str(o.id)!)) ?? str(o.email) ?? str(o.id) ?? 'someone'
   }
-  return str(value) ?? 'someone'
+  const id = str(value)
+  if (id === 'budget') return 'the budget'
+  return (id && names?.get(id)) ?? (id?.startsWith('usr_') ? 'someone' : id) ?? 'someone'
+}
+
+const WAIT_REASONS: Record<string, string> = {
+  rate_limited: 'rate limited',
+  overloaded: 'overloaded',
+  server_error: 'a server error',
+  connection: 'a connection problem',
 }
 
 function count(value: unknown, noun: string): string {
@@ -90,8 +105,9 @@ export function preview(value: unknown, max = 140): string {
 }
 
 /** One line saying what an event means, for the timeline. */
-export function summarizeEvent(e: Pick<SpecEvent, 'type' | 'data'>): string {
+export function summarizeEvent(e: Pick<SpecEvent, 'type' | 'data'>, ctx: EventContext = {}): string {
   const d = e.data ?? {}
+  const who = (value: unknown) => whoWith(ctx.names, value)
   const phase = str(d.phase) ?? ''
   switch (e.type) {
     case 'spec.execution_started':
@@ -154,7 +170,13 @@ export function summarizeEvent(e: Pick<SpecEvent, 'type' | 'data'>): string {
     case 'agent.usage':
       return `Used ${int.format(Number(d.input_tokens) || 0)} input and ${int.format(Number(d.output_tokens) || 0)} output tokens`
     case 'agent.error':
+      if (ctx.stopped) return 'Agent stopped: its sandbox was ended when the spec was paused or cancelled'
       return `Agent error: ${str(d.error) ?? preview(d.error)}`
+    case 'agent.waiting': {
+      const reason = WAIT_REASONS[str(d.reason) ?? ''] ?? str(d.reason) ?? 'busy'
+      const seconds = Math.max(1, Math.round((Number(d.retry_in_ms) || 0) / 1000))
+      return `Waiting for the model: ${reason}, retry in ${seconds} s${typeof d.attempt === 'number' ? ` (attempt ${d.attempt})` : ''}`
+    }
     case 'agent.completed':
       return 'Agent finished'
     case 'user.message':
@@ -167,7 +189,9 @@ export function summarizeEvent(e: Pick<SpecEvent, 'type' | 'data'>): string {
 export type Tone = 'ok' | 'error' | 'warn' | 'info' | 'muted'
 
 /** How an event is coloured in the timeline. */
-export function eventTone(e: Pick<SpecEvent, 'type' | 'data'>): Tone {
+export function eventTone(e: Pick<SpecEvent, 'type' | 'data'>, ctx: EventContext = {}): Tone {
+  if (e.type === 'agent.error' && ctx.stopped) return 'muted'
+  if (e.type === 'agent.waiting') return 'warn'
   if (/(_failed|error|budget_exceeded|cancelled)$/.test(e.type)) return 'error'
   if (e.type === 'agent.tool_result' && e.data?.ok === false) return 'error'
   if (/(phase_retry|awaiting_approval|revision_requested|paused|task_blocked|sandbox_replaced)$/.test(e.type)) return 'warn'

@@ -3,6 +3,7 @@ export type Route =
   | { name: 'command' }
   | { name: 'spec'; id: string }
   | { name: 'board' }
+  | { name: 'project'; id: string }
   | { name: 'admin' }
   | { name: 'login' }
   | { name: 'signup' }
@@ -18,6 +19,14 @@ export function matchRoute(pathname: string): Route {
   if (path === '/admin') return { name: 'admin' }
   if (path === '/login') return { name: 'login' }
   if (path === '/signup') return { name: 'signup' }
+  const project = /^\/projects\/([^/]+)$/.exec(path)
+  if (project) {
+    try {
+      return { name: 'project', id: decodeURIComponent(project[1]!) }
+    } catch {
+      return { name: 'not_found', path }
+    }
+  }
   const spec = /^\/specs\/([^/]+)$/.exec(path)
   if (spec) {
     try {
@@ -30,6 +39,7 @@ export function matchRoute(pathname: string): Route {
 }
 
 export const specPath = (id: string) => `/specs/${encodeURIComponent(id)}`
+export const projectPath = (id: string) => `/projects/${encodeURIComponent(id)}`
 export const boardPath = (projectId?: string | null) =>
   projectId ? `/board?project_id=${encodeURIComponent(projectId)}` : '/board'
 

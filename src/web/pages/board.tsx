@@ -63,6 +63,18 @@ export function BoardPage() {
 
   const columns = normalizeBoard(board.value)
   const total = columns.reduce((n, c) => n + c.tickets.length, 0)
+
+  // On a narrow screen one column fills the view: open on the first that has tickets, not an empty backlog.
+  const boardEl = useRef<HTMLDivElement>(null)
+  const opened = useRef(false)
+  const firstFull = columns.find((c) => c.tickets.length > 0)?.status ?? null
+  useEffect(() => {
+    const el = boardEl.current
+    if (opened.current || !el || !firstFull) return
+    opened.current = true
+    const col = el.querySelector<HTMLElement>(`[data-testid="board-column-${firstFull}"]`)
+    if (col && el.scrollWidth > el.clientWidth) el.scrollLeft = col.offsetLeft - el.offsetLeft
+  }, [firstFull])
   return (
     <div class="page page--wide">
       <header class="page__head">
@@ -102,7 +114,7 @@ export function BoardPage() {
           No tickets yet. <a href="/">Launch a spec or a quick task</a> and they show up here.
         </p>
       ) : null}
-      <div class="board" data-testid="board" aria-busy={loading.value && !board.value}>
+      <div class="board" data-testid="board" ref={boardEl} tabIndex={0} aria-label="Tickets by status" aria-busy={loading.value && !board.value}>
         {columns.map((c) => (
           <section key={c.status} class={`column column--${c.status}`} data-testid={`board-column-${c.status}`} aria-labelledby={`col-${c.status}`}>
             <h2 id={`col-${c.status}`} class="column__title">

@@ -7,7 +7,7 @@ import { ProjectPicker } from '../components/project-picker.tsx'
 import { StatusBadge } from '../components/status-badge.tsx'
 import { otherFieldMessages } from '../lib/api-error.ts'
 import { formatDateTime } from '../lib/format.ts'
-import { boardPath, specPath } from '../lib/routes.ts'
+import { boardPath, projectPath, specPath } from '../lib/routes.ts'
 import { deriveTitle } from '../lib/title.ts'
 import { navigate } from '../router.ts'
 import { lastProjectId, loadProjects, projects, rememberProject } from '../state/projects.ts'
@@ -32,6 +32,11 @@ export function CommandPage() {
     if (list.length === 0) return
     if (!list.some((p) => p.id === projectId.value)) projectId.value = list.length === 1 ? list[0]!.id : ''
   }, [list])
+
+  // A message about the form goes as soon as the person changes what it was about.
+  useEffect(() => {
+    error.value = null
+  }, [idea.value, projectId.value, budget.value, mode.value, approval.value])
 
   const fieldError = (...names: string[]) => {
     const err = error.value
@@ -83,6 +88,9 @@ export function CommandPage() {
   const ideaError = fieldError('description', 'title')
   return (
     <div class="page page--narrow">
+      <h1 class="page__title--quiet" tabIndex={-1} data-page-title>
+        New spec
+      </h1>
       <form class="command stack" onSubmit={onSubmit} noValidate data-testid="command-form">
         <Field
           id="idea"
@@ -229,6 +237,11 @@ function RecentSpecs(props: { projectId: string }) {
       <h2 id="recent-title" class="panel__title">
         Recent specs in this project
       </h2>
+      <p class="small">
+        <a href={projectPath(props.projectId)} data-testid="project-link">
+          All specs, settings and members of this project
+        </a>
+      </p>
       <ul class="recent__list">
         {specs.value.slice(0, 10).map((s) => (
           <li key={s.id} data-testid="recent-spec">

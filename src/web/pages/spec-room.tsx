@@ -1,5 +1,8 @@
 import { useComputed, useSignal } from '@preact/signals'
-import { useEffect, useMemo } from 'preact/hooks'
+import { useEffect, useMemo, useRef } from 'preact/hooks'
+import { BudgetControl } from '../components/budget-control.tsx'
+import { ChangesView } from '../components/changes-view.tsx'
+import { DeliveryPanel } from '../components/delivery-panel.tsx'
 import { ErrorBanner } from '../components/error-banner.tsx'
 import { DesignPanel, ExplorationPanel, RequirementsPanel, SyncPanel } from '../components/artifact-panels.tsx'
 import { PhaseStepper } from '../components/phase-stepper.tsx'
@@ -9,15 +12,18 @@ import { StatusBadge } from '../components/status-badge.tsx'
 import { Tabs } from '../components/tabs.tsx'
 import { TasksPanel } from '../components/tasks-panel.tsx'
 import { Timeline } from '../components/timeline.tsx'
+import { FailurePanel } from '../components/failure-panel.tsx'
 import { canEditSpec } from '../lib/controls.ts'
+import { failureOf } from '../lib/failures.ts'
+import { namesFrom } from '../lib/labels.ts'
 import { formatCost, formatDateTime, formatTokens } from '../lib/format.ts'
 import { approvalPhase, buildSteps } from '../lib/phases.ts'
-import { boardPath } from '../lib/routes.ts'
+import { boardPath, projectPath } from '../lib/routes.ts'
 import { me } from '../state/auth.ts'
 import { createSpecRoom, type SpecRoom } from '../state/spec-room.ts'
 import type { Spec } from '../types.ts'
 
-type ArtifactTab = 'exploration' | 'requirements' | 'design' | 'tasks' | 'sync'
+type ArtifactTab = 'exploration' | 'requirements' | 'design' | 'tasks' | 'sync' | 'changes'
 
 const TABS: { key: ArtifactTab; label: string }[] = [
   { key: 'exploration', label: 'Exploration' },
@@ -43,16 +49,16 @@ export function SpecRoomPage(props: { specId: string }) {
   if (!spec) {
     if (room.joinStatus.value === 'error') {
       const err = room.joinError.value
+      const kind = err?.code === 'not_found' ? 'not-found' : err?.code === 'access_revoked' ? 'access-revoked' : 'join-error'
+      const heading = { 'not-found': 'Spec not found', 'access-revoked': 'No longer allowed to see this spec', 'join-error': 'Could not open this spec' }[kind]
+      const message = kind === 'not-found' ? 'There is no such spec, or you are not allowed to see it.' : (err?.message ?? 'Unknown error')
       return (
         <div class="page">
           <h1 tabIndex={-1} data-page-title>
-            {err?.code === 'not_found' ? 'Spec not found' : 'Could not open this spec'}
+            {heading}
           </h1>
-          <div data-testid={err?.code === 'not_found' ? 'spec-not-found' : 'spec-join-error'}>
-            <ErrorBanner
-              error={new Error(err?.code === 'not_found' ? 'There is no such spec, or you are not allowed to see it.' : (err?.message ?? 'Unknown error'))}
-              onRetry={err?.code === 'not_found' ? undefined : room.rejoin}
-            />
+          <div data-testid={`spec-${kind}`}>
+            <ErrorBanner error={new Error(message)} onRetry={kind === 'join-error' ? room.rejoin : undefined} />
           </div>
           <p>
             <a href="/">Start a new spec</a> or <a href="/board">go to the board</a>.
@@ -62,6 +68,9 @@ export function SpecRoomPage(props: { specId: string }) {
     }
     return (
       <div class="page" aria-busy="true">
+        <h1 tabIndex={-1} data-page-title>
+          Spec
+        </h1>
         <p class="muted" data-testid="spec-loading">
           Joining the spec room…
         </p>
@@ -77,9 +86,12 @@ function Room(props: { room: SpecRoom; spec: Spec }) {
   const events = room.events.value
   const steps = useComputed(() => (room.spec.value ? buildSteps(room.spec.value, room.events.value) : []))
   const waitingOn = useComputed(() => (room.spec.value ? approvalPhase(room.spec.value, room.events.value) : null))
+  const names = useComputed(() => namesFrom([...room.people.value, ...room.viewers.value, ...(me.value ? [me.value] : [])], room.events.value))
+  const failure = useComputed(() => (room.spec.value ? failureOf(room.spec.value.status, room.events.value) : null))
   const canEdit = canEditSpec({ user_id: spec.user_id, can_edit: room.serverCanEdit.value }, user)
   const tab = useSignal<ArtifactTab>(tabFor(spec.current_phase))
   const tabTouched = useSignal(false)
+  const changesTask = useSignal<string | null>(null)
 
   // Follow the spec to the newest artifact until the person picks a tab themselves.
   useEffect(() => {
@@ -95,12 +107,18 @@ function Room(props: { room: SpecRoom; spec: Spec }) {
     document.title = `${spec.title} · omoi`
   }, [spec.title])
 
+  // Arriving from the launch, focus was on a button that is gone: put it on the spec's title, not the body.
+  const heading = useRef<HTMLHeadingElement>(null)
+  useEffect(() => {
+    if (!document.activeElement || document.activeElement === document.body) heading.current?.focus({ preventScroll: true })
+  }, [])
+
   const artifacts = room.artifacts.value
   return (
     <div class="page room" data-testid="spec-room" data-spec-id={spec.id} data-status={spec.status}>
       <header class="room__head">
         <div class="room__title">
-          <h1 tabIndex={-1} data-page-title data-testid="spec-title">
+          <h1 tabIndex={-1} data-page-title data-testid="spec-title" ref={heading}>
             {spec.title}
           </h1>
           <StatusBadge status={spec.status} testid="spec-status" />
@@ -132,9 +150,12 @@ function Room(props: { room: SpecRoom; spec: Spec }) {
           </div>
           {spec.project_id ? (
             <div>
-              <dt>Board</dt>
+              <dt>Project</dt>
               <dd>
-                <a href={boardPath(spec.project_id)}>project tickets</a>
+                <a href={projectPath(spec.project_id)} data-testid="spec-project-link">
+                  specs and members
+                </a>{' '}
+                · <a href={boardPath(spec.project_id)}>tickets</a>
               </dd>
             </div>
           ) : null}
@@ -153,14 +174,17 @@ function Room(props: { room: SpecRoom; spec: Spec }) {
       </header>
 
       <PhaseStepper steps={steps.value} />
+      {failure.value ? <FailurePanel failure={failure.value} /> : null}
+      <DeliveryPanel delivery={spec.delivery} />
 
       <div class="room__grid">
         <div class="room__side">
           <SpecControls room={room} spec={spec} canEdit={canEdit} approvalPhase={waitingOn.value} />
+          <BudgetControl room={room} spec={spec} canEdit={canEdit} />
           <PresenceList viewers={room.viewers.value} meId={user?.id ?? null} />
         </div>
         <div class="room__timeline">
-          <Timeline events={events} notice={room.backfillError.value} />
+          <Timeline events={events} notice={room.backfillError.value} names={names.value} />
         </div>
         <section class="panel room__artifacts" aria-label="Artifacts" data-testid="artifacts">
           {room.artifactsError.value ? (
@@ -172,7 +196,7 @@ function Room(props: { room: SpecRoom; spec: Spec }) {
             </p>
           ) : null}
           <Tabs
-            tabs={TABS}
+            tabs={spec.delivery ? [...TABS, { key: 'changes' as const, label: 'Changes' }] : TABS}
             selected={tab.value}
             onSelect={(k) => {
               tab.value = k
@@ -182,6 +206,18 @@ function Room(props: { room: SpecRoom; spec: Spec }) {
             label="Artifacts"
             testid="artifact"
           >
+            {(tab.value === 'requirements' || tab.value === 'design' || tab.value === 'tasks') && artifacts?.[tab.value] ? (
+              <p class="artifact__export">
+                <a
+                  class="btn btn--small"
+                  href={`/api/v1/specs/${encodeURIComponent(spec.id)}/artifacts/${tab.value}.md`}
+                  download={`${tab.value}.md`}
+                  data-testid="artifact-download"
+                >
+                  Download {tab.value}.md
+                </a>
+              </p>
+            ) : null}
             {tab.value === 'exploration' ? <ExplorationPanel value={artifacts?.exploration ?? null} /> : null}
             {tab.value === 'requirements' ? <RequirementsPanel value={artifacts?.requirements ?? null} /> : null}
             {tab.value === 'design' ? <DesignPanel value={artifacts?.design ?? null} /> : null}
@@ -191,6 +227,15 @@ function Room(props: { room: SpecRoom; spec: Spec }) {
                 live={room.tickets.value}
                 liveError={room.ticketsError.value}
                 canRetry={canEdit}
+                onShowChanges={
+                  spec.delivery
+                    ? (taskId) => {
+                        changesTask.value = taskId
+                        tab.value = 'changes'
+                        tabTouched.value = true
+                      }
+                    : undefined
+                }
                 onRetryTask={async (taskId) => {
                   const ack = await room.command('retry', { task_id: taskId })
                   room.reloadTickets()
@@ -199,6 +244,14 @@ function Room(props: { room: SpecRoom; spec: Spec }) {
               />
             ) : null}
             {tab.value === 'sync' ? <SyncPanel value={artifacts?.sync ?? null} /> : null}
+            {tab.value === 'changes' && spec.delivery ? (
+              <ChangesView
+                specId={spec.id}
+                tasks={(artifacts?.tasks?.tasks ?? []).map((t) => t.id)}
+                task={changesTask.value}
+                onTask={(t) => (changesTask.value = t)}
+              />
+            ) : null}
           </Tabs>
         </section>
       </div>

@@ -50,17 +50,20 @@ export function createAdminState() {
     snapshot.value = 'data' in rest && Object.keys(rest).length === 1 ? rest.data : rest
   }
 
+  // A transition changes more than the state (status, sandbox, a finished actor leaving the host): show the new state at
+  // once, then read the rows again, coalesced, so status, sandbox and finished actors never lag behind until Refresh.
+  let relist: ReturnType<typeof setTimeout> | undefined
   const onTransition = (t: ActorTransition) => {
     transitions.value = [t, ...transitions.value].slice(0, MAX_TRANSITIONS)
     const rows = actors.value
     const i = rows.findIndex((a) => a.spec_id === t.spec_id)
-    if (i === -1) {
-      void list() // a new actor: fetch its full row
-      return
+    if (i !== -1) {
+      const next = rows.slice()
+      next[i] = { ...rows[i]!, state: t.to, last_transition_at: t.at }
+      actors.value = next
     }
-    const next = rows.slice()
-    next[i] = { ...rows[i]!, state: t.to, last_transition_at: t.at }
-    actors.value = next
+    clearTimeout(relist)
+    relist = setTimeout(() => void list(), 250)
   }
 
   return {
@@ -86,6 +89,7 @@ export function createAdminState() {
         if (selected.value) void inspect(selected.value)
       })
       return () => {
+        clearTimeout(relist)
         stop()
         s.removeAllListeners()
         s.disconnect()

@@ -27,10 +27,12 @@ export function startBoardLive(refresh: () => void): BoardLive {
   const onEvent = (e: SpecEvent) => {
     if (rooms.has(e.spec_id) && RELEVANT.test(e.type)) soon()
   }
-  const join = (id: string) => void emitAck(socket, 'spec:join', { spec_id: id, after_seq: NO_REPLAY, presence: false })
+  const onEvents = (batch: SpecEvent[]) => (Array.isArray(batch) ? batch : []).forEach(onEvent)
+  const join = (id: string) => void emitAck(socket, 'spec:join', { spec_id: id, after_seq: NO_REPLAY, presence: false, batch: true })
   const leave = (id: string) => socket.connected && socket.emit('spec:leave', { spec_id: id }, () => {})
 
   socket.on('spec:event', onEvent)
+  socket.on('spec:events', onEvents)
   let first = true
   const stopConnect = onConnect(socket, () => {
     for (const id of rooms) join(id)
@@ -51,6 +53,7 @@ export function startBoardLive(refresh: () => void): BoardLive {
       clearInterval(poll)
       stopConnect()
       socket.off('spec:event', onEvent)
+      socket.off('spec:events', onEvents)
       for (const id of rooms) leave(id)
       rooms = new Set()
     },
