@@ -32,7 +32,6 @@ import { createLocalProvider } from './sandbox/local.ts'
 import type { SandboxProvider } from './sandbox/provider.ts'
 import { attachSockets } from './sockets/index.ts'
 import { checkDataDir, databaseUnreachable, listenFailed } from './start-errors.ts'
-import { leaveSpecRooms } from './sockets/revoke.ts'
 import type { SpecServer } from './sockets/types.ts'
 
 const log = logger('omoi:server')
@@ -119,7 +118,7 @@ export async function startServer(config: Config, options: { database?: Database
     stopping: stopping.signal,
     webDir: await buildWeb(),
     metrics,
-    revokeAccess: (specIds, userId) => leaveSpecRooms(sockets.io.of('/'), specIds, userId),
+    revokeAccess: (specIds, userId) => sockets.revokeAccess(specIds, userId),
   })
 
   const http: HttpServer = createServer(getRequestListener(app.fetch))

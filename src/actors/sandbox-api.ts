@@ -27,7 +27,7 @@ const EVENTS_GRACE_MS = 15_000
  * An event post's token check is answered from memory for this long after the sandbox row was read: well inside the
  * grace above, so a sandbox ended meanwhile would have had its events taken anyway.
  */
-const INGEST_AUTH_CACHE_MS = 1_000
+export const INGEST_AUTH_CACHE_MS = 1_000
 /** The most sandboxes whose check is remembered (a node runs a few dozen at once); past it the memory starts over. */
 const INGEST_AUTH_CACHE_SIZE = 1_000
 const PRIOR_OF: Record<AgentPhase, AgentPhase[]> = {
@@ -176,6 +176,8 @@ export class SandboxApi {
     const hit = this.checked.get(sandboxId)
     if (token && hit && Date.now() - hit.at < INGEST_AUTH_CACHE_MS && hit.row.token_hash === hashToken(token)) return hit.row
     const row = await this.authenticate(sandboxId, token, { grace: true })
+    // an ended sandbox's grace runs out: its token is read afresh every time
+    if (row.status === 'ended') return row
     if (this.checked.size >= INGEST_AUTH_CACHE_SIZE) this.checked.clear()
     this.checked.set(sandboxId, { row, at: Date.now() })
     return row

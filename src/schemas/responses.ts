@@ -35,7 +35,7 @@ export const ProjectAnswer = v.looseObject({
   updated_at: time,
 })
 export const ProjectListAnswer = v.looseObject({ projects: v.array(ProjectAnswer) })
-export const MemberRowAnswer = v.looseObject({ project_id: text, user_id: text, role: v.picklist(['viewer', 'editor']) })
+export const MemberRowAnswer = v.looseObject({ user_id: text, role: v.picklist(['viewer', 'editor']) })
 export const MemberAddedAnswer = v.looseObject({ project_id: text, email: text, role: v.picklist(['viewer', 'editor']) })
 export const MemberListAnswer = v.looseObject({
   members: v.array(v.looseObject({ user_id: text, role: text })),

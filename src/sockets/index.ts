@@ -13,6 +13,7 @@ import { logger } from '../log.ts'
 import { presentSpec } from '../schemas/present.ts'
 import { registerAdmin } from './admin.ts'
 import { linkOwners } from './owner-link.ts'
+import { leaveSpecRooms } from './revoke.ts'
 import { hangUp, MAX_MESSAGE_BYTES } from './backpressure.ts'
 import { SpecFeed } from './feed.ts'
 import { PresenceBoard } from './presence.ts'
@@ -35,6 +36,8 @@ export interface SocketDeps {
 
 export interface AttachedSockets {
   io: SpecServer
+  /** A member lost access to these specs: their sockets leave the rooms on every node, the others see them go. */
+  revokeAccess(specIds: readonly string[], userId: string): Promise<void>
   /** Disconnects every client and leaves the cluster. Call after the HTTP server stopped accepting connections. */
   close(): Promise<void>
 }
@@ -107,6 +110,7 @@ export function attachSockets(http: HttpServer, deps: SocketDeps): AttachedSocke
 
   return {
     io,
+    revokeAccess: (specIds, userId) => leaveSpecRooms(io.of('/'), specIds, userId, (specId) => presence.announce(specId)),
     async close() {
       presence.close() // nobody is told about sockets closing now
       unsubscribe()

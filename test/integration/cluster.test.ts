@@ -159,6 +159,29 @@ describe('two nodes with the postgres adapter', () => {
     for (const id of ids) await owner.post(`/specs/${id}/cancel`)
   }, 90_000)
 
+  it.skipIf(!enabled)('a member removed on node A leaves the spec’s rooms on node B at once, and the others see them go', async () => {
+    const owner = await asUser(nodeA.url, 'Owner')
+    const member = await asUser(nodeA.url, 'Member')
+    const project = (await owner.post('/projects', { name: 'Shop', repo_url: await makeRepo() })).body
+    await owner.post(`/projects/${project.id}/members`, { email: member.user!.email, role: 'viewer' })
+    const specId = (await owner.post('/specs', { project_id: project.id, title: 'Members only', description: 'two nodes' })).body.id
+
+    const ownerOnA = connect(nodeA.url, { token: owner.token! })
+    const memberOnB = connect(nodeB.url, { token: member.token! })
+    await Promise.all([connected(ownerOnA), connected(memberOnB)])
+    const deltas = new Collector<PresenceDelta>(ownerOnA, 'spec:presence', (p) => p.spec_id === specId)
+    const revoked = new Collector<{ spec_id: string }>(memberOnB, 'spec:access_revoked', (r) => r.spec_id === specId)
+    await ask(ownerOnA, 'spec:join', { spec_id: specId, batch: true })
+    await ask(memberOnB, 'spec:join', { spec_id: specId, batch: true })
+    await deltas.until((items) => items.some((d) => d.count === 2), 'the member joining on B')
+
+    expect((await owner.request('DELETE', `/projects/${project.id}/members/${member.user!.id}`)).status).toBe(204)
+    await revoked.until((items) => items.length === 1, 'the member’s socket on B told its access ended')
+    await deltas.until((items) => items.some((d) => d.left.some((v) => v.user_id === member.user!.id) && d.count === 1), 'the member gone')
+    expect((await ask(memberOnB, 'spec:join', { spec_id: specId })).ok).toBe(false)
+    for (const s of [ownerOnA, memberOnB]) s.disconnect()
+  }, 60_000)
+
   it.skipIf(!enabled)('a logout on one node cuts the session’s sockets on every node', async () => {
     const user = await asUser(nodeA.url, 'Leaver')
     const onB = connect(nodeB.url, { token: user.token! })

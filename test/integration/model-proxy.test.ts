@@ -6,7 +6,7 @@ import { asUser, type Api } from '../support/api.ts'
 import { forSpec } from '../support/model-gate.ts'
 import { launchSpec, waitForStatus } from '../support/omoi.ts'
 import { makeRepo } from '../support/repo.ts'
-import { everyEvent, isWorker, runningSandbox, startStack, workerEnv, type Stack } from '../support/stack.ts'
+import { everyEvent, isWorker, runningSandbox, startStack, type Stack } from '../support/stack.ts'
 import { waitFor } from '../support/wait.ts'
 
 /** The server's model proxy (issue 10 case 6): streamed calls priced, budget checked first, calls of ended sandboxes dropped. */
@@ -16,7 +16,7 @@ let owner: Api
 let projectId: string
 
 beforeAll(async () => {
-  stack = await startStack({}, { OMOI_MODEL_TIMEOUT_MS: '6000' })
+  stack = await startStack({}, { OMOI_MODEL_TIMEOUT_MS: '6000' }, { tap: true })
   owner = await asUser(stack.server.url, 'Owner')
   projectId = (await owner.post('/projects', { name: 'Shop', repo_url: await makeRepo() })).body.id
 })
@@ -31,7 +31,7 @@ async function parkedSpec(title: string) {
   const specId = await launchSpec(owner, projectId, title)
   await hold.first()
   const sandbox = await runningSandbox(sql(), specId, { phase: 'explore' })
-  const token = (await workerEnv(Number(sandbox.external_id))).OMOI_SANDBOX_TOKEN!
+  const token = await stack.tap!.tokenOf(sandbox.id)
   const client = new Anthropic({ apiKey: token, baseURL: `${stack.server.url}/api/v1/sandboxes/${sandbox.id}/model`, maxRetries: 0 })
   return { specId, sandbox, client, hold }
 }

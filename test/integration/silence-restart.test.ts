@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { asUser, type Api } from '../support/api.ts'
@@ -31,7 +32,9 @@ describe('a server down longer than OMOI_SILENCE_MS', () => {
 
     // The worker is frozen across the restart (SIGSTOP on its process group) so that its heartbeat is surely older than
     // the silence allowed when the new server first looks, and thawed a little after: what it missed was only downtime.
-    const group = -Number(first.external_id)
+    // the sandbox's processes share one process group (bubblewrap's, with isolation): field 5 of /proc/<pid>/stat
+    const stat = await readFile(`/proc/${first.external_id}/stat`, 'utf8')
+    const group = -Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2])
     process.kill(group, 'SIGSTOP')
     try {
       await stack.restart({}, () => sleep(SILENCE_MS + 2000))

@@ -5,7 +5,7 @@ import { goodExploration } from '../support/fixtures.ts'
 import { forSpec } from '../support/model-gate.ts'
 import { launchSpec } from '../support/omoi.ts'
 import { makeRepo } from '../support/repo.ts'
-import { everyEvent, logProblems, runningSandbox, startStack, waitForEvent, workerEnv, type Stack } from '../support/stack.ts'
+import { everyEvent, logProblems, runningSandbox, startStack, waitForEvent, type Stack } from '../support/stack.ts'
 
 /** Agents produce arbitrary bytes: none may become a 500, a dropped batch or a spec stuck in memory (issue 11, cases 1–3). */
 
@@ -16,7 +16,7 @@ let owner: Api
 let projectId: string
 
 beforeAll(async () => {
-  stack = await startStack({ outputs: { submit_exploration: { ...goodExploration, summary: dirtySummary } }, skipBadSubmit: true })
+  stack = await startStack({ outputs: { submit_exploration: { ...goodExploration, summary: dirtySummary } }, skipBadSubmit: true }, {}, { tap: true })
   owner = await asUser(stack.server.url, 'Owner')
   projectId = (await owner.post('/projects', { name: 'Bytes', repo_url: await makeRepo() })).body.id
 })
@@ -29,7 +29,7 @@ describe('bytes PostgreSQL refuses', () => {
     const specId = await launchSpec(owner, projectId, title)
     await hold.first()
     const sandbox = await runningSandbox(stack.database.sql, specId, { phase: 'explore' })
-    const token = (await workerEnv(Number(sandbox.external_id))).OMOI_SANDBOX_TOKEN
+    const token = await stack.tap!.tokenOf(sandbox.id)
     const res = await fetch(`${stack.server.url}/api/v1/sandboxes/${sandbox.id}/events`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },

@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http'
 import { ulid } from '../../src/ids.ts'
 
 export interface ApiResponse<T = any> {
@@ -36,9 +37,12 @@ export class Api {
   get = <T = any>(path: string) => this.request<T>('GET', path)
   post = <T = any>(path: string, body?: unknown) => this.request<T>('POST', path, body ?? {})
 
-  /** Signs up a new user with a unique email and keeps its token. */
+  /**
+   * Signs up a new user with a unique email and keeps its token. Each person signs up from an address of their own in
+   * 127.0.0.0/8, as people do from their own machines: the server limits signups per address.
+   */
   async signup(name = 'Ada', email = `${name.toLowerCase()}-${ulid()}@example.com`): Promise<this> {
-    const res = await this.post('/auth/signup', { email, password: 'correct horse battery', name })
+    const res = await postFrom(ownLoopbackAddress(), `${this.baseUrl}/api/v1/auth/signup`, { email, password: 'correct horse battery', name })
     if (res.status !== 201) throw new Error(`signup failed: ${res.status} ${JSON.stringify(res.body)}`)
     this.token = res.body.token
     this.user = res.body.user
@@ -58,4 +62,33 @@ export async function projectCast(baseUrl: string, repoUrl: string) {
   const projectId: string = (await owner.post('/projects', { name: 'Shop', repo_url: repoUrl })).body.id
   await owner.post(`/projects/${projectId}/members`, { email: viewer.user!.email, role: 'viewer' })
   return { owner, viewer, outsider, projectId }
+}
+
+/** A loopback address of its own (127.0.0.0/8 is all loopback on Linux): another "machine" for per-address limits. */
+function ownLoopbackAddress(): string {
+  const byte = () => 1 + Math.floor(Math.random() * 254)
+  return `127.${byte()}.${byte()}.${byte()}`
+}
+
+/** A JSON POST sent from `localAddress`. */
+function postFrom(localAddress: string, url: string, body: unknown): Promise<{ status: number; body: any }> {
+  const payload = JSON.stringify(body)
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: 'POST', localAddress, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8')
+        let parsed: unknown = text
+        try {
+          parsed = JSON.parse(text)
+        } catch {
+          // not JSON: kept as text for the assertion message
+        }
+        resolve({ status: res.statusCode ?? 0, body: parsed })
+      })
+    })
+    req.on('error', reject)
+    req.end(payload)
+  })
 }
