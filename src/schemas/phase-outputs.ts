@@ -16,6 +16,8 @@ export const ExplorationSchema = v.object({
   open_questions: textList,
   scope_in: textList,
   scope_out: textList,
+  /** The command that checks the work, as the agent found it (`npm test`); used when the project names none. */
+  check_command: v.optional(v.pipe(v.string(), v.trim(), v.maxLength(2000))),
 })
 export type Exploration = v.InferOutput<typeof ExplorationSchema>
 

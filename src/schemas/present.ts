@@ -13,6 +13,7 @@ export function presentProject(p: ProjectRow & { role?: ProjectRole }) {
     owner_id: p.owner_id,
     repo_url: p.repo_url,
     default_branch: p.default_branch,
+    check_command: p.check_command ?? null,
     ...(p.role ? { role: p.role } : {}),
     created_at: iso(p.created_at),
     updated_at: iso(p.updated_at),

@@ -2,10 +2,10 @@ import { Hono } from 'hono'
 import { AppError, notFound } from '../../errors.ts'
 import { newId } from '../../ids.ts'
 import type { Sql } from '../../db/connect.ts'
-import { findProjectFor, insertProject, listProjectsFor, upsertMember } from '../../db/projects.ts'
+import { findProjectFor, insertProject, listProjectsFor, updateProject, upsertMember } from '../../db/projects.ts'
 import { listSpecsForProject } from '../../db/specs.ts'
 import { findUserByEmail } from '../../db/users.ts'
-import { AddMemberSchema, CreateProjectSchema } from '../../schemas/api.ts'
+import { AddMemberSchema, CreateProjectSchema, UpdateProjectSchema } from '../../schemas/api.ts'
 import { presentProject, presentSpec } from '../../schemas/present.ts'
 import { readBody, requireUser, type Env } from '../middleware.ts'
 
@@ -21,6 +21,7 @@ export function projectRoutes(sql: Sql) {
         name: body.name,
         repo_url: body.repo_url ?? null,
         default_branch: body.default_branch ?? 'main',
+        check_command: body.check_command ?? null,
       })
       return c.json(presentProject({ ...project, role: 'owner' }), 201)
     })
@@ -33,6 +34,15 @@ export function projectRoutes(sql: Sql) {
       const project = await findProjectFor(sql, c.req.param('id'), user.id)
       if (!project) throw notFound('Project')
       return c.json(presentProject(project))
+    })
+    .patch('/:id', async (c) => {
+      const { user } = requireUser(c)
+      const project = await findProjectFor(sql, c.req.param('id'), user.id)
+      if (!project) throw notFound('Project')
+      if (project.role !== 'owner') throw new AppError('forbidden', 'Only the project owner can change the project.')
+      const body = await readBody(c, UpdateProjectSchema)
+      const row = await updateProject(sql, project.id, body)
+      return c.json(presentProject({ ...row, role: 'owner' }))
     })
     .post('/:id/members', async (c) => {
       const { user } = requireUser(c)
