@@ -64,6 +64,15 @@ const EnvSchema = v.object({
   OMOI_NODE_ID: optionalText,
   OMOI_SILENCE_MS: intInRange('OMOI_SILENCE_MS', 1000, 3_600_000, '60000'),
   OMOI_PHASE_TIMEOUT_MS: intInRange('OMOI_PHASE_TIMEOUT_MS', 10_000, 86_400_000, '3600000'),
+  OMOI_FORGE: v.optional(
+    v.pipe(
+      v.string(),
+      v.transform((s) => (s === '' ? undefined : s)),
+      v.optional(v.picklist(['github'], 'OMOI_FORGE must be "github" or unset')),
+    ),
+  ),
+  OMOI_FORGE_TOKEN: optionalText,
+  OMOI_FORGE_API_URL: url('OMOI_FORGE_API_URL'),
 })
 
 export interface Config {
@@ -83,6 +92,8 @@ export interface Config {
   nodeId: string
   /** A sandbox without a heartbeat for this long is replaced. */
   silenceMs: number
+  /** Where a completed spec's pull request is opened (OMOI_FORGE); undefined: none. */
+  forge: { kind: 'github'; token: string; apiUrl?: string } | undefined
   /** The longest one phase attempt or task attempt may run. */
   phaseTimeoutMs: number
 }
@@ -102,6 +113,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.output
   if (e.OMOI_SANDBOX === 'daytona' && !e.DAYTONA_API_KEY) {
     throw new ConfigError('invalid setting DAYTONA_API_KEY: required when OMOI_SANDBOX=daytona')
+  }
+  if (e.OMOI_FORGE && !e.OMOI_FORGE_TOKEN) {
+    throw new ConfigError('invalid setting OMOI_FORGE_TOKEN: required when OMOI_FORGE is set')
   }
   if (e.OMOI_CLUSTER === 'postgres' && !e.DATABASE_URL) {
     throw new ConfigError('invalid setting OMOI_CLUSTER: postgres clustering needs DATABASE_URL (embedded PGlite is one node)')
@@ -128,5 +142,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     nodeId: e.OMOI_NODE_ID ?? `${hostname()}-${process.pid}-${ulid().slice(-6)}`,
     silenceMs: e.OMOI_SILENCE_MS,
     phaseTimeoutMs: e.OMOI_PHASE_TIMEOUT_MS,
+    forge: e.OMOI_FORGE
+      ? { kind: e.OMOI_FORGE, token: e.OMOI_FORGE_TOKEN!, ...(e.OMOI_FORGE_API_URL ? { apiUrl: e.OMOI_FORGE_API_URL.replace(/\/+$/, '') } : {}) }
+      : undefined,
   }
 }

@@ -9,6 +9,7 @@ import { boardRoutes, ticketReadRoutes } from './routes/board.ts'
 import { healthRoutes } from './routes/health.ts'
 import { projectRoutes } from './routes/projects.ts'
 import { specReadRoutes } from './routes/specs.ts'
+import { specDiffRoutes } from './routes/spec-diff.ts'
 import { webRoutes } from './static.ts'
 import { specCommandRoutes } from './routes/spec-commands.ts'
 import { quickTicketRoutes } from './routes/tickets.ts'
@@ -44,6 +45,7 @@ export function createApp(deps: AppDeps) {
     .route('/projects', projectRoutes(sql))
     .route('/specs', specCommandRoutes(commands))
     .route('/specs', specReadRoutes(sql))
+    .route('/specs', specDiffRoutes(sql, config.dataDir))
     .route('/', boardRoutes(sql))
     .route('/tickets', quickTicketRoutes(sql, commands))
     .route('/tickets', ticketReadRoutes(sql))

@@ -67,10 +67,11 @@ export type TaskPlan = v.InferOutput<typeof TaskPlanSchema>
 export const TasksSchema = v.object({ tickets: v.array(TicketPlanSchema), tasks: v.array(TaskPlanSchema) })
 export type Tasks = v.InferOutput<typeof TasksSchema>
 
+/** What the model gives when it finishes a task; the worker adds what really happened (src/schemas/task-report.ts). */
 export const CompleteTaskSchema = v.object({
   summary: text,
-  files_changed: v.array(v.string()),
-  tests: v.object({ command: v.string(), passed: v.boolean(), output_tail: v.string() }),
+  /** Why the task needs no change to the code; required when nothing changed. */
+  no_change_reason: v.optional(v.pipe(v.string(), v.trim())),
 })
 export type CompleteTask = v.InferOutput<typeof CompleteTaskSchema>
 

@@ -3,7 +3,7 @@ import type { Assignment } from '../../schemas/assignment.ts'
 import type { InjectedMessage, Usage } from '../../schemas/events.ts'
 import { CallbackError, type CallbackClient } from './callback.ts'
 import type { EventQueue } from './events.ts'
-import { commitAndPush } from './git.ts'
+import { completeTask } from './complete-task.ts'
 import { errorMessage, log } from './log.ts'
 import { firstMessage, systemPrompt } from './prompt.ts'
 import type { ToolOutcome } from './tools.ts'
@@ -158,8 +158,7 @@ class AgentRun {
     let output = input
     if (a.kind === 'task') {
       try {
-        const commit = await commitAndPush(d.workspace.root, `omoi: ${a.task.id} ${a.task.title}`, a.task.branch)
-        output = { ...(input as object), branch: a.task.branch, commit }
+        output = await completeTask(d.workspace.root, a.task, input)
       } catch (err) {
         const error = `could not save the work to branch ${a.task.branch}: ${errorMessage(err)}`
         d.events.push('agent.error', { error })
