@@ -194,7 +194,7 @@ export const executeState = specSetup.createStateConfig({
         const t = context.tasks[e.task]!
         if (t.status !== 'running' || t.stage === 'merging' || t.generation !== e.generation || t.sandboxId === e.sandboxId) return
         enqueue.assign({ tasks: { ...context.tasks, [t.key]: { ...t, sandboxId: e.sandboxId } } })
-        enqueue.emit({ type: 'log', event: 'spec.task_started', data: { task_id: t.key, sandbox_id: e.sandboxId, attempt: t.attempt, fixup: t.fixup ?? 0 }, sandboxId: e.sandboxId })
+        enqueue.emit({ type: 'log', event: 'spec.task_started', data: { task_id: t.key, sandbox_id: e.sandboxId, attempt: t.attempt, ...(t.fixup ? { fixup: t.fixup } : {}) }, sandboxId: e.sandboxId })
       }),
     },
     TASK_SUBMISSION: {

@@ -67,7 +67,7 @@ export function harness(opts: HarnessOptions = {}) {
       taskMerger: fromCallback<SpecEvent, MergeInput>(({ input, sendBack }) => {
         merges.push(input)
         if (opts.merge === 'manual') return
-        queueMicrotask(() => sendBack({ type: 'TASK_MERGED', task: input.task, attempt: input.attempt, fixup: input.fixup, commit: `${input.commit}-merged` }))
+        sendBack({ type: 'TASK_MERGED', task: input.task, attempt: input.attempt, fixup: input.fixup, commit: `${input.commit}-merged` })
       }),
       integrator: fromPromise<{ commit: string; check: CheckResult | null }, IntegrateInput>(async () => ({ commit: 'c1', check: null })),
       publisher: fromPromise<PublishOutput, { specId: string }>(async () => ({ pullRequest: null })),
