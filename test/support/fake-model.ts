@@ -37,6 +37,8 @@ export interface FakeModelOptions {
   skipBadSubmit?: boolean
   /** Wait this long before each answer. */
   delayMs?: number
+  /** The file a task's agent writes (default omoi-<TSK>.txt); null: it changes nothing. */
+  taskFile?: (taskId: string) => { path: string; content: string } | null
 }
 
 interface Block {
@@ -108,8 +110,8 @@ export async function startFakeModel(initial: FakeModelOptions = {}): Promise<Fa
     const has = (name: string) => called.some((b) => b.name === name)
     if (tool === 'complete_task') {
       const task = req.taskId ?? 'TSK-000'
-      const file = { path: `omoi-${task}.txt`, content: `done by the fake model for ${task}\n` }
-      if (!has('write_file')) return toolUse('write_file', file, 'Writing the change.')
+      const file = options.taskFile ? options.taskFile(task) : { path: `omoi-${task}.txt`, content: `done by the fake model for ${task}\n` }
+      if (file && !has('write_file')) return toolUse('write_file', file, 'Writing the change.')
       if (!has('run_command')) return toolUse('run_command', { command: `cat omoi-${task}.txt` }, 'Checking it.')
       return toolUse(tool, completeTaskInput(task), 'Done.')
     }
