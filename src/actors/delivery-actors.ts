@@ -6,7 +6,8 @@ import { findProject } from '../db/projects.ts'
 import { findSpec, updateDelivery } from '../db/specs.ts'
 import { logger } from '../log.ts'
 import { ensureProjectRepo } from '../sandbox/local.ts'
-import type { Requirements, Tasks } from '../schemas/phase-outputs.ts'
+import type { Requirements } from '../schemas/phase-outputs.ts'
+import { taskTitlesOfSpec } from '../db/tickets.ts'
 import type { CheckResult } from '../schemas/task-report.ts'
 import { checkoutClean, freshClone, git, mergeCommit, remoteHead, runCheckIn } from './delivery-git.ts'
 import { openPullRequest, repoCoordinates, type ForgeConfig } from './forge.ts'
@@ -148,7 +149,7 @@ export function createDeliveryActors(deps: DeliveryDeps) {
       body: pullRequestBody({
         description: spec.description,
         requirements: artifacts.requirements as Requirements | null,
-        tasks: artifacts.tasks as Tasks | null,
+        tasks: await taskTitlesOfSpec(deps.sql, spec.id),
         check: d.check ? { ...d.check, exit_code: d.check.passed ? 0 : null, output_tail: '' } : null,
       }),
     })

@@ -1,4 +1,4 @@
-import type { Requirements, Tasks } from '../schemas/phase-outputs.ts'
+import type { Requirements } from '../schemas/phase-outputs.ts'
 import type { CheckResult } from '../schemas/task-report.ts'
 
 /**
@@ -8,7 +8,7 @@ import type { CheckResult } from '../schemas/task-report.ts'
 export function pullRequestBody(input: {
   description: string
   requirements: Requirements | null
-  tasks: Tasks | null
+  tasks: { key: string; title: string }[]
   check: CheckResult | null
 }): string {
   const lines = [input.description.trim(), '']
@@ -21,10 +21,9 @@ export function pullRequestBody(input: {
       lines.push('')
     }
   }
-  const tasks = input.tasks?.tasks ?? []
-  if (tasks.length > 0) {
+  if (input.tasks.length > 0) {
     lines.push('## Tasks', '')
-    for (const t of tasks) lines.push(`- ${t.id} ${t.title}`)
+    for (const t of input.tasks) lines.push(`- ${t.key} ${t.title}`)
     lines.push('')
   }
   lines.push('## Check', '')

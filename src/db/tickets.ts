@@ -85,3 +85,8 @@ export async function findTaskOfSpec(sql: Sql, specId: string, key: string): Pro
   const [row] = await sql<TaskRow[]>`select * from tasks where spec_id = ${specId} and key = ${key}`
   return row ?? null
 }
+
+/** A spec's tasks (key and title), in key order. */
+export async function taskTitlesOfSpec(sql: Sql, specId: string): Promise<{ key: string; title: string }[]> {
+  return sql<{ key: string; title: string }[]>`select key, title from tasks where spec_id = ${specId} order by key`
+}
