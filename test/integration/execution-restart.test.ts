@@ -37,7 +37,7 @@ describe('a restart during execution', () => {
       const [row] = await stack.database.sql<(typeof before)[]>`select state, snapshot from spec_actors where spec_id = ${specId}`
       before = row!
     })
-    expect(before.state).toBe('active.execute')
+    expect(before.state).toBe('active.execute.running')
     expect(server.host.context(specId)).toEqual(before.snapshot.context)
     const tasks = before.snapshot.context.tasks
     expect([tasks['TSK-002'].status, tasks['TSK-003'].status, tasks['TSK-004'].status]).toEqual(['running', 'running', 'pending'])
