@@ -161,7 +161,11 @@ const merging = (ctx: SpecContext, key: string, attempt: number, fixup: number):
 
 /** The merge queue without its head, and the next merge to start. */
 function nextMerge(ctx: SpecContext, tasks: TaskMap, key: string, commit?: string): Pick<TaskStep, 'delivery' | 'merges'> {
-  const delivery = { ...ctx.delivery!, mergeQueue: ctx.delivery!.mergeQueue.filter((k) => k !== key), ...(commit ? { commit } : {}) }
+  const delivery = {
+    ...ctx.delivery!,
+    mergeQueue: ctx.delivery!.mergeQueue.filter((k) => k !== key),
+    ...(commit ? { commit, lastMerged: key } : {}),
+  }
   return { delivery, merges: headMerge(ctx, tasks, delivery) }
 }
 
@@ -200,6 +204,7 @@ export function onTaskMergeConflict(
     sandboxId: null,
     mergeBranch: e.mergeBranch,
     conflicts: e.files,
+    fixupReason: null,
     deadline: new Date(Date.now() + ctx.settings.phaseTimeoutMs).toISOString(),
   }
   const tasks = { ...ctx.tasks, [t.key]: fix }
@@ -213,6 +218,45 @@ export function onTaskMergeError(ctx: SpecContext, e: { task: string; attempt: n
   if (!t) return nothing(ctx)
   const failed = failAttempt(ctx, ctx.tasks, t, `merging into the spec branch failed: ${e.error}`, nothing(ctx))
   return { ...failed, ...nextMerge(ctx, failed.tasks, t.key) }
+}
+
+/** Fix-up runs a failing check on the spec branch gets before the spec fails. */
+export const MAX_INTEGRATION_FIXUPS = 1
+
+/** Whether a failing integrated check still gets a fix-up run. */
+export const canFixIntegration = (ctx: SpecContext) =>
+  !!ctx.delivery?.lastMerged && !!ctx.tasks[ctx.delivery.lastMerged] && (ctx.delivery.integrationFixups ?? 0) < MAX_INTEGRATION_FIXUPS
+
+/**
+ * The check failed on the spec branch with every task merged: the task merged last runs again as a fix-up on the spec
+ * branch itself, told the check's output; once merged, the check runs on the spec branch again.
+ */
+export function startIntegrationFixup(ctx: SpecContext, check: { command: string; exit_code: number | null; output_tail: string }): Partial<SpecContext> {
+  const d = ctx.delivery!
+  const t = ctx.tasks[d.lastMerged!]!
+  const fixupReason =
+    `The check \`${check.command}\` fails on the spec branch ${d.branch}, where every task is merged ` +
+    `(exit code ${check.exit_code}). Your workspace is that branch: make the check pass, then call complete_task. ` +
+    `Its output ends with:\n${check.output_tail}`
+  return {
+    delivery: { ...d, integrationFixups: (d.integrationFixups ?? 0) + 1, integrated: null },
+    tasks: {
+      ...ctx.tasks,
+      [t.key]: {
+        ...t,
+        status: 'running',
+        stage: 'fixup',
+        fixup: (t.fixup ?? 0) + 1,
+        generation: 0,
+        submissions: 0,
+        sandboxId: null,
+        mergeBranch: d.branch,
+        conflicts: [],
+        fixupReason,
+        deadline: new Date(Date.now() + ctx.settings.phaseTimeoutMs).toISOString(),
+      },
+    },
+  }
 }
 
 /** Retry after the execution got stuck: the failed task (or all of them) and what they block start over. */

@@ -1,5 +1,6 @@
 import { assign as assignDone, emit as emitDone, enqueueActions as enqueueDone } from 'xstate'
 import {
+  canFixIntegration,
   onTaskMerged,
   onTaskMergeConflict,
   onTaskMergeError,
@@ -7,6 +8,7 @@ import {
   onTaskSubmission,
   runningChildIds,
   startExecution,
+  startIntegrationFixup,
   type TaskStep,
 } from './execute-logic.ts'
 import type { LogEntry, MergeInput, RunnerInput, SpecContext } from './machine-types.ts'
@@ -148,6 +150,15 @@ export const executeState = specSetup.createStateConfig({
             actions: [
               assignDone(({ context, event }) => ({ delivery: { ...context.delivery!, integrated: (event as never as { output: never }).output } })),
               integratedLog,
+            ],
+          },
+          {
+            guard: ({ context }) => canFixIntegration(context),
+            target: 'running',
+            actions: [
+              assignDone(({ context, event }) => ({ delivery: { ...context.delivery!, integrated: (event as never as { output: never }).output } })),
+              integratedLog,
+              assignDone(({ context }) => startIntegrationFixup(context, context.delivery!.integrated!.check!)),
             ],
           },
           {

@@ -65,6 +65,10 @@ export interface DeliveryState {
   mergeQueue: string[]
   integrated: { commit: string; check: CheckResult | null } | null
   pullRequest: { url: string; number: number } | null
+  /** The task merged last: a failing integrated check is handed to a fix-up run of it. */
+  lastMerged?: string | null
+  /** Fix-up runs a failing integrated check got so far. */
+  integrationFixups?: number
 }
 
 export interface SpecInput {

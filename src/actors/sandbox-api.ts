@@ -135,7 +135,7 @@ export class SandboxApi {
         })),
         feedback: [
           ...(task.error ? [`The previous attempt failed: ${task.error}`] : []),
-          ...(task.stage === 'fixup' ? [fixupBrief(ctx.delivery?.branch ?? '', task.conflicts ?? [])] : []),
+          ...(task.stage === 'fixup' ? [task.fixupReason ?? fixupBrief(ctx.delivery?.branch ?? '', task.conflicts ?? [])] : []),
         ],
       },
       tools: [...WORKSPACE_TOOLS, taskSubmitTool()],

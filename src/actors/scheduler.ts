@@ -36,6 +36,8 @@ export interface TaskState {
   commit?: string | null
   mergeBranch?: string | null
   conflicts?: string[]
+  /** What a fix-up run is told to fix, when it is not a merge conflict (the integrated check failed). */
+  fixupReason?: string | null
 }
 
 export type TaskMap = Record<string, TaskState>
@@ -93,6 +95,7 @@ export function schedule(tasks: TaskMap, concurrency: number, now: number, timeo
       commit: null,
       mergeBranch: null,
       conflicts: [],
+      fixupReason: null,
     }
     next[key] = s
     started.push(s)

@@ -166,4 +166,29 @@ describe('one spec branch with all the work', () => {
       stack.model.setScenario({ outputs: {}, taskFile: undefined })
     }
   }, 240_000)
+
+  it('a check failing on the spec branch gets one fix-up run, then the spec fails with the check output', async () => {
+    // passes in every task workspace, fails on the spec branch: no fix-up can make it pass
+    const check = 'if git rev-parse --abbrev-ref HEAD | grep -q /spec$; then echo "integration suite: 1 failed"; exit 2; fi'
+    const projectId = await project({ check_command: check })
+    let run = 0
+    stack.model.setScenario({ taskFile: (task) => ({ path: `omoi-${task}.txt`, content: `run ${++run} of ${task}\n` }) })
+    try {
+      const { spec, events } = await quickTicket(projectId)
+      expect(spec.status).toBe('failed')
+      const integrated = events.filter((e) => e.type === 'spec.integrated')
+      expect(integrated.map((e) => [e.data.check.passed, e.data.check.exit_code])).toEqual([
+        [false, 2],
+        [false, 2],
+      ])
+      // the fix-up run of the last merged task worked on the spec branch, told the check's output
+      expect(events.filter((e) => e.type === 'spec.task_started').map((e) => e.data.fixup ?? 0)).toEqual([0, 1])
+      expect(stack.gate.requests.some((r) => JSON.stringify(r.body).includes('fails on the spec branch'))).toBe(true)
+      const failed = events.find((e) => e.type === 'spec.execution_failed')!
+      expect(failed.data.error).toContain('integration suite: 1 failed')
+      expect(spec.delivery.check).toMatchObject({ command: check, passed: false })
+    } finally {
+      stack.model.setScenario({ taskFile: undefined })
+    }
+  }, 240_000)
 })

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import {
+  canFixIntegration,
   onTaskMerged,
   onTaskMergeConflict,
   onTaskProblem,
@@ -8,6 +9,7 @@ import {
   runnerInput,
   runningChildIds,
   startExecution,
+  startIntegrationFixup,
 } from '../../src/actors/execute-logic.ts'
 import type { SpecContext } from '../../src/actors/machine-types.ts'
 import { initialContext } from '../../src/actors/phase-logic.ts'
@@ -229,5 +231,19 @@ describe('retryTasks and runningChildIds', () => {
 
   it('lists the child ids of running tasks', () => {
     expect(runningChildIds(ctx(['completed', running(2, { generation: 1 }), running(1), 'pending']).tasks)).toEqual(['task:TSK-002:2:1', 'task:TSK-003:1:0'])
+  })
+})
+
+describe('a failing check on the spec branch', () => {
+  it('hands the task merged last a fix-up run on the spec branch, once', () => {
+    const base = ctx(['completed', 'completed', 'completed', 'completed'])
+    const c = { ...base, delivery: { ...base.delivery!, lastMerged: 'TSK-004' } }
+    expect(canFixIntegration(c)).toBe(true)
+    const next = startIntegrationFixup(c, { command: 'npm test', exit_code: 1, output_tail: '1 failed' })
+    expect(next.tasks!['TSK-004']).toMatchObject({ status: 'running', stage: 'fixup', fixup: 1, mergeBranch: 'omoi/x/spec', submissions: 0 })
+    expect(next.tasks!['TSK-004']!.fixupReason).toContain('1 failed')
+    const after = { ...c, ...next } as SpecContext
+    expect(runnerInput(after, after.tasks['TSK-004']!)).toMatchObject({ baseBranch: 'omoi/x/spec', fixup: 1 })
+    expect(canFixIntegration(after)).toBe(false)
   })
 })
