@@ -122,7 +122,7 @@ export function createDeliveryActors(deps: DeliveryDeps) {
     return exclusive(dir, async () => {
       await freshClone(dir, url, deps.gitToken)
       const commit = await checkoutClean(dir, input.branch)
-      const check = input.checkCommand ? await runCheckIn(dir, input.checkCommand) : null
+      const check = input.checkCommand ? await runCheckIn(dir, input.checkCommand, { hidden: [resolve(deps.dataDir)] }) : null
       await git(dir, ['clean', '-q', '-fdx']).catch(() => {})
       await updateDelivery(deps.sql, spec.id, {
         commit,

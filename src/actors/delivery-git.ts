@@ -95,14 +95,34 @@ const tail = (text: string, cap: number) => {
   return (points.length > cap ? points.slice(-cap) : points).join('')
 }
 
+const BWRAP = '/usr/bin/bwrap'
+
 /**
- * Runs `command` with bash in `cwd`, in its own process group (a time limit kills all it started), with an environment
- * of PATH and a HOME inside the working copy only: nothing of the server's settings or secrets.
+ * The command line that runs `command` in `cwd` inside bubblewrap when it is installed: the system read-only, `hidden`
+ * (the data directory: database, other workspaces, tokens) replaced by an empty tmpfs, only `cwd` writable, own
+ * PID/IPC/UTS namespaces. Without bubblewrap: plain bash (the environment is still stripped).
  */
-export function runCheckIn(cwd: string, command: string, timeoutS = CHECK_TIMEOUT_S): Promise<CheckResult> {
+async function checkCommandLine(cwd: string, command: string, hidden: string[]): Promise<[string, string[]]> {
+  if (!(await exists(BWRAP))) return ['bash', ['-c', command]]
+  const hide = hidden.flatMap((dir) => ['--tmpfs', dir])
+  return [
+    BWRAP,
+    ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp', ...hide, '--bind', cwd, cwd,
+      '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--die-with-parent', '--chdir', cwd, 'bash', '-c', command],
+  ]
+}
+
+/**
+ * Runs `command` with bash in `cwd` (inside bubblewrap, see checkCommandLine), in its own process group (a time limit
+ * kills all it started), with an environment of PATH and a HOME inside the working copy only: nothing of the server's
+ * settings or secrets.
+ */
+export async function runCheckIn(cwd: string, command: string, opts: { hidden?: string[]; timeoutS?: number } = {}): Promise<CheckResult> {
+  const timeoutS = opts.timeoutS ?? CHECK_TIMEOUT_S
+  const [program, args] = await checkCommandLine(cwd, command, opts.hidden ?? [])
   const started = Date.now()
   return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', command], {
+    const child = spawn(program, args, {
       cwd,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
