@@ -39,7 +39,6 @@ export function runnerInput(ctx: SpecContext, t: TaskState): RunnerInput {
     generation: t.generation,
     deadline: t.deadline!,
     silenceMs: ctx.settings.silenceMs,
-    mergeBranches: [],
     ...((t.stage === 'fixup' ? t.mergeBranch : ctx.delivery?.branch) ? { baseBranch: (t.stage === 'fixup' ? t.mergeBranch : ctx.delivery?.branch)! } : {}),
     fixup: t.fixup ?? 0,
   }

@@ -125,8 +125,6 @@ export interface LogEntry {
 /** The input of the sandbox runner (a phase attempt or a task attempt). */
 export type RunnerInput = {
   specId: string
-  /** Branches of the task's dependencies, to merge (tasks only): from the context, not yet necessarily committed. */
-  mergeBranches?: string[]
   /** Tasks: the branch the workspace starts from (the spec branch, or for a merge fix-up the merge branch). */
   baseBranch?: string
   /** Tasks: 0 for the task's own work, n for its n-th merge fix-up run. */

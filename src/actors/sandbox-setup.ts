@@ -35,7 +35,7 @@ export async function resolveRepo(sql: Sql, dataDir: string, input: RunnerInput)
     url,
     baseBranch: input.baseBranch ?? project.default_branch,
     workBranch: taskBranch(spec.id, input.task),
-    mergeBranches: input.mergeBranches ?? [],
+    mergeBranches: [],
   }
 }
 

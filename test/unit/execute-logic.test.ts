@@ -53,7 +53,6 @@ describe('runnerInput and startExecution', () => {
       generation: 1,
       deadline: DEADLINE,
       silenceMs: 60_000,
-      mergeBranches: [],
       baseBranch: 'omoi/x/spec',
       fixup: 0,
     })

@@ -30,7 +30,6 @@ describe('spec machine: SYNC', () => {
       generation: 0,
       deadline: s.context.tasks['TSK-001']!.deadline,
       silenceMs: 60_000,
-      mergeBranches: [],
       baseBranch: 'omoi/x/spec',
       fixup: 0,
     })
