@@ -18,6 +18,9 @@ describe('config', () => {
     [{ OMOI_CLUSTER: 'redis' }, 'invalid setting OMOI_CLUSTER: OMOI_CLUSTER must be "postgres" or unset'],
     [{ OMOI_CLUSTER: 'postgres' }, 'invalid setting OMOI_CLUSTER: postgres clustering needs DATABASE_URL (embedded PGlite is one node)'],
     [{ ANTHROPIC_BASE_URL: 'nope' }, 'invalid setting ANTHROPIC_BASE_URL: ANTHROPIC_BASE_URL must be a URL'],
+    [{ OMOI_FORGE: 'gitlab' }, 'invalid setting OMOI_FORGE: OMOI_FORGE must be "github" or unset'],
+    [{ OMOI_FORGE: 'github' }, 'invalid setting OMOI_FORGE_TOKEN: required when OMOI_FORGE is set'],
+    [{ OMOI_FORGE: 'github', OMOI_FORGE_TOKEN: 't', OMOI_FORGE_API_URL: 'x' }, 'invalid setting OMOI_FORGE_API_URL: OMOI_FORGE_API_URL must be a URL'],
   ])('%o is refused with one line naming the setting', (env, message) => {
     expect(() => loadConfig(env)).toThrow(new ConfigError(message))
   })
@@ -35,5 +38,14 @@ describe('config', () => {
     expect(c.model).toMatchObject({ apiKey: 'k', name: 'claude-x' })
     expect(c.sandbox).toMatchObject({ kind: 'daytona', apiKey: 'd' })
     expect(c.publicUrl).toBe('https://omoi.example')
+  })
+
+  it('reads the forge', () => {
+    expect(loadConfig({}).forge).toBeUndefined()
+    expect(loadConfig({ OMOI_FORGE: 'github', OMOI_FORGE_TOKEN: 't', OMOI_FORGE_API_URL: 'https://ghe.example/api/v3/' }).forge).toEqual({
+      kind: 'github',
+      token: 't',
+      apiUrl: 'https://ghe.example/api/v3',
+    })
   })
 })
