@@ -74,6 +74,8 @@ export function createDeliveryActors(deps: DeliveryDeps) {
       }
       const baseCommit = spec.delivery?.base_commit ?? (await git(dir, ['merge-base', baseHead, commit]))
       const checkCommand = project.check_command ?? input.exploredCheck ?? null
+      // the diff route answers from the mirror as soon as the spec shows its branch
+      await syncMirror(deps.dataDir, project.id, url, deps.gitToken)
       await updateDelivery(
         deps.sql,
         spec.id,

@@ -4,6 +4,7 @@ import { AppError, notFound } from '../../errors.ts'
 import type { Sql } from '../../db/connect.ts'
 import { findSpecFor } from '../../db/specs.ts'
 import { findTaskOfSpec } from '../../db/tickets.ts'
+import { GitError } from '../../actors/delivery-git.ts'
 import { diffPatch, diffSummary, mirrorPath } from '../../actors/repo-mirror.ts'
 import { readQuery, requireUser, type Env } from '../middleware.ts'
 
@@ -43,9 +44,15 @@ export function specDiffRoutes(sql: Sql, dataDir: string) {
       range = { from: result.base_commit, to: result.commit }
     }
     const mirror = mirrorPath(dataDir, spec.project_id)
-    if (q.format === 'patch') {
-      return c.body(await diffPatch(mirror, range.from, range.to, q.path), 200, { 'content-type': 'text/x-diff; charset=utf-8' })
+    // the mirror is fetched after each push: until the first fetch lands, the commits are not there yet
+    const unavailable = (err: unknown) => {
+      if (err instanceof GitError) throw new AppError('unavailable', 'The changes are being fetched from the repository; retry shortly.')
+      throw err
     }
-    return c.json(await diffSummary(mirror, range.from, range.to, q.path))
+    if (q.format === 'patch') {
+      const patch = await diffPatch(mirror, range.from, range.to, q.path).catch(unavailable)
+      return c.body(patch, 200, { 'content-type': 'text/x-diff; charset=utf-8' })
+    }
+    return c.json(await diffSummary(mirror, range.from, range.to, q.path).catch(unavailable))
   })
 }
