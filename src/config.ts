@@ -92,6 +92,15 @@ const EnvSchema = v.object({
     'info',
   ),
   OMOI_METRICS_TOKEN: optionalText,
+  OMOI_FORGE: v.optional(
+    v.pipe(
+      v.string(),
+      v.transform((s) => (s === '' ? undefined : s)),
+      v.optional(v.picklist(['github'], 'OMOI_FORGE must be "github" or unset')),
+    ),
+  ),
+  OMOI_FORGE_TOKEN: optionalText,
+  OMOI_FORGE_API_URL: url('OMOI_FORGE_API_URL'),
 })
 
 /** The names of every setting (the README's configuration table lists each). */
@@ -124,6 +133,8 @@ export interface Config {
   nodeId: string
   /** A sandbox without a heartbeat for this long is replaced. */
   silenceMs: number
+  /** Where a completed spec's pull request is opened (OMOI_FORGE); undefined: none. */
+  forge: { kind: 'github'; token: string; apiUrl?: string } | undefined
   /** The longest one phase attempt or task attempt may run. */
   phaseTimeoutMs: number
   /** Lines to print once at start (a deprecated model, estimated costs); they do not stop the start. */
@@ -195,6 +206,9 @@ export function loadConfig(
   if (e.OMOI_SANDBOX === 'daytona' && !e.DAYTONA_API_KEY) {
     throw new ConfigError('invalid setting DAYTONA_API_KEY: required when OMOI_SANDBOX=daytona')
   }
+  if (e.OMOI_FORGE && !e.OMOI_FORGE_TOKEN) {
+    throw new ConfigError('invalid setting OMOI_FORGE_TOKEN: required when OMOI_FORGE is set')
+  }
   if (e.OMOI_CLUSTER === 'postgres' && !e.DATABASE_URL) {
     throw new ConfigError('invalid setting OMOI_CLUSTER: postgres clustering needs DATABASE_URL (embedded PGlite is one node)')
   }
@@ -229,5 +243,8 @@ export function loadConfig(
     signup: e.OMOI_SIGNUP,
     logLevel: e.OMOI_LOG_LEVEL,
     metricsToken: e.OMOI_METRICS_TOKEN,
+    forge: e.OMOI_FORGE
+      ? { kind: e.OMOI_FORGE, token: e.OMOI_FORGE_TOKEN!, ...(e.OMOI_FORGE_API_URL ? { apiUrl: e.OMOI_FORGE_API_URL.replace(/\/+$/, '') } : {}) }
+      : undefined,
   }
 }

@@ -13,6 +13,7 @@ import { logger } from './log.ts'
 import { buildWorker } from '../scripts/build-worker.ts'
 import { buildWeb } from '../scripts/build-web.ts'
 import { SpecCommands } from './actors/commands.ts'
+import { createDeliveryActors } from './actors/delivery-actors.ts'
 import { SpecHost } from './actors/host.ts'
 import { serveRouted } from './actors/routed-calls.ts'
 import { SpecRouter } from './actors/router.ts'
@@ -95,6 +96,12 @@ export async function startServer(config: Config, options: { database?: Database
           dataDir: config.dataDir,
         }),
         syncWriter: createSyncWriter(sql),
+        ...createDeliveryActors({
+          sql,
+          dataDir: config.dataDir,
+          gitToken: config.sandbox.kind === 'daytona' ? config.sandbox.gitToken : undefined,
+          forge: config.forge,
+        }),
       },
     }),
   })

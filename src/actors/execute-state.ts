@@ -1,24 +1,53 @@
-import { assign as assignDone, emit as emitDone } from 'xstate'
-import { onTaskProblem, onTaskSubmission, runningChildIds, startExecution, type TaskStep } from './execute-logic.ts'
-import type { LogEntry, RunnerInput, SpecContext } from './machine-types.ts'
+import { assign as assignDone, emit as emitDone, enqueueActions as enqueueDone } from 'xstate'
+import {
+  canFixIntegration,
+  onTaskMerged,
+  onTaskMergeConflict,
+  onTaskMergeError,
+  onTaskProblem,
+  onTaskSubmission,
+  runningChildIds,
+  startExecution,
+  startIntegrationFixup,
+  type TaskStep,
+} from './execute-logic.ts'
+import type { LogEntry, MergeInput, RunnerInput, SpecContext } from './machine-types.ts'
 import { enterPhase, failPhase, nowIso, updatePhase } from './phase-logic.ts'
 import { allCompleted, isStuck, newTask } from './scheduler.ts'
-import { assign, enqueueActions, errorMessage, isTaskEvent, log, specSetup, syncOutput, type E } from './spec-setup.ts'
+import { assign, enqueueActions, errorMessage, isTaskEvent, log, specSetup, syncOutput, type E, type PrepareOutput } from './spec-setup.ts'
 
 type Enqueue = {
   assign: (p: Partial<SpecContext>) => void
   stopChild: (id: string) => void
-  spawnChild: (src: 'sandboxRunner', o: { id: string; input: RunnerInput }) => void
+  spawnChild: ((src: 'sandboxRunner', o: { id: string; input: RunnerInput }) => void) &
+    ((src: 'taskMerger', o: { id: string; input: MergeInput }) => void)
   emit: (e: LogEntry) => void
 }
 
-/** Carries out one step of the execute bookkeeping: new task map, runners stopped and spawned, log entries. */
+/** Carries out one step of the execute bookkeeping: new task map, runners and merges stopped and spawned, log entries. */
 function applyStep(enqueue: Enqueue, step: TaskStep) {
-  enqueue.assign({ tasks: step.tasks })
+  enqueue.assign({ tasks: step.tasks, ...(step.delivery ? { delivery: step.delivery } : {}) })
   for (const id of step.stop) enqueue.stopChild(id)
   for (const s of step.spawn) enqueue.spawnChild('sandboxRunner', { id: s.id, input: s.input })
+  for (const m of step.merges ?? []) enqueue.spawnChild('taskMerger', { id: m.id, input: m.input })
   for (const l of step.logs) enqueue.emit(l)
 }
+
+/** For onDone/onError of the delivery actors: fail the execute phase with this error. */
+const failExecute = (error: (a: { context: SpecContext; event: unknown }) => string): never[] => [
+  assignDone(({ context, event }: { context: SpecContext; event: unknown }) => failPhase(context, 'execute', error({ context, event }))),
+  emitDone(({ context }: { context: SpecContext }) => ({
+    type: 'log' as const,
+    event: 'spec.execution_failed' as const,
+    data: { phase: 'execute', error: context.failure?.error },
+  })),
+] as never[]
+const integratedLog = emitDone(({ context }: { context: SpecContext }) => ({
+  type: 'log' as const,
+  event: 'spec.integrated' as const,
+  data: { branch: context.delivery!.branch, commit: context.delivery!.integrated!.commit, check: context.delivery!.integrated!.check },
+})) as never
+const errorOf = (event: unknown) => errorMessage((event as { error: unknown }).error)
 
 /** SYNC: the server writes tickets and tasks (the `syncWriter` actor), then execution starts. */
 export const syncState = specSetup.createStateConfig({
@@ -30,7 +59,12 @@ export const syncState = specSetup.createStateConfig({
       target: 'execute',
       actions: [
         assignDone(({ context, event }) => ({
-          tasks: Object.fromEntries(syncOutput(event).tasks.map((t) => [t.key, context.tasks[t.key] ?? newTask(t)])),
+          tasks: Object.fromEntries(
+            syncOutput(event).tasks.map((t) => [
+              t.key,
+              context.tasks[t.key] ?? newTask({ ...t, files: context.outputs.tasks?.tasks.find((p) => p.id === t.key)?.files ?? [] }),
+            ]),
+          ),
           phases: updatePhase(context, 'sync', { status: 'completed', ended_at: nowIso(), eval_score: 1 }),
         })),
         emitDone(({ event }) => ({
@@ -52,53 +86,141 @@ export const syncState = specSetup.createStateConfig({
 })
 
 /**
- * EXECUTE: task runners are spawned children (named logic, persisted with the spec), started in dependency order up
- * to the concurrency limit; the pure bookkeeping is in execute-logic.ts.
+ * EXECUTE: first the spec branch is made (`deliveryPrepare`); then task runners are spawned children (named logic,
+ * persisted with the spec), started in dependency order up to the concurrency limit, and each accepted task is merged
+ * into the spec branch (`taskMerger`, one at a time, in the order they were accepted). After the last merge the check
+ * runs on the spec branch (`integrator`), then the pull request is opened (`publisher`). The pure bookkeeping is in
+ * execute-logic.ts.
  */
 export const executeState = specSetup.createStateConfig({
-  entry: [
-    assign(({ context }) => enterPhase(context, 'execute')),
-    enqueueActions(({ context, enqueue }) => applyStep(enqueue as never, startExecution(context, true))),
-  ],
+  initial: 'preparing',
+  entry: assign(({ context }) => enterPhase(context, 'execute')),
   exit: enqueueActions(({ context, enqueue }) => {
     for (const id of runningChildIds(context.tasks)) enqueue.stopChild(id)
   }),
-  always: [
-    {
-      guard: ({ context }) => Object.keys(context.tasks).length > 0 && allCompleted(context.tasks),
-      target: '#spec.completed',
-      actions: assign(({ context }) => ({ phases: updatePhase(context, 'execute', { status: 'completed', ended_at: nowIso() }) })),
+  states: {
+    preparing: {
+      always: { guard: ({ context }) => !!context.delivery, target: 'running' },
+      invoke: {
+        src: 'deliveryPrepare',
+        input: ({ context }) => ({ specId: context.specId, exploredCheck: context.outputs.explore?.check_command ?? null }),
+        onDone: {
+          target: 'running',
+          actions: assignDone(({ event }) => {
+            const out = (event as unknown as { output: PrepareOutput }).output
+            return { delivery: { ...out, mergeQueue: [], integrated: null, pullRequest: null } }
+          }),
+        },
+        onError: { target: '#spec.failed', actions: failExecute(({ event }) => `could not create the spec branch: ${errorOf(event)}`) },
+      },
     },
-    {
-      guard: ({ context }) => isStuck(context.tasks),
-      target: '#spec.failed',
-      actions: [
-        assign(({ context }) => {
-          const failed = Object.values(context.tasks).filter((t) => t.status === 'failed')
-          const blocked = Object.values(context.tasks).filter((t) => t.status === 'blocked')
-          const error =
-            `${failed.map((t) => t.key).join(', ')} failed after its retries` +
-            (blocked.length ? `; blocked: ${blocked.map((t) => t.key).join(', ')}` : '') +
-            '. Retry the task or cancel the spec.'
-          return failPhase(context, 'execute', error)
-        }),
-        log('spec.execution_failed', ({ context }) => ({ phase: 'execute', error: context.failure?.error })),
+    running: {
+      entry: enqueueActions(({ context, enqueue }) => applyStep(enqueue as never, startExecution(context, true))),
+      always: [
+        {
+          guard: ({ context }) => Object.keys(context.tasks).length > 0 && allCompleted(context.tasks),
+          target: 'integrating',
+        },
+        {
+          guard: ({ context }) => isStuck(context.tasks),
+          target: '#spec.failed',
+          actions: [
+            assign(({ context }) => {
+              const failed = Object.values(context.tasks).filter((t) => t.status === 'failed')
+              const blocked = Object.values(context.tasks).filter((t) => t.status === 'blocked')
+              const error =
+                `${failed.map((t) => t.key).join(', ')} failed after its retries` +
+                (blocked.length ? `; blocked: ${blocked.map((t) => t.key).join(', ')}` : '') +
+                '. Retry the task or cancel the spec.'
+              return failPhase(context, 'execute', error)
+            }),
+            log('spec.execution_failed', ({ context }) => ({ phase: 'execute', error: context.failure?.error })),
+          ],
+        },
       ],
     },
-  ],
+    integrating: {
+      invoke: {
+        src: 'integrator',
+        input: ({ context }) => ({ specId: context.specId, branch: context.delivery!.branch, checkCommand: context.delivery!.checkCommand }),
+        onDone: [
+          {
+            guard: ({ event }) => (event as unknown as { output: { check: { passed: boolean } | null } }).output.check?.passed !== false,
+            target: 'publishing',
+            actions: [
+              assignDone(({ context, event }) => ({ delivery: { ...context.delivery!, integrated: (event as never as { output: never }).output } })),
+              integratedLog,
+            ],
+          },
+          {
+            guard: ({ context }) => canFixIntegration(context),
+            target: 'running',
+            actions: [
+              assignDone(({ context, event }) => ({ delivery: { ...context.delivery!, integrated: (event as never as { output: never }).output } })),
+              integratedLog,
+              assignDone(({ context }) => startIntegrationFixup(context, context.delivery!.integrated!.check!)),
+            ],
+          },
+          {
+            target: '#spec.failed',
+            actions: [
+              assignDone(({ context, event }) => ({ delivery: { ...context.delivery!, integrated: (event as never as { output: never }).output } })),
+              integratedLog,
+              ...failExecute(({ context }) => {
+                const check = context.delivery!.integrated!.check!
+                return `the check \`${check.command}\` failed on ${context.delivery!.branch} (exit code ${check.exit_code}); its output ends with:\n${check.output_tail}`
+              }),
+            ],
+          },
+        ],
+        onError: { target: '#spec.failed', actions: failExecute(({ event }) => `could not run the check on the spec branch: ${errorOf(event)}`) },
+      },
+    },
+    publishing: {
+      invoke: {
+        src: 'publisher',
+        input: ({ context }) => ({ specId: context.specId }),
+        onDone: {
+          target: '#spec.completed',
+          actions: [
+            assignDone(({ context, event }) => ({
+              delivery: { ...context.delivery!, pullRequest: (event as unknown as { output: { pullRequest: null } }).output.pullRequest },
+              phases: updatePhase(context, 'execute', { status: 'completed', ended_at: nowIso() }),
+            })),
+            enqueueDone(({ context, enqueue }) => {
+              const pr = (context as SpecContext).delivery?.pullRequest
+              if (pr) enqueue.emit({ type: 'log', event: 'spec.pull_request_opened', data: { url: pr.url, number: pr.number } })
+            }),
+          ],
+        },
+        onError: { target: '#spec.failed', actions: failExecute(({ event }) => `could not deliver the spec branch: ${errorOf(event)}`) },
+      },
+    },
+  },
   on: {
     SANDBOX_STARTED: {
       guard: ({ context, event }) => isTaskEvent(event) && context.tasks[event.task]?.attempt === event.attempt,
       actions: enqueueActions(({ context, event, enqueue }) => {
         const e = event as E<'SANDBOX_STARTED'> & { task: string }
         const t = context.tasks[e.task]!
-        if (t.status !== 'running' || t.generation !== e.generation || t.sandboxId === e.sandboxId) return
+        if (t.status !== 'running' || t.stage === 'merging' || t.generation !== e.generation || t.sandboxId === e.sandboxId) return
         enqueue.assign({ tasks: { ...context.tasks, [t.key]: { ...t, sandboxId: e.sandboxId } } })
-        enqueue.emit({ type: 'log', event: 'spec.task_started', data: { task_id: t.key, sandbox_id: e.sandboxId, attempt: t.attempt }, sandboxId: e.sandboxId })
+        enqueue.emit({ type: 'log', event: 'spec.task_started', data: { task_id: t.key, sandbox_id: e.sandboxId, attempt: t.attempt, ...(t.fixup ? { fixup: t.fixup } : {}) }, sandboxId: e.sandboxId })
       }),
     },
     TASK_SUBMISSION: {
       actions: enqueueActions(({ context, event, enqueue }) => applyStep(enqueue as never, onTaskSubmission(context, event as E<'TASK_SUBMISSION'>))),
+    },
+    TASK_MERGED: {
+      actions: enqueueActions(({ context, event, enqueue }) => applyStep(enqueue as never, onTaskMerged(context, event as E<'TASK_MERGED'>))),
+    },
+    TASK_MERGE_CONFLICT: {
+      actions: enqueueActions(({ context, event, enqueue }) =>
+        applyStep(enqueue as never, onTaskMergeConflict(context, event as E<'TASK_MERGE_CONFLICT'>)),
+      ),
+    },
+    TASK_MERGE_ERROR: {
+      actions: enqueueActions(({ context, event, enqueue }) => applyStep(enqueue as never, onTaskMergeError(context, event as E<'TASK_MERGE_ERROR'>))),
     },
     TASK_AGENT_FAILED: {
       actions: enqueueActions(({ context, event, enqueue }) =>

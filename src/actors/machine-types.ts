@@ -1,5 +1,6 @@
 import type { SystemEventType } from '../schemas/events.ts'
 import type { AgentPhase, PhaseOutputs, Requirements, Tasks } from '../schemas/phase-outputs.ts'
+import type { CheckResult } from '../schemas/task-report.ts'
 import type { TaskMap } from './scheduler.ts'
 
 /** The spec actor's context and events. Context is plain JSON: it is persisted as it is. */
@@ -45,6 +46,29 @@ export interface SpecContext {
   tasks: TaskMap
   failure: { phase: string; error: string } | null
   settings: SpecSettings
+  /** The spec branch and what it delivered; set when execution starts (absent in contexts from before issue 17). */
+  delivery?: DeliveryState | null
+}
+
+/** One spec branch that gathers every task's work (DESIGN §2.5). */
+export interface DeliveryState {
+  /** `omoi/<spec short id>/spec` */
+  branch: string
+  /** The project's default branch it was made from, and that branch's commit then. */
+  base: string
+  baseCommit: string
+  /** The spec branch's head as last merged. */
+  commit: string
+  /** The project's check command, or the one EXPLORE found; null: none. */
+  checkCommand: string | null
+  /** Accepted tasks waiting to be merged, in the order they were accepted; the first is being merged. */
+  mergeQueue: string[]
+  integrated: { commit: string; check: CheckResult | null } | null
+  pullRequest: { url: string; number: number } | null
+  /** The task merged last: a failing integrated check is handed to a fix-up run of it. */
+  lastMerged?: string | null
+  /** Fix-up runs a failing integrated check got so far. */
+  integrationFixups?: number
 }
 
 export interface SpecInput {
@@ -75,6 +99,9 @@ export type SpecEvent =
   | { type: 'AGENT_FAILED'; phase: AgentPhase; attempt: number; error: string }
   | { type: 'TASK_SUBMISSION'; task: string; attempt: number; resultId: string; verdict: Verdict; output: unknown }
   | { type: 'TASK_AGENT_FAILED'; task: string; attempt: number; error: string }
+  | { type: 'TASK_MERGED'; task: string; attempt: number; fixup: number; commit: string }
+  | { type: 'TASK_MERGE_CONFLICT'; task: string; attempt: number; fixup: number; files: string[]; mergeBranch: string }
+  | { type: 'TASK_MERGE_ERROR'; task: string; attempt: number; fixup: number; error: string }
   | ({ type: 'SANDBOX_STARTED'; sandboxId: string } & RunnerTarget)
   | ({ type: 'SANDBOX_LOST'; reason: string } & RunnerTarget)
   | ({ type: 'SANDBOX_ERROR'; error: string } & RunnerTarget)
@@ -98,8 +125,10 @@ export interface LogEntry {
 /** The input of the sandbox runner (a phase attempt or a task attempt). */
 export type RunnerInput = {
   specId: string
-  /** Branches of the task's dependencies, to merge (tasks only): from the context, not yet necessarily committed. */
-  mergeBranches?: string[]
+  /** Tasks: the branch the workspace starts from (the spec branch, or for a merge fix-up the merge branch). */
+  baseBranch?: string
+  /** Tasks: 0 for the task's own work, n for its n-th merge fix-up run. */
+  fixup?: number
   attempt: number
   generation: number
   deadline: string
@@ -116,4 +145,34 @@ export interface SyncInput {
 export interface SyncOutput {
   tickets: number
   tasks: { key: string; ticket: string; title: string; depends_on: string[] }[]
+}
+
+/** Creates the spec branch (once) at the start of execution. */
+export interface PrepareInput {
+  specId: string
+  /** The check command EXPLORE found, used when the project names none. */
+  exploredCheck: string | null
+}
+
+/** Merges one accepted task's commit into the spec branch; keyed by (task, attempt, fixup). */
+export interface MergeInput {
+  specId: string
+  task: string
+  title: string
+  attempt: number
+  fixup: number
+  commit: string
+  specBranch: string
+}
+
+/** Runs the check on the spec branch once every task is merged. */
+export interface IntegrateInput {
+  specId: string
+  branch: string
+  checkCommand: string | null
+}
+
+/** What a finished spec delivers beyond its branch: the pull request, when a forge is configured. */
+export interface PublishOutput {
+  pullRequest: { url: string; number: number } | null
 }

@@ -34,13 +34,19 @@ const targetOf = (input: RunnerInput): RunnerTarget =>
     ? { phase: input.phase, attempt: input.attempt, generation: input.generation }
     : { task: input.task, attempt: input.attempt, generation: input.generation }
 
-/** Which sandbox row belongs to this runner: one phase attempt or task attempt, one generation. */
+/** Generations a fix-up run's sandboxes are numbered from: above every replacement of the run before it. */
+const FIXUP_GENERATIONS = 100
+
+/**
+ * Which sandbox row belongs to this runner: one phase attempt or task attempt, one generation. A task's merge fix-up
+ * runs are the same attempt; their rows count generations from `fixup * FIXUP_GENERATIONS` so none re-attaches another.
+ */
 const sandboxKey = (input: RunnerInput) => ({
   spec_id: input.specId,
   kind: input.kind,
   name: input.kind === 'phase' ? input.phase : input.task,
   attempt: input.attempt,
-  generation: input.generation,
+  generation: input.generation + FIXUP_GENERATIONS * (input.fixup ?? 0),
 })
 
 /**
@@ -181,7 +187,7 @@ async function attachOrStart(deps: RunnerDeps, input: RunnerInput, signal: Abort
     phase: input.kind === 'phase' ? input.phase : 'execute',
     task_id: input.kind === 'task' ? input.task : null,
     attempt: input.attempt,
-    generation: input.generation,
+    generation: key.generation,
     token_hash: hashToken(token),
     provider: deps.provider.name,
   }))

@@ -12,7 +12,8 @@ import type { IngestEvents, InjectedMessage, ResultVerdict, SandboxResult } from
 import type { AgentPhase, Design, Requirements, Tasks } from '../schemas/phase-outputs.ts'
 import { SUBMIT_TOOLS } from '../schemas/phase-outputs.ts'
 import { phaseSubmitTool, taskSubmitTool, WORKSPACE_TOOLS } from '../schemas/tools.ts'
-import { evaluatePhase, evaluateTask } from './evaluators.ts'
+import { evaluatePhase } from './evaluators.ts'
+import { evaluateTask } from './task-evaluator.ts'
 import { parseRef } from './sync-plan.ts'
 import type { SpecHost } from './host.ts'
 import type { SpecRouter } from './router.ts'
@@ -20,6 +21,12 @@ import { priceUsage, type ModelUsage } from './pricing.ts'
 import { taskBranch } from './sandbox-setup.ts'
 import { MAX_SUBMISSIONS } from './scheduler.ts'
 import { head } from '../schemas/text.ts'
+
+/** What a merge fix-up run is told: its workspace holds the merge with conflict markers. */
+const fixupBrief = (branch: string, files: string[]) =>
+  `Your accepted work conflicted when it was merged into the spec branch ${branch}. The workspace holds that merge with ` +
+  `git conflict markers in ${files.join(', ')}. Resolve every conflict so that both sides' changes are kept, make the ` +
+  `check pass, then call complete_task. It is rejected while conflict markers remain.`
 
 /** Events posted just after the sandbox was ended (the worker's last words) are still taken for this long. */
 const EVENTS_GRACE_MS = 15_000
@@ -147,8 +154,11 @@ export class SandboxApi {
         requirements: stored.requirements,
         files: stored.files,
         estimate_hours: stored.estimate_hours ?? 0,
+        ...(task.stage === 'fixup' ? { files: task.conflicts ?? [] } : {}),
         branch: taskBranch(spec.id, task.key),
-        base_branches: task.depends_on.map((d) => ctx.tasks[d]?.branch ?? taskBranch(spec.id, d)),
+        base_branches: [],
+        base_branch: (task.stage === 'fixup' ? task.mergeBranch : ctx.delivery?.branch) ?? spec.id,
+        check_command: ctx.delivery?.checkCommand ?? null,
       },
       submissions_used: task.submissions,
       context: {
@@ -160,7 +170,10 @@ export class SandboxApi {
           title: ctx.tasks[d]?.title ?? d,
           result: (ctx.tasks[d]?.result ?? null) as never,
         })),
-        feedback: task.error ? [`The previous attempt failed: ${task.error}`] : [],
+        feedback: [
+          ...(task.error ? [`The previous attempt failed: ${task.error}`] : []),
+          ...(task.stage === 'fixup' ? [task.fixupReason ?? fixupBrief(ctx.delivery?.branch ?? '', task.conflicts ?? [])] : []),
+        ],
       },
       tools: [...WORKSPACE_TOOLS, taskSubmitTool()],
       submit_tool: 'complete_task',

@@ -8,9 +8,15 @@ import type { RunnerInput } from './machine-types.ts'
 /** The branch a task works on: `omoi/<spec short id>/<task key>`. */
 export const taskBranch = (specId: string, taskKey: string) => `omoi/${specId.slice(-10)}/${taskKey}`
 
+/** The branch that gathers every task's work: `omoi/<spec short id>/spec` (beside the task branches, not above them). */
+export const specBranch = (specId: string) => `omoi/${specId.slice(-10)}/spec`
+
+/** Where a conflicted merge of a task is handed to its fix-up run. */
+export const mergeBranch = (specId: string, taskKey: string, fixup: number) => `omoi/${specId.slice(-10)}/${taskKey}-merge-${fixup}`
+
 /**
  * Which repository a sandbox starts from: the project's `repo_url`, or (none given) a repository omoi keeps for the
- * project under OMOI_DATA_DIR. A task branches from the default branch and merges its dependencies' branches.
+ * project under OMOI_DATA_DIR. A task branches from the spec branch (its fix-up run from the merge branch).
  */
 export async function resolveRepo(sql: Sql, dataDir: string, input: RunnerInput): Promise<SandboxSpec['repo']> {
   const spec = await findSpec(sql, input.specId)
@@ -25,7 +31,12 @@ export async function resolveRepo(sql: Sql, dataDir: string, input: RunnerInput)
       mergeBranches: [],
     }
   }
-  return { url, baseBranch: project.default_branch, workBranch: taskBranch(spec.id, input.task), mergeBranches: input.mergeBranches ?? [] }
+  return {
+    url,
+    baseBranch: input.baseBranch ?? project.default_branch,
+    workBranch: taskBranch(spec.id, input.task),
+    mergeBranches: [],
+  }
 }
 
 /**

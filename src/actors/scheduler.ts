@@ -5,6 +5,8 @@ import type { TaskStatus, TicketStatus } from '../db/tickets.ts'
 export const MAX_TASK_ATTEMPTS = 3 // the first run and 2 retries
 export const MAX_SUBMISSIONS = 3
 export const MAX_REPLACEMENTS = 2
+/** Merge fix-up runs one task attempt may get before the attempt fails. */
+export const MAX_FIXUPS = 2
 
 export interface TaskState {
   key: string
@@ -21,14 +23,34 @@ export interface TaskState {
   branch: string | null
   error: string | null
   result: Record<string, unknown> | null
+  /** The files the plan says the task touches: two tasks whose files overlap never run at once. */
+  files?: string[]
+  /**
+   * While `running`: `work` (the agent at it), `merging` (accepted, its commit waits to be merged into the spec branch)
+   * or `fixup` (the merge conflicted; an agent resolves it on `mergeBranch`).
+   */
+  stage?: 'work' | 'merging' | 'fixup'
+  /** Fix-up runs of this attempt so far. */
+  fixup?: number
+  /** The accepted commit (what is merged). */
+  commit?: string | null
+  mergeBranch?: string | null
+  conflicts?: string[]
+  /** What a fix-up run is told to fix, when it is not a merge conflict (the integrated check failed). */
+  fixupReason?: string | null
 }
 
 export type TaskMap = Record<string, TaskState>
 
-export const taskChildId = (t: Pick<TaskState, 'key' | 'attempt' | 'generation'>) => `task:${t.key}:${t.attempt}:${t.generation}`
+export const taskChildId = (t: Pick<TaskState, 'key' | 'attempt' | 'generation' | 'fixup'>) =>
+  `task:${t.key}:${t.attempt}:${t.generation}${t.fixup ? `:fix${t.fixup}` : ''}`
 
-export function newTask(plan: { key: string; ticket: string; title: string; depends_on: string[] }): TaskState {
+/** The child that merges a task's accepted commit into the spec branch. */
+export const mergeChildId = (t: Pick<TaskState, 'key' | 'attempt' | 'fixup'>) => `merge:${t.key}:${t.attempt}:${t.fixup ?? 0}`
+
+export function newTask(plan: { key: string; ticket: string; title: string; depends_on: string[]; files?: string[] }): TaskState {
   return {
+    files: [],
     ...plan,
     status: 'pending',
     attempt: 0,
@@ -55,7 +77,7 @@ export function schedule(tasks: TaskMap, concurrency: number, now: number, timeo
     const t = next[key]!
     if (t.status !== 'pending' && t.status !== 'queued') continue
     if (!t.depends_on.every((d) => next[d]?.status === 'completed')) continue
-    if (running >= concurrency) {
+    if (running >= concurrency || overlapsRunning(next, t)) {
       next[key] = { ...t, status: 'queued' }
       continue
     }
@@ -68,12 +90,25 @@ export function schedule(tasks: TaskMap, concurrency: number, now: number, timeo
       deadline: new Date(now + timeoutMs).toISOString(),
       sandboxId: null,
       error: null,
+      stage: 'work',
+      fixup: 0,
+      commit: null,
+      mergeBranch: null,
+      conflicts: [],
+      fixupReason: null,
     }
     next[key] = s
     started.push(s)
     running++
   }
   return { tasks: next, started }
+}
+
+/** Whether a running task declares a file this one declares too (they would edit the same file at once). */
+function overlapsRunning(tasks: TaskMap, t: TaskState): boolean {
+  const mine = new Set(t.files ?? [])
+  if (mine.size === 0) return false
+  return Object.values(tasks).some((o) => o.key !== t.key && o.status === 'running' && (o.files ?? []).some((f) => mine.has(f)))
 }
 
 /** Every task that depends on `key`, directly or not. */

@@ -1,7 +1,29 @@
 import { fromCallback, fromPromise, setup } from 'xstate'
 import type { SystemEventType } from '../schemas/events.ts'
 import type { AgentPhase } from '../schemas/phase-outputs.ts'
-import type { LogEntry, RunnerInput, SpecContext, SpecEvent, SpecInput, SyncInput, SyncOutput } from './machine-types.ts'
+import type { CheckResult } from '../schemas/task-report.ts'
+import type {
+  IntegrateInput,
+  LogEntry,
+  MergeInput,
+  PrepareInput,
+  PublishOutput,
+  RunnerInput,
+  SpecContext,
+  SpecEvent,
+  SpecInput,
+  SyncInput,
+  SyncOutput,
+} from './machine-types.ts'
+
+/** What preparing the spec branch answers. */
+export interface PrepareOutput {
+  branch: string
+  base: string
+  baseCommit: string
+  commit: string
+  checkCommand: string | null
+}
 
 /** The spec machine's setup and the small pure helpers its state configs share. */
 
@@ -14,6 +36,19 @@ export const specSetup = setup({
     }),
     syncWriter: fromPromise<SyncOutput, SyncInput>(async () => {
       throw new Error('syncWriter must be provided by the host')
+    }),
+    // Delivery (src/actors/delivery-actors.ts): the spec branch, merges into it, the integrated check, the pull request.
+    deliveryPrepare: fromPromise<PrepareOutput, PrepareInput>(async () => {
+      throw new Error('deliveryPrepare must be provided by the host')
+    }),
+    taskMerger: fromCallback<SpecEvent, MergeInput>(() => {
+      throw new Error('taskMerger must be provided by the host')
+    }),
+    integrator: fromPromise<{ commit: string; check: CheckResult | null }, IntegrateInput>(async () => {
+      throw new Error('integrator must be provided by the host')
+    }),
+    publisher: fromPromise<PublishOutput, { specId: string }>(async () => {
+      throw new Error('publisher must be provided by the host')
     }),
   },
 })

@@ -6,6 +6,8 @@ export interface ProjectRow {
   name: string
   repo_url: string | null
   default_branch: string
+  /** Run in the workspace to check a task's work and the spec branch; null: none. */
+  check_command: string | null
   created_at: Date
   updated_at: Date
 }
@@ -16,9 +18,25 @@ export interface ProjectWithRole extends ProjectRow {
   role: ProjectRole
 }
 
-export async function insertProject(sql: Sql, p: Pick<ProjectRow, 'id' | 'owner_id' | 'name' | 'repo_url' | 'default_branch'>): Promise<ProjectRow> {
+export async function insertProject(
+  sql: Sql,
+  p: Pick<ProjectRow, 'id' | 'owner_id' | 'name' | 'repo_url' | 'default_branch' | 'check_command'>,
+): Promise<ProjectRow> {
   const [row] = await sql<ProjectRow[]>`
-    insert into projects ${sql(p, 'id', 'owner_id', 'name', 'repo_url', 'default_branch')} returning *`
+    insert into projects ${sql(p, 'id', 'owner_id', 'name', 'repo_url', 'default_branch', 'check_command')} returning *`
+  return row!
+}
+
+/** Changes the given fields of a project; answers the new row. */
+export async function updateProject(
+  sql: Sql,
+  projectId: string,
+  changes: Partial<Pick<ProjectRow, 'name' | 'default_branch' | 'check_command'>>,
+): Promise<ProjectRow> {
+  const keys = (['name', 'default_branch', 'check_command'] as const).filter((k) => changes[k] !== undefined)
+  if (keys.length === 0) return (await findProject(sql, projectId))!
+  const [row] = await sql<ProjectRow[]>`
+    update projects set ${sql(changes, ...keys)}, updated_at = now() where id = ${projectId} returning *`
   return row!
 }
 

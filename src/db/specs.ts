@@ -30,6 +30,10 @@ export interface SpecRow {
   last_seq: number
   kind: 'spec' | 'quick'
   phases: PhaseSummary[]
+  /** The check command this spec runs (the project's, or the one EXPLORE found); null: none or not yet known. */
+  check_command?: string | null
+  /** What the spec delivered so far (src/actors/delivery-actors.ts writes it); null before execution. */
+  delivery?: StoredDelivery | null
   created_at: Date
   updated_at: Date
 }
@@ -166,4 +170,24 @@ export async function findSpecForUsers(sql: Sql, specId: string, userIds: string
     where s.id = ${specId}
       and (s.user_id = u.id or p.owner_id = u.id or m.user_id is not null)`
   return new Map(rows.map(({ for_user: user, ...spec }) => [user, spec as SpecWithAccess]))
+}
+
+/** specs.delivery as stored: the CONTRACT §4 `delivery` plus the base commit diffs are taken against. */
+export interface StoredDelivery {
+  branch: string
+  base: string
+  base_commit: string
+  commit: string
+  check: { command: string; passed: boolean; duration_ms: number } | null
+  files_changed: number
+  insertions: number
+  deletions: number
+  pull_request: { url: string; number: number } | null
+}
+
+/** Merges `patch` into the spec's delivery (and sets its check command, when given). */
+export async function updateDelivery(sql: Sql, specId: string, patch: Partial<StoredDelivery>, checkCommand?: string | null): Promise<void> {
+  await sql`update specs set delivery = coalesce(delivery, '{}'::jsonb) || ${sql.json(patch as never)}::jsonb,
+      check_command = case when ${checkCommand !== undefined} then ${checkCommand ?? null}::text else check_command end
+    where id = ${specId}`
 }

@@ -96,3 +96,8 @@ export async function cancelUnfinishedWork(tx: Sql, specId: string): Promise<voi
   await tx`update tickets set status = 'cancelled', updated_at = now()
     where spec_id = ${specId} and status in ('backlog', 'building', 'testing')`
 }
+
+/** A spec's tasks (key and title), in key order. */
+export async function taskTitlesOfSpec(sql: Sql, specId: string): Promise<{ key: string; title: string }[]> {
+  return sql<{ key: string; title: string }[]>`select key, title from tasks where spec_id = ${specId} order by key`
+}

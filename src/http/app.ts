@@ -14,6 +14,7 @@ import { artifactExportRoutes } from './routes/artifact-export.ts'
 import { memberRoutes, type RevokeAccess } from './routes/members.ts'
 import { projectRoutes } from './routes/projects.ts'
 import { specReadRoutes } from './routes/specs.ts'
+import { specDiffRoutes } from './routes/spec-diff.ts'
 import { webRoutes } from './static.ts'
 import { specCommandRoutes } from './routes/spec-commands.ts'
 import { quickTicketRoutes } from './routes/tickets.ts'
@@ -60,6 +61,7 @@ export function createApp(deps: AppDeps) {
     .route('/specs', specCommandRoutes(commands))
     .route('/specs', artifactExportRoutes(sql))
     .route('/specs', specReadRoutes(sql))
+    .route('/specs', specDiffRoutes(sql, config.dataDir))
     .route('/', boardRoutes(sql))
     .route('/tickets', quickTicketRoutes(sql, commands))
     .route('/tickets', ticketReadRoutes(sql))

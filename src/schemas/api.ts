@@ -56,10 +56,26 @@ const BranchSchema = v.pipe(
   v.regex(/^(?!-)(?!.*\.\.)[\w./-]{1,200}$/, 'default_branch must be a valid git branch name'),
 )
 
+/** A shell command run in the workspace to check the work (`npm test`); an empty string or null means none. */
+export const CheckCommandSchema = v.pipe(
+  v.string('check_command must be a string'),
+  v.trim(),
+  v.maxLength(2000, 'check_command must be at most 2000 characters'),
+  v.transform((s) => (s === '' ? null : s)),
+)
+
 export const CreateProjectSchema = v.object({
   name: nonEmpty('name', 200),
   repo_url: v.optional(v.nullable(RepoUrlSchema)),
   default_branch: v.optional(BranchSchema),
+  check_command: v.optional(v.nullable(CheckCommandSchema)),
+})
+
+/** PATCH /projects/:id (owner only): the fields given change. */
+export const UpdateProjectSchema = v.object({
+  name: v.optional(nonEmpty('name', 200)),
+  default_branch: v.optional(BranchSchema),
+  check_command: v.optional(v.nullable(CheckCommandSchema)),
 })
 
 export const AddMemberSchema = v.object({

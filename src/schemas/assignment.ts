@@ -1,4 +1,5 @@
-import type { AgentPhase, CompleteTask, PhaseOutputs, TaskPlan, TicketPlan, Requirement } from './phase-outputs.ts'
+import type { AgentPhase, PhaseOutputs, TaskPlan, TicketPlan, Requirement } from './phase-outputs.ts'
+import type { TaskReport } from './task-report.ts'
 
 /** A tool as offered to the model (Anthropic Messages API `tools` entry). */
 export interface ToolDefinition {
@@ -41,7 +42,11 @@ export interface TaskAssignment {
   kind: 'task'
   sandbox_id: string
   spec: AssignmentSpec
-  task: TaskPlan & { branch: string; base_branches: string[] }
+  /**
+   * `branch`: where the work is pushed; `base_branch`: the branch the workspace was made from (the spec branch, or for a
+   * merge fix-up the merge branch); `check_command`: what the worker runs when the task completes (null: none).
+   */
+  task: TaskPlan & { branch: string; base_branches: string[]; base_branch: string; check_command: string | null }
   attempt: number
   submissions_used: number
   max_submissions: number
@@ -49,7 +54,7 @@ export interface TaskAssignment {
     ticket: TicketPlan
     requirements: Requirement[]
     design: PhaseOutputs['design'] | null
-    dependencies: { id: string; title: string; result: CompleteTask | null }[]
+    dependencies: { id: string; title: string; result: TaskReport | null }[]
     feedback: string[]
   }
   tools: ToolDefinition[]

@@ -23,6 +23,9 @@ export const SYSTEM_EVENT_TYPES = [
   'spec.budget_exceeded',
   'spec.execution_completed',
   'spec.execution_failed',
+  'spec.integrated',
+  'spec.pull_request_opened',
+  'spec.merge_conflict',
 ] as const
 
 /** Event types a sandbox worker may send (CONTRACT §5). */

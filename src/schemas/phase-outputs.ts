@@ -16,6 +16,8 @@ export const ExplorationSchema = v.object({
   open_questions: textList,
   scope_in: textList,
   scope_out: textList,
+  /** The command that checks the work, as the agent found it (`npm test`); used when the project names none. */
+  check_command: v.optional(v.pipe(v.string(), v.trim(), v.maxLength(2000))),
 })
 export type Exploration = v.InferOutput<typeof ExplorationSchema>
 
@@ -75,10 +77,11 @@ export type TaskPlan = v.InferOutput<typeof TaskPlanSchema>
 export const TasksSchema = v.object({ tickets: v.array(TicketPlanSchema), tasks: v.array(TaskPlanSchema) })
 export type Tasks = v.InferOutput<typeof TasksSchema>
 
+/** What the model gives when it finishes a task; the worker adds what really happened (src/schemas/task-report.ts). */
 export const CompleteTaskSchema = v.object({
   summary: text,
-  files_changed: v.array(v.string()),
-  tests: v.object({ command: v.string(), passed: v.boolean(), output_tail: v.string() }),
+  /** Why the task needs no change to the code; required when nothing changed. */
+  no_change_reason: v.optional(v.pipe(v.string(), v.trim())),
 })
 export type CompleteTask = v.InferOutput<typeof CompleteTaskSchema>
 

@@ -13,6 +13,7 @@ export function presentProject(p: ProjectRow & { role?: ProjectRole }) {
     owner_id: p.owner_id,
     repo_url: p.repo_url,
     default_branch: p.default_branch,
+    check_command: p.check_command ?? null,
     ...(p.role ? { role: p.role } : {}),
     created_at: iso(p.created_at),
     updated_at: iso(p.updated_at),
@@ -43,6 +44,19 @@ export function presentSpec(s: SpecRow, access?: SpecAccess) {
     created_at: iso(s.created_at),
     updated_at: iso(s.updated_at),
     phases: s.phases,
+    check_command: s.check_command ?? null,
+    delivery: s.delivery
+      ? {
+          branch: s.delivery.branch,
+          base: s.delivery.base,
+          commit: s.delivery.commit,
+          check: s.delivery.check ?? null,
+          files_changed: s.delivery.files_changed ?? 0,
+          insertions: s.delivery.insertions ?? 0,
+          deletions: s.delivery.deletions ?? 0,
+          pull_request: s.delivery.pull_request ?? null,
+        }
+      : null,
     ...(access ? { access, can_edit: access !== 'viewer' } : {}),
   }
 }

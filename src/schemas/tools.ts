@@ -55,7 +55,8 @@ const SUBMIT_DESCRIPTIONS: Record<AgentPhase | 'task', string> = {
     'Submit the requirements in EARS form ("WHEN <trigger> THE SYSTEM SHALL <response>"), each with acceptance criteria.',
   design: 'Submit the technical design: overview, components, data models, API, risks and testing strategy.',
   tasks: 'Submit tickets and tasks. Every requirement must be covered by a task; dependencies must not form a cycle.',
-  task: 'Finish the task: summarize what you changed and report the tests you ran and whether they passed.',
+  task:
+    'Finish the task: summarize what you changed. Your work is then committed and the project check is run on it; a failing check comes back to you with its output. If the task truly needs no change, say why in no_change_reason.',
 }
 
 function submitTool(name: string, description: string, schema: GenericSchema): ToolDefinition {

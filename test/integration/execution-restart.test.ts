@@ -37,7 +37,7 @@ describe('a restart during execution', () => {
       const [row] = await stack.database.sql<(typeof before)[]>`select state, snapshot from spec_actors where spec_id = ${specId}`
       before = row!
     })
-    expect(before.state).toBe('active.execute')
+    expect(before.state).toBe('active.execute.running')
     expect(server.host.context(specId)).toEqual(before.snapshot.context)
     const tasks = before.snapshot.context.tasks
     expect([tasks['TSK-002'].status, tasks['TSK-003'].status, tasks['TSK-004'].status]).toEqual(['running', 'running', 'pending'])
@@ -89,9 +89,9 @@ describe('a restart during execution', () => {
     ])
     const board = (await owner.get('/board')).body
     expect(board.columns.find((c: { status: string }) => c.status === 'done').tickets.map((t: { key: string }) => t.key)).toEqual(['TKT-001', 'TKT-002'])
-    expect((await git(repo, 'branch', '--list', 'omoi/*')).split('\n')).toHaveLength(4)
-    const d = events.find((e) => e.type === 'spec.task_completed' && e.data.task_id === 'TSK-004')!.data.branch
-    const files = await git(repo, 'ls-tree', '-r', '--name-only', d)
+    // four task branches and the spec branch, which holds every task's work
+    expect((await git(repo, 'branch', '--list', 'omoi/*')).split('\n')).toHaveLength(5)
+    const files = await git(repo, 'ls-tree', '-r', '--name-only', spec.delivery.branch)
     for (const k of ['TSK-001', 'TSK-002', 'TSK-003', 'TSK-004']) expect(files).toContain(`omoi-${k}.txt`)
     expect(logProblems(events)).toEqual([])
   }, 150_000)

@@ -17,9 +17,13 @@ let repo: string
 let projectId: string
 
 beforeAll(async () => {
-  stack = await startStack({ failingTasks: { 'TSK-002': 'always' }, skipBadSubmit: true })
+  // TSK-002's agent writes something the project's check rejects (whatever it claims), until the test fixes that
+  const broken = (task: string) => ({ path: `omoi-${task}.txt`, content: task === 'TSK-002' ? 'broken\n' : `done by the fake model for ${task}\n` })
+  stack = await startStack({ taskFile: broken, skipBadSubmit: true })
   repo = await makeRepo()
   ;({ owner, viewer, outsider, projectId } = await projectCast(stack.server.url, repo))
+  const patched = await owner.request('PATCH', `/projects/${projectId}`, { check_command: '! grep -q broken omoi-*.txt' })
+  expect(patched.status).toBe(200)
 })
 afterAll(() => stack?.stop())
 
@@ -74,7 +78,7 @@ describe('a task that keeps failing', () => {
     const wrong = await owner.post(`/specs/${specId}/retry`, { task_id: 'TSK-003' })
     expect(wrong.status).toBe(409)
     expect(wrong.body.error.code).toBe('conflict')
-    stack.model.setScenario({ failingTasks: {} })
+    stack.model.setScenario({ taskFile: undefined })
     const retry = await owner.post(`/specs/${specId}/retry`, { task_id: 'TSK-002' })
     expect(retry.status, JSON.stringify(retry.body)).toBe(200)
     expect(retry.body.status).toBe('executing')

@@ -65,12 +65,14 @@ describe('a launched spec runs end to end in local sandboxes', () => {
     expect(started.at(-1)).toBe('TSK-004')
     expect(started.indexOf('TSK-004')).toBeGreaterThan(Math.max(completed.indexOf('TSK-002'), completed.indexOf('TSK-003')) - 1)
 
-    // branches in the project's repository, D's containing A's, B's and C's work
+    // branches in the project's repository: one per task, and the spec branch holding every task's work
     const branches = await git(repo, 'branch', '--list', 'omoi/*')
-    expect(branches.split('\n')).toHaveLength(4)
-    const d = events.find((e) => e.type === 'spec.task_completed' && e.data.task_id === 'TSK-004')!.data.branch
-    const files = await git(repo, 'ls-tree', '-r', '--name-only', d)
+    expect(branches.split('\n')).toHaveLength(5)
+    expect(spec.delivery).toMatchObject({ branch: `omoi/${specId.slice(-10)}/spec`, base: 'main', check: null, files_changed: 4, insertions: 4, deletions: 0, pull_request: null })
+    expect(spec.delivery.commit).toBe(await git(repo, 'rev-parse', spec.delivery.branch))
+    const files = await git(repo, 'ls-tree', '-r', '--name-only', spec.delivery.branch)
     for (const k of ['TSK-001', 'TSK-002', 'TSK-003', 'TSK-004']) expect(files).toContain(`omoi-${k}.txt`)
+    expect(types).toContain('spec.integrated')
 
     // tickets and tasks exist once, owned by the launching user, done on the board
     const board = (await owner.get('/board')).body

@@ -85,7 +85,7 @@ function assignmentFor(kind: 'phase' | 'task', sandboxId: string): Assignment {
     const tools = [...WORKSPACE_TOOLS, phaseSubmitTool('explore')]
     return { ...common, kind, phase: 'explore', context, tools, submit_tool: 'submit_exploration' }
   }
-  const task = { ...goodTasks.tasks[0]!, branch: TASK_BRANCH, base_branches: ['main'] }
+  const task = { ...goodTasks.tasks[0]!, branch: TASK_BRANCH, base_branches: ['main'], base_branch: 'main', check_command: 'grep -q "fake model" omoi-TSK-001.txt' }
   const { requirements } = goodRequirements
   const context = { ticket: goodTasks.tickets[0]!, requirements, design: null, dependencies: [], feedback: [] }
   return { ...common, kind, task, context, tools: [...WORKSPACE_TOOLS, taskSubmitTool()], submit_tool: 'complete_task' }
@@ -210,7 +210,15 @@ describe('the sandbox worker', () => {
     expect(await git(origin, 'show', `${TASK_BRANCH}:dep.txt`)).toBe('from the dependency')
     expect(await git(origin, 'log', '-1', '--format=%an|%s', TASK_BRANCH)).toBe('omoi agent|omoi: TSK-001 Add the due_at column')
     const last = api.results.at(-1)!
-    expect(last.output).toMatchObject({ branch: TASK_BRANCH, commit: await git(origin, 'rev-parse', TASK_BRANCH), tests: { passed: true } })
+    // what the sandbox saw, not what the model claimed: the files git says changed, and the check it ran itself
+    expect(last.output).toMatchObject({
+      branch: TASK_BRANCH,
+      commit: await git(origin, 'rev-parse', TASK_BRANCH),
+      base_commit: await git(origin, 'rev-parse', 'main'),
+      files_changed: ['dep.txt', 'omoi-TSK-001.txt'],
+      check: { command: 'grep -q "fake model" omoi-TSK-001.txt', exit_code: 0, passed: true },
+    })
+    expect(last.output).not.toHaveProperty('tests')
     expect(api.events.at(-1)).toMatchObject({ type: 'agent.completed', data: { accepted: true } })
   })
 

@@ -46,6 +46,8 @@ export interface FakeModelOptions {
   script?: (request: CapturedRequest) => Scripted | undefined
   /** Prompts (input + cache tokens) above this many tokens are refused with 400, as the real API does. */
   contextWindow?: number
+  /** The file a task's agent writes (default omoi-<TSK>.txt); null: it changes nothing. */
+  taskFile?: (taskId: string) => { path: string; content: string } | null
 }
 
 /** A scripted answer: an HTTP error, or a message (streamed when the request asks for a stream). */
@@ -139,8 +141,8 @@ export async function startFakeModel(initial: FakeModelOptions = {}): Promise<Fa
     const has = (name: string) => called.some((b) => b.name === name)
     if (tool === 'complete_task') {
       const task = req.taskId ?? 'TSK-000'
-      const file = { path: `omoi-${task}.txt`, content: `done by the fake model for ${task}\n` }
-      if (!has('write_file')) return toolUse('write_file', file, 'Writing the change.')
+      const file = options.taskFile ? options.taskFile(task) : { path: `omoi-${task}.txt`, content: `done by the fake model for ${task}\n` }
+      if (file && !has('write_file')) return toolUse('write_file', file, 'Writing the change.')
       if (!has('run_command')) return toolUse('run_command', { command: `cat omoi-${task}.txt` }, 'Checking it.')
       return toolUse(tool, completeTaskInput(task), 'Done.')
     }

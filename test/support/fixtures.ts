@@ -1,4 +1,5 @@
 import type { CompleteTask, Design, Exploration, Requirements, Tasks } from '../../src/schemas/phase-outputs.ts'
+import type { TaskReport } from '../../src/schemas/task-report.ts'
 
 /**
  * Phase outputs that every evaluator accepts with a score of 1. Deep-frozen so a test that mutates one fails loudly
@@ -130,6 +131,15 @@ export const goodTasks: Tasks = deepFreeze({
 
 export const goodCompleteTask: CompleteTask = deepFreeze({
   summary: 'Added the due_at and reminded_at columns with a migration and covered them with a test.',
+})
+
+/** What a worker posts for goodCompleteTask when the work changed files and the project's check passed. */
+export const goodTaskReport: TaskReport = deepFreeze({
+  ...goodCompleteTask,
+  branch: 'omoi/0123456789/TSK-001',
+  commit: 'b'.repeat(40),
+  base_commit: 'a'.repeat(40),
   files_changed: ['sql/002_due_dates.sql', 'test/migrations.test.ts'],
-  tests: { command: 'npm test', passed: true, output_tail: 'Test Files  4 passed (4)\n     Tests  31 passed (31)' },
+  check: { command: 'npm test', exit_code: 0, passed: true, duration_ms: 1234, output_tail: 'Tests  31 passed (31)' },
+  conflict_markers: [],
 })

@@ -32,6 +32,9 @@ describe('config', () => {
     [{ HOST: 'not a host!' }, 'invalid setting HOST: HOST must be an IP address or a host name (e.g. 127.0.0.1 or 0.0.0.0)'],
     [{ OMOI_DATA_DIR: ' ' }, 'invalid setting OMOI_DATA_DIR: OMOI_DATA_DIR must not be empty'],
     [{ OMOI_SANDBOX_ISOLATION: 'docker' }, 'invalid setting OMOI_SANDBOX_ISOLATION: OMOI_SANDBOX_ISOLATION must be "bwrap" or "none"'],
+    [{ OMOI_FORGE: 'gitlab' }, 'invalid setting OMOI_FORGE: OMOI_FORGE must be "github" or unset'],
+    [{ OMOI_FORGE: 'github' }, 'invalid setting OMOI_FORGE_TOKEN: required when OMOI_FORGE is set'],
+    [{ OMOI_FORGE: 'github', OMOI_FORGE_TOKEN: 't', OMOI_FORGE_API_URL: 'x' }, 'invalid setting OMOI_FORGE_API_URL: OMOI_FORGE_API_URL must be a URL'],
   ])('%o is refused with one line naming the setting', (env, message) => {
     expect(() => loadConfig(env)).toThrow(new ConfigError(message))
   })
@@ -68,5 +71,14 @@ describe('config', () => {
     const d = loadConfig({ OMOI_DATA_DIR: '/srv/omoi', OMOI_SANDBOX_ISOLATION: 'none', OMOI_REPO_ROOTS: '/srv/git::/home/x/../code/' })
     expect(d.sandbox).toEqual({ kind: 'local', isolation: 'none' })
     expect(d.repoRoots).toEqual(['/srv/git', '/home/code'])
+  })
+
+  it('reads the forge', () => {
+    expect(loadConfig({}).forge).toBeUndefined()
+    expect(loadConfig({ OMOI_FORGE: 'github', OMOI_FORGE_TOKEN: 't', OMOI_FORGE_API_URL: 'https://ghe.example/api/v3/' }).forge).toEqual({
+      kind: 'github',
+      token: 't',
+      apiUrl: 'https://ghe.example/api/v3',
+    })
   })
 })

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { ACCEPT_SCORE, evaluatePhase, evaluateTask } from '../../src/actors/evaluators.ts'
-import { goodCompleteTask, goodDesign, goodExploration, goodRequirements, goodTasks } from '../support/fixtures.ts'
+import { ACCEPT_SCORE, evaluatePhase } from '../../src/actors/evaluators.ts'
+import { goodDesign, goodExploration, goodRequirements, goodTasks } from '../support/fixtures.ts'
 
-const task = { id: 'TSK-001', title: 'Add the due_at column' }
 const prior = { requirements: goodRequirements }
 
 describe('every evaluator', () => {
@@ -11,7 +10,6 @@ describe('every evaluator', () => {
     ['requirements', (o: unknown) => evaluatePhase('requirements', o, {}), goodRequirements],
     ['design', (o: unknown) => evaluatePhase('design', o, {}), goodDesign],
     ['tasks', (o: unknown) => evaluatePhase('tasks', o, prior), goodTasks],
-    ['complete_task', (o: unknown) => evaluateTask(o, task), goodCompleteTask],
   ] as const
 
   it.each(cases)('%s accepts its good fixture with a full score', (_, evaluate, good) => {

@@ -1,5 +1,16 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { onTaskProblem, onTaskSubmission, retryTasks, runnerInput, runningChildIds, startExecution } from '../../src/actors/execute-logic.ts'
+import {
+  canFixIntegration,
+  onTaskMerged,
+  onTaskMergeConflict,
+  onTaskProblem,
+  onTaskSubmission,
+  retryTasks,
+  runnerInput,
+  runningChildIds,
+  startExecution,
+  startIntegrationFixup,
+} from '../../src/actors/execute-logic.ts'
 import type { SpecContext } from '../../src/actors/machine-types.ts'
 import { initialContext } from '../../src/actors/phase-logic.ts'
 import { newTask, type TaskMap, type TaskState } from '../../src/actors/scheduler.ts'
@@ -24,14 +35,15 @@ function ctx(statuses: [TaskStatus | Partial<TaskState>, TaskStatus | Partial<Ta
     tasks[key] = { ...newTask({ key, ticket: 'TKT-001', title: key, depends_on: deps[key]! }), ...(typeof s === 'string' ? { status: s } : s) }
   })
   const base = initialContext({ specId: 'spec_x', approval: 'auto', kind: 'spec', settings: { silenceMs: 60_000, phaseTimeoutMs: 3_600_000, taskConcurrency: concurrency } })
-  return { ...base, currentPhase: 'execute', tasks }
+  const delivery = { branch: 'omoi/x/spec', base: 'main', baseCommit: 'c0', commit: 'c0', checkCommand: 'npm test', mergeQueue: [], integrated: null, pullRequest: null }
+  return { ...base, currentPhase: 'execute', tasks, delivery }
 }
 
 const ok = { accepted: true, score: 0.95, feedback: 'fine' }
 const no = { accepted: false, score: 0.3, feedback: 'tests fail' }
 
 describe('runnerInput and startExecution', () => {
-  it('a task runner gets the spec, task, attempt, generation, deadline and silence limit', () => {
+  it('a task runner gets the spec, task, attempt, generation, deadline, silence limit and the spec branch to start from', () => {
     const c = ctx([running(2, { generation: 1 }), 'pending', 'pending', 'pending'])
     expect(runnerInput(c, c.tasks['TSK-001']!)).toEqual({
       kind: 'task',
@@ -41,10 +53,12 @@ describe('runnerInput and startExecution', () => {
       generation: 1,
       deadline: DEADLINE,
       silenceMs: 60_000,
-      mergeBranches: [],
+      baseBranch: 'omoi/x/spec',
+      fixup: 0,
     })
-    const done = ctx(['completed', { status: 'completed', branch: 'b2' }, { status: 'completed', branch: null }, running()])
-    expect(runnerInput(done, done.tasks['TSK-004']!).mergeBranches).toEqual(['b2'])
+    // a fix-up run starts from the merge branch that holds the conflict
+    const fix = ctx([running(1, { stage: 'fixup', fixup: 1, mergeBranch: 'omoi/x/TSK-001-merge-1' }), 'pending', 'pending', 'pending'])
+    expect(runnerInput(fix, fix.tasks['TSK-001']!)).toMatchObject({ baseBranch: 'omoi/x/TSK-001-merge-1', fixup: 1 })
   })
 
   it('entering execute spawns the ready tasks; after a pause it also respawns the running ones', () => {
@@ -60,22 +74,67 @@ describe('runnerInput and startExecution', () => {
 })
 
 describe('onTaskSubmission', () => {
-  it('an accepted submission completes the task with its branch, stops its runner and starts what it unblocks', () => {
+  it('an accepted submission queues the task for merging into the spec branch; the merge completes it and starts what it unblocks', () => {
     const c = ctx([running(1, { sandboxId: 'sbx_1' }), 'pending', 'pending', 'pending'])
-    const step = onTaskSubmission(c, { task: 'TSK-001', attempt: 1, resultId: 'r1', verdict: ok, output: { branch: 'omoi/spec_x/TSK-001', summary: 's' } })
-    expect(step.tasks['TSK-001']).toMatchObject({ status: 'completed', branch: 'omoi/spec_x/TSK-001', submissions: 1, submissionIds: ['r1'] })
-    expect(step.tasks['TSK-001']!.result).toEqual({ branch: 'omoi/spec_x/TSK-001', summary: 's' })
+    const output = { branch: 'omoi/spec_x/TSK-001', commit: 'c1', summary: 's' }
+    const step = onTaskSubmission(c, { task: 'TSK-001', attempt: 1, resultId: 'r1', verdict: ok, output })
+    expect(step.tasks['TSK-001']).toMatchObject({ status: 'running', stage: 'merging', branch: 'omoi/spec_x/TSK-001', commit: 'c1', submissionIds: ['r1'] })
+    expect(step.tasks['TSK-001']!.result).toEqual(output)
     expect(step.stop).toEqual(['task:TSK-001:1:0'])
-    expect(step.spawn.map((s) => s.id)).toEqual(['task:TSK-002:1:0', 'task:TSK-003:1:0'])
-    expect(step.logs).toEqual([
-      { type: 'log', event: 'spec.task_completed', data: { task_id: 'TSK-001', branch: 'omoi/spec_x/TSK-001', attempt: 1, eval_score: 0.95 }, sandboxId: 'sbx_1' },
+    expect(step.spawn).toEqual([])
+    expect(step.delivery!.mergeQueue).toEqual(['TSK-001'])
+    expect(step.merges).toEqual([
+      { id: 'merge:TSK-001:1:0', input: { specId: 'spec_x', task: 'TSK-001', title: 'TSK-001', attempt: 1, fixup: 0, commit: 'c1', specBranch: 'omoi/x/spec' } },
+    ])
+    expect(step.logs).toEqual([])
+
+    const merged = onTaskMerged({ ...c, tasks: step.tasks, delivery: step.delivery! }, { task: 'TSK-001', attempt: 1, fixup: 0, commit: 'm1' })
+    expect(merged.tasks['TSK-001']).toMatchObject({ status: 'completed' })
+    expect(merged.delivery).toMatchObject({ mergeQueue: [], commit: 'm1' })
+    expect(merged.spawn.map((s) => s.id)).toEqual(['task:TSK-002:1:0', 'task:TSK-003:1:0'])
+    expect(merged.logs).toEqual([
+      { type: 'log', event: 'spec.task_completed', data: { task_id: 'TSK-001', branch: 'omoi/spec_x/TSK-001', commit: 'm1', attempt: 1 }, sandboxId: 'sbx_1' },
     ])
   })
 
-  it('a missing or non-string branch is reported as null', () => {
+  it('merges one task at a time, in the order they were accepted', () => {
+    let c = ctx(['completed', running(1), running(1), 'pending'])
+    for (const [key, commit] of [['TSK-003', 'c3'], ['TSK-002', 'c2']] as const) {
+      const step = onTaskSubmission(c, { task: key, attempt: 1, resultId: key, verdict: ok, output: { branch: key, commit } })
+      c = { ...c, tasks: step.tasks, delivery: step.delivery! }
+      if (key === 'TSK-003') expect(step.merges!.map((m) => m.id)).toEqual(['merge:TSK-003:1:0'])
+      else expect(step.merges).toEqual([])
+    }
+    expect(c.delivery!.mergeQueue).toEqual(['TSK-003', 'TSK-002'])
+    // a report for a task that is not at the head is not taken
+    expect(onTaskMerged(c, { task: 'TSK-002', attempt: 1, fixup: 0, commit: 'x' }).tasks).toBe(c.tasks)
+    const step = onTaskMerged(c, { task: 'TSK-003', attempt: 1, fixup: 0, commit: 'm3' })
+    expect(step.merges!.map((m) => m.id)).toEqual(['merge:TSK-002:1:0'])
+    expect(step.spawn).toEqual([])
+  })
+
+  it('a merge conflict becomes a fix-up run naming the files; after the last fix-up the attempt fails', () => {
+    const c = ctx([running(1, { stage: 'merging', commit: 'c1' }), 'pending', 'pending', 'pending'])
+    const queued = { ...c, delivery: { ...c.delivery!, mergeQueue: ['TSK-001'] } }
+    const step = onTaskMergeConflict(queued, { task: 'TSK-001', attempt: 1, fixup: 0, files: ['src/greet.js'], mergeBranch: 'omoi/x/TSK-001-merge-1' })
+    expect(step.tasks['TSK-001']).toMatchObject({ status: 'running', stage: 'fixup', fixup: 1, conflicts: ['src/greet.js'], submissions: 0 })
+    expect(step.spawn.map((s) => s.id)).toEqual(['task:TSK-001:1:0:fix1'])
+    expect(step.spawn[0]!.input).toMatchObject({ baseBranch: 'omoi/x/TSK-001-merge-1', fixup: 1 })
+    expect(step.delivery!.mergeQueue).toEqual([])
+    expect(step.logs.map((l) => [l.event, l.data.files])).toEqual([['spec.merge_conflict', ['src/greet.js']]])
+
+    const last = { ...queued, tasks: { ...queued.tasks, 'TSK-001': { ...queued.tasks['TSK-001']!, fixup: 2 } } }
+    const failed = onTaskMergeConflict(last, { task: 'TSK-001', attempt: 1, fixup: 2, files: ['src/greet.js'], mergeBranch: 'b' })
+    expect(failed.logs.find((l) => l.event === 'spec.task_failed')!.data.error).toContain('still conflicts in src/greet.js after 2 fix-up runs')
+    // the next attempt starts over from the spec branch
+    expect(failed.tasks['TSK-001']).toMatchObject({ status: 'running', attempt: 2, stage: 'work', fixup: 0 })
+    expect(failed.delivery!.mergeQueue).toEqual([])
+  })
+
+  it('a missing or non-string branch is stored as null', () => {
     const c = ctx([running(), 'pending', 'pending', 'pending'])
     expect(onTaskSubmission(c, { task: 'TSK-001', attempt: 1, resultId: 'r', verdict: ok, output: null }).tasks['TSK-001']!.branch).toBeNull()
-    expect(onTaskSubmission(c, { task: 'TSK-001', attempt: 1, resultId: 'r', verdict: ok, output: { branch: 7 } }).logs[0]!.data.branch).toBeNull()
+    expect(onTaskSubmission(c, { task: 'TSK-001', attempt: 1, resultId: 'r', verdict: ok, output: { branch: 7 } }).tasks['TSK-001']!.branch).toBeNull()
   })
 
   it('ignores a duplicate result, another attempt, an unknown task and a task that is not running', () => {
@@ -171,5 +230,19 @@ describe('retryTasks and runningChildIds', () => {
 
   it('lists the child ids of running tasks', () => {
     expect(runningChildIds(ctx(['completed', running(2, { generation: 1 }), running(1), 'pending']).tasks)).toEqual(['task:TSK-002:2:1', 'task:TSK-003:1:0'])
+  })
+})
+
+describe('a failing check on the spec branch', () => {
+  it('hands the task merged last a fix-up run on the spec branch, once', () => {
+    const base = ctx(['completed', 'completed', 'completed', 'completed'])
+    const c = { ...base, delivery: { ...base.delivery!, lastMerged: 'TSK-004' } }
+    expect(canFixIntegration(c)).toBe(true)
+    const next = startIntegrationFixup(c, { command: 'npm test', exit_code: 1, output_tail: '1 failed' })
+    expect(next.tasks!['TSK-004']).toMatchObject({ status: 'running', stage: 'fixup', fixup: 1, mergeBranch: 'omoi/x/spec', submissions: 0 })
+    expect(next.tasks!['TSK-004']!.fixupReason).toContain('1 failed')
+    const after = { ...c, ...next } as SpecContext
+    expect(runnerInput(after, after.tasks['TSK-004']!)).toMatchObject({ baseBranch: 'omoi/x/spec', fixup: 1 })
+    expect(canFixIntegration(after)).toBe(false)
   })
 })

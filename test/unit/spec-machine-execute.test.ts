@@ -11,7 +11,7 @@ describe('spec machine: SYNC', () => {
     for (const phase of ['explore', 'requirements', 'design', 'tasks'] as const) h.submit(phase, ACCEPT)
     expect(actor.getSnapshot().value).toEqual({ active: 'sync' })
     expect(actor.getSnapshot().context.currentPhase).toBe('sync')
-    await waitFor(actor, (s) => s.matches({ active: 'execute' }))
+    await waitFor(actor, (s) => s.matches({ active: { execute: 'running' } }))
 
     const s = actor.getSnapshot()
     expect(h.syncCalls).toEqual([{ specId: 'spec_x', requirements: goodRequirements, tasks: goodTasks }])
@@ -30,7 +30,8 @@ describe('spec machine: SYNC', () => {
       generation: 0,
       deadline: s.context.tasks['TSK-001']!.deadline,
       silenceMs: 60_000,
-      mergeBranches: [],
+      baseBranch: 'omoi/x/spec',
+      fixup: 0,
     })
   })
 
@@ -47,7 +48,7 @@ describe('spec machine: SYNC', () => {
 
     opts.sync = DIAMOND
     actor.send({ type: 'RETRY', by: 'user_1' })
-    await waitFor(actor, (s) => s.matches({ active: 'execute' }))
+    await waitFor(actor, (s) => s.matches({ active: { execute: 'running' } }))
     expect(h.syncCalls).toHaveLength(2)
     expect(actor.getSnapshot().context.phases.sync).toMatchObject({ status: 'completed', attempt: 2 })
     expect(h.liveTasks()).toEqual(['TSK-001'])
@@ -63,7 +64,7 @@ describe('spec machine: SYNC', () => {
     expect(actor.getSnapshot().value).toBe('paused')
     expect(h.events('spec.tasks_queued')).toEqual([])
     actor.send({ type: 'RESUME', by: 'user_1' })
-    await waitFor(actor, (s) => s.matches({ active: 'execute' }))
+    await waitFor(actor, (s) => s.matches({ active: { execute: 'running' } }))
     expect(h.syncCalls).toHaveLength(2)
     expect(h.events('spec.tasks_queued')).toHaveLength(1)
   })
@@ -88,13 +89,13 @@ describe('spec machine: executing the diamond', () => {
     h.submitTask('TSK-003', ACCEPT, { summary: 'no branch reported' })
     order.push(h.liveTasks())
     expect(order).toEqual([['TSK-001'], ['TSK-002', 'TSK-003'], ['TSK-003'], ['TSK-004']])
-    // each task starts from the branches its dependencies produced
-    expect(h.runnerOf({ task: 'TSK-004' }).input.mergeBranches).toEqual(['omoi/spec_x/TSK-002'])
-    expect(h.taskRunners('TSK-002')[0]!.input.mergeBranches).toEqual(['omoi/spec_x/TSK-001'])
-    expect(actor.getSnapshot().value).toEqual({ active: 'execute' })
+    // each task starts from the spec branch, where its dependencies were merged; every accepted task was merged, in order
+    expect(h.taskRunners().map((r) => r.input.baseBranch)).toEqual(['omoi/x/spec', 'omoi/x/spec', 'omoi/x/spec', 'omoi/x/spec'])
+    expect(h.merges.map((m) => m.task)).toEqual(['TSK-001', 'TSK-002', 'TSK-003'])
+    expect(actor.getSnapshot().value).toEqual({ active: { execute: 'running' } })
 
     h.submitTask('TSK-004', ACCEPT)
-    const s = actor.getSnapshot()
+    const s = await waitFor(actor, (x) => x.status === 'done')
     expect(s.value).toBe('completed')
     expect(s.status).toBe('done')
     expect(s.context.currentPhase).toBe('done')
@@ -125,15 +126,15 @@ describe('spec machine: executing the diamond', () => {
       h.submitTask(task!, ACCEPT)
     }
     expect(seen.flat()).toEqual(['TSK-001', 'TSK-002', 'TSK-003', 'TSK-004'])
-    expect(actor.getSnapshot().value).toBe('completed')
+    expect((await waitFor(actor, (x) => x.status === 'done')).value).toBe('completed')
   })
 
-  it('quick mode goes straight to execute with its one task', () => {
+  it('quick mode goes straight to execute with its one task', async () => {
     const h = harness({ kind: 'quick' })
     const actor = h.start()
     actor.send({ type: 'LAUNCH', by: 'user_1', quickTasks: [{ key: 'TSK-001', ticket: 'TKT-001', title: 'Fix the typo' }] })
-    const s = actor.getSnapshot()
-    expect(s.value).toEqual({ active: 'execute' })
+    const s = await waitFor(actor, (x) => x.matches({ active: { execute: 'running' } }))
+    expect(s.value).toEqual({ active: { execute: 'running' } })
     expect(s.context.currentPhase).toBe('execute')
     expect(s.context.tasks['TSK-001']).toMatchObject({ title: 'Fix the typo', depends_on: [], status: 'running', attempt: 1 })
     expect(h.events('spec.execution_started').map((l) => l.data)).toEqual([{ by: 'user_1', mode: 'quick' }])
@@ -141,7 +142,7 @@ describe('spec machine: executing the diamond', () => {
     expect(h.syncCalls).toEqual([])
 
     h.submitTask('TSK-001', ACCEPT)
-    expect(actor.getSnapshot().value).toBe('completed')
+    expect((await waitFor(actor, (x) => x.status === 'done')).value).toBe('completed')
     expect(actor.getSnapshot().context.currentPhase).toBe('done')
   })
 
@@ -161,14 +162,14 @@ describe('spec machine: executing the diamond', () => {
 
     vi.setSystemTime(Date.now() + 2 * 3_600_000) // paused longer than a task may take
     actor.send({ type: 'RESUME', by: 'user_1' })
-    expect(actor.getSnapshot().value).toEqual({ active: 'execute' })
+    expect(actor.getSnapshot().value).toEqual({ active: { execute: 'running' } })
     const deadline = new Date(Date.now() + 3_600_000).toISOString()
     expect(h.live().map((r) => r.input)).toEqual(inputs.map((i) => ({ ...i, deadline })))
     expect(actor.getSnapshot().context.tasks['TSK-002']?.attempt).toBe(1)
     h.submitTask('TSK-002', ACCEPT)
     h.submitTask('TSK-003', ACCEPT)
     h.submitTask('TSK-004', ACCEPT)
-    expect(actor.getSnapshot().value).toBe('completed')
+    expect((await waitFor(actor, (x) => x.status === 'done')).value).toBe('completed')
   })
 
   it('CANCEL during execute stops every task runner', async () => {

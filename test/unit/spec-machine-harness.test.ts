@@ -1,7 +1,9 @@
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { createActor, fromCallback, fromPromise, waitFor, type Actor, type Snapshot } from 'xstate'
-import type { LogEntry, RunnerInput, SpecEvent, SpecInput, SyncInput, SyncOutput, Verdict } from '../../src/actors/machine-types.ts'
+import type { PrepareOutput } from '../../src/actors/spec-setup.ts'
+import type { CheckResult } from '../../src/schemas/task-report.ts'
+import type { IntegrateInput, LogEntry, MergeInput, PrepareInput, PublishOutput, RunnerInput, SpecEvent, SpecInput, SyncInput, SyncOutput, Verdict } from '../../src/actors/machine-types.ts'
 import { specMachine } from '../../src/actors/spec-machine.ts'
 import type { AgentPhase } from '../../src/schemas/phase-outputs.ts'
 import { goodDesign, goodExploration, goodRequirements, goodTasks } from '../support/fixtures.ts'
@@ -36,11 +38,14 @@ export interface HarnessOptions {
   kind?: 'spec' | 'quick'
   concurrency?: number
   sync?: SyncOutput | Error
+  /** `manual`: merges wait for the test to send their outcome (default: each merges at once). */
+  merge?: 'auto' | 'manual'
 }
 
 export function harness(opts: HarnessOptions = {}) {
   const runners: FakeRunner[] = []
   const syncCalls: SyncInput[] = []
+  const merges: MergeInput[] = []
   const logs: LogEntry[] = []
   let resultSeq = 0
   const machine = specMachine.provide({
@@ -57,6 +62,15 @@ export function harness(opts: HarnessOptions = {}) {
         if (opts.sync instanceof Error) throw opts.sync
         return opts.sync ?? DIAMOND
       }),
+      // delivery: the spec branch is there at once, every merge succeeds, the integrated check passes, no forge
+      deliveryPrepare: fromPromise<PrepareOutput, PrepareInput>(async () => ({ branch: 'omoi/x/spec', base: 'main', baseCommit: 'a0', commit: 'a0', checkCommand: null })),
+      taskMerger: fromCallback<SpecEvent, MergeInput>(({ input, sendBack }) => {
+        merges.push(input)
+        if (opts.merge === 'manual') return
+        sendBack({ type: 'TASK_MERGED', task: input.task, attempt: input.attempt, fixup: input.fixup, commit: `${input.commit}-merged` })
+      }),
+      integrator: fromPromise<{ commit: string; check: CheckResult | null }, IntegrateInput>(async () => ({ commit: 'c1', check: null })),
+      publisher: fromPromise<PublishOutput, { specId: string }>(async () => ({ pullRequest: null })),
     },
   })
   const input: SpecInput = {
@@ -101,7 +115,7 @@ export function harness(opts: HarnessOptions = {}) {
     return resultId
   }
 
-  const submitTask = (task: string, verdict: Verdict, output: unknown = { branch: `omoi/spec_x/${task}` }) => {
+  const submitTask = (task: string, verdict: Verdict, output: unknown = { branch: `omoi/spec_x/${task}`, commit: `c-${task}` }) => {
     const r = runnerOf({ task })
     r.send({ type: 'TASK_SUBMISSION', task, attempt: r.input.attempt, resultId: `res_${++resultSeq}`, verdict, output })
   }
@@ -111,11 +125,11 @@ export function harness(opts: HarnessOptions = {}) {
     const actor = start()
     actor.send({ type: 'LAUNCH', by: 'user_1' })
     for (const phase of ['explore', 'requirements', 'design', 'tasks'] as const) submit(phase, ACCEPT)
-    await waitFor(actor, (s) => s.matches({ active: 'execute' }))
+    await waitFor(actor, (s) => s.matches({ active: { execute: 'running' } }))
     return actor
   }
 
-  return { machine, input, runners, syncCalls, logs, start, live, phaseRunners, taskRunners, liveTasks, runnerOf, events, eventTypes, submit, submitTask, toExecute }
+  return { machine, input, runners, syncCalls, merges, logs, start, live, phaseRunners, taskRunners, liveTasks, runnerOf, events, eventTypes, submit, submitTask, toExecute }
 }
 
 /** The snapshot as the host stores it: JSON text, parsed again. */

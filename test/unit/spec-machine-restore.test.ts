@@ -72,7 +72,7 @@ describe('spec machine: restore', () => {
     ])
 
     const restored = restart(h, actor)
-    expect(restored.getSnapshot().value).toEqual({ active: 'execute' })
+    expect(restored.getSnapshot().value).toEqual({ active: { execute: 'running' } })
     expect(restored.getSnapshot().context).toEqual(before)
     expect(h.live().map((r) => r.input)).toEqual(inputs)
 
@@ -80,7 +80,7 @@ describe('spec machine: restore', () => {
     h.submitTask('TSK-002', reject())
     expect(restored.getSnapshot().context.tasks['TSK-002']).toMatchObject({ status: 'running', attempt: 2 }) // 3 rejections in all
     for (const task of ['TSK-002', 'TSK-003', 'TSK-004']) h.submitTask(task, ACCEPT)
-    expect(restored.getSnapshot().value).toBe('completed')
+    expect((await waitFor(restored, (x) => x.status === 'done')).value).toBe('completed')
     expect(h.events('spec.execution_completed')).toHaveLength(1)
   })
 
@@ -131,7 +131,7 @@ describe('spec machine: restore', () => {
     for (const phase of ['explore', 'requirements', 'design', 'tasks'] as const) h.submit(phase, ACCEPT)
     expect(actor.getSnapshot().value).toEqual({ active: 'sync' })
     const restored = restart(h, actor)
-    await waitFor(restored, (s) => s.matches({ active: 'execute' }))
+    await waitFor(restored, (s) => s.matches({ active: { execute: 'running' } }))
     expect(h.syncCalls).toHaveLength(2) // once before the restart, once after
     expect(h.liveTasks()).toEqual(['TSK-001'])
     expect(h.events('spec.tasks_queued')).toHaveLength(1)

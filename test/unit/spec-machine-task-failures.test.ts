@@ -1,3 +1,4 @@
+import { waitFor } from 'xstate'
 import { describe, expect, it } from 'vitest'
 import { ACCEPT, harness, reject, type SpecActor } from './spec-machine-harness.test.ts'
 
@@ -37,7 +38,7 @@ describe('spec machine: a failing task', () => {
     ])
     expect(actor.getSnapshot().context.tasks['TSK-002']).toMatchObject({ status: 'running', attempt: 2, submissions: 0, generation: 0 })
     expect(h.liveTasks()).toEqual(['TSK-002', 'TSK-003'])
-    expect(actor.getSnapshot().value).toEqual({ active: 'execute' })
+    expect(actor.getSnapshot().value).toEqual({ active: { execute: 'running' } })
   })
 
   it('a lost task sandbox is replaced twice; the third loss ends the attempt; stale reports are ignored', async () => {
@@ -84,7 +85,7 @@ describe('spec machine: a failing task', () => {
     expect(tasks['TSK-004']).toMatchObject({ status: 'blocked', error: 'blocked: TSK-002 failed' })
     expect(h.events('spec.task_blocked').map((l) => l.data)).toEqual([{ task_id: 'TSK-004', blocked_by: 'TSK-002' }])
     // TSK-003 still runs: the spec has not failed yet
-    expect(actor.getSnapshot().value).toEqual({ active: 'execute' })
+    expect(actor.getSnapshot().value).toEqual({ active: { execute: 'running' } })
     expect(h.liveTasks()).toEqual(['TSK-003'])
     expect(h.events('spec.execution_failed')).toEqual([])
 
@@ -109,7 +110,7 @@ describe('spec machine: a failing task', () => {
 
     actor.send({ type: 'RETRY', by: 'user_1', task: 'TSK-002' })
     let s = actor.getSnapshot()
-    expect(s.value).toEqual({ active: 'execute' })
+    expect(s.value).toEqual({ active: { execute: 'running' } })
     expect(s.context.failure).toBeNull()
     expect(s.context.phases.execute.status).toBe('running')
     expect(s.context.tasks['TSK-004']).toMatchObject({ status: 'pending', error: null })
@@ -132,7 +133,7 @@ describe('spec machine: a failing task', () => {
     h.submitTask('TSK-002', ACCEPT)
     expect(h.liveTasks()).toEqual(['TSK-004'])
     h.submitTask('TSK-004', ACCEPT)
-    s = actor.getSnapshot()
+    s = await waitFor(actor, (x) => x.status === 'done')
     expect(s.value).toBe('completed')
     expect(h.events('spec.execution_completed')).toHaveLength(1)
   })
@@ -149,10 +150,10 @@ describe('spec machine: a failing task', () => {
     expect(h.events('spec.task_blocked').map((l) => l.data.task_id)).toEqual(['TSK-002', 'TSK-003', 'TSK-004'])
 
     actor.send({ type: 'RETRY', by: 'user_1' })
-    expect(actor.getSnapshot().value).toEqual({ active: 'execute' })
+    expect(actor.getSnapshot().value).toEqual({ active: { execute: 'running' } })
     expect(h.liveTasks()).toEqual(['TSK-001'])
     expect(Object.values(actor.getSnapshot().context.tasks).map((t) => t.status)).toEqual(['running', 'pending', 'pending', 'pending'])
     for (const task of ['TSK-001', 'TSK-002', 'TSK-003', 'TSK-004']) h.submitTask(task, ACCEPT)
-    expect(actor.getSnapshot().value).toBe('completed')
+    expect((await waitFor(actor, (x) => x.status === 'done')).value).toBe('completed')
   })
 })

@@ -1,11 +1,11 @@
 import { Hono } from 'hono'
-import { notFound } from '../../errors.ts'
+import { AppError, notFound } from '../../errors.ts'
 import { newId } from '../../ids.ts'
 import type { Sql } from '../../db/connect.ts'
-import { findProjectFor, insertProject, listProjectsFor } from '../../db/projects.ts'
+import { findProjectFor, insertProject, listProjectsFor, updateProject } from '../../db/projects.ts'
 import { listSpecsForProject } from '../../db/specs.ts'
 import { checkRepoUrl } from '../../sandbox/repo-url.ts'
-import { CreateProjectSchema, ProjectSpecsQuerySchema } from '../../schemas/api.ts'
+import { CreateProjectSchema, ProjectSpecsQuerySchema, UpdateProjectSchema } from '../../schemas/api.ts'
 import { presentProject, presentSpec } from '../../schemas/present.ts'
 import { readBody, readQuery, requireUser, type Env } from '../middleware.ts'
 import { doc } from '../openapi.ts'
@@ -23,6 +23,7 @@ export function projectRoutes(sql: Sql, repos: { roots: string[]; dataDir: strin
         name: body.name,
         repo_url: body.repo_url ? await checkRepoUrl(body.repo_url, repos) : null,
         default_branch: body.default_branch ?? 'main',
+        check_command: body.check_command ?? null,
       })
       return c.json(presentProject({ ...project, role: 'owner' }), 201)
     })
@@ -35,6 +36,15 @@ export function projectRoutes(sql: Sql, repos: { roots: string[]; dataDir: strin
       const project = await findProjectFor(sql, c.req.param('id'), user.id)
       if (!project) throw notFound('Project')
       return c.json(presentProject(project))
+    })
+    .patch('/:id', doc({ summary: 'Change a project (owner only): name, default branch, check command', tag: 'projects', body: UpdateProjectSchema, answer: ProjectAnswer }), async (c) => {
+      const { user } = requireUser(c)
+      const project = await findProjectFor(sql, c.req.param('id'), user.id)
+      if (!project) throw notFound('Project')
+      if (project.role !== 'owner') throw new AppError('forbidden', 'Only the project owner can change the project.')
+      const body = await readBody(c, UpdateProjectSchema)
+      const row = await updateProject(sql, project.id, body)
+      return c.json(presentProject({ ...row, role: 'owner' }))
     })
     .get('/:id/specs', doc({ summary: "A project's specs (status filter, title search, pages)", tag: 'projects', query: ProjectSpecsQuerySchema, answer: SpecListAnswer }), async (c) => {
       const { user } = requireUser(c)

@@ -4,7 +4,7 @@ import type { InjectedMessage, Usage } from '../../schemas/events.ts'
 import { CallbackError, SandboxEndedError, type CallbackClient } from './callback.ts'
 import { cachedRequest, cleanAssistantContent, estimateTokens, fitToWindow } from './conversation.ts'
 import type { EventQueue } from './events.ts'
-import { commitAndPush } from './git.ts'
+import { completeTask } from './complete-task.ts'
 import { errorMessage, log } from './log.ts'
 import { BudgetSpentError, callModel, ModelFailure } from './model-call.ts'
 import { firstMessage, systemPrompt } from './prompt.ts'
@@ -208,8 +208,7 @@ class AgentRun {
     let output = input
     if (a.kind === 'task') {
       try {
-        const commit = await commitAndPush(d.workspace.root, `omoi: ${a.task.id} ${a.task.title}`, a.task.branch)
-        output = { ...(input as object), branch: a.task.branch, commit }
+        output = await completeTask(d.workspace.root, a.task, input)
       } catch (err) {
         const error = `could not save the work to branch ${a.task.branch}: ${errorMessage(err)}`
         d.events.push('agent.error', { error })

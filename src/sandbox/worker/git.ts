@@ -31,3 +31,14 @@ export async function commitAndPush(cwd: string, message: string, branch: string
   await git(cwd, ['push', '-q', '-f', 'origin', `HEAD:refs/heads/${branch}`], CREDENTIALS)
   return commit
 }
+
+/** The commit the work started from: where HEAD leaves the branch the workspace was made from (`origin/<branch>`). */
+export async function startCommit(cwd: string, baseBranch: string): Promise<string> {
+  return git(cwd, ['merge-base', 'HEAD', `refs/remotes/origin/${baseBranch}`])
+}
+
+/** Files that differ between two commits, as git names them. */
+export async function changedFiles(cwd: string, from: string, to: string): Promise<string[]> {
+  const out = await git(cwd, ['diff', '--name-only', '--no-renames', from, to])
+  return out === '' ? [] : out.split('\n')
+}

@@ -1,0 +1,158 @@
+import { execFile, spawn } from 'node:child_process'
+import { mkdir, rm, stat } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import { promisify } from 'node:util'
+import { CHECK_OUTPUT_CAP, CHECK_TIMEOUT_S, type CheckResult } from '../schemas/task-report.ts'
+
+/**
+ * Git as the server runs it for delivery: the working copy a spec's merges are made in, and the check run on the spec
+ * branch. No shell; a token (OMOI_GIT_TOKEN) reaches git through a credential helper reading the environment, never a URL.
+ */
+
+const exec = promisify(execFile)
+const IDENTITY = ['-c', 'user.name=omoi', '-c', 'user.email=omoi@omoi.local']
+
+export class GitError extends Error {
+  override name = 'GitError'
+}
+
+const redact = (text: string) => text.replace(/(\w+:\/\/)[^\s/@]+@/g, '$1***@')
+
+export async function git(cwd: string, args: string[], opts: { token?: string; allowFail?: boolean } = {}): Promise<string> {
+  const credentials = opts.token
+    ? ['-c', 'credential.helper=', '-c', 'credential.helper=!f() { echo username=x-access-token; echo "password=$OMOI_GIT_TOKEN"; }; f']
+    : []
+  try {
+    const { stdout } = await exec('git', [...IDENTITY, ...credentials, ...args], {
+      cwd,
+      maxBuffer: 64 * 1024 * 1024,
+      env: { ...process.env, GIT_TERMINAL_PROMPT: '0', ...(opts.token ? { OMOI_GIT_TOKEN: opts.token } : {}) },
+    })
+    return stdout.replace(/\n$/, '')
+  } catch (err) {
+    const stderr = (err as { stderr?: string }).stderr?.trim()
+    throw new GitError(redact(`git ${args[0]} failed: ${stderr || (err as Error).message}`))
+  }
+}
+
+const exists = (path: string) => stat(path).then(() => true, () => false)
+
+/** A working copy of `url` at `dir` (cloned once, fetched every time), with every branch of origin fresh. */
+export async function freshClone(dir: string, url: string, token?: string): Promise<void> {
+  if (!(await exists(`${dir}/.git`))) {
+    await rm(dir, { recursive: true, force: true })
+    await mkdir(dirname(dir), { recursive: true })
+    await git(dirname(dir), ['clone', '-q', '--no-checkout', '--', url, dir], { token })
+  }
+  await git(dir, ['fetch', '-q', '--prune', 'origin', '+refs/heads/*:refs/remotes/origin/*'], { token })
+}
+
+/** The commit a branch of origin points at, or null (after freshClone). */
+export async function remoteHead(dir: string, branch: string): Promise<string | null> {
+  return git(dir, ['rev-parse', '-q', '--verify', `refs/remotes/origin/${branch}^{commit}`]).catch(() => null)
+}
+
+/** Checks out `branch` as origin has it, discarding whatever a crashed earlier step left behind. */
+export async function checkoutClean(dir: string, branch: string): Promise<string> {
+  await git(dir, ['merge', '--abort']).catch(() => {})
+  await git(dir, ['checkout', '-q', '-f', '-B', branch, `refs/remotes/origin/${branch}`])
+  await git(dir, ['reset', '-q', '--hard'])
+  await git(dir, ['clean', '-q', '-fdx'])
+  return git(dir, ['rev-parse', 'HEAD'])
+}
+
+export type MergeOutcome = { merged: true; commit: string } | { merged: false; files: string[]; conflictCommit: string }
+
+/**
+ * Merges `commit` into the checked-out branch. Merged already (a repeated step): answers the head. A conflict is
+ * committed with its markers (for a fix-up run to resolve) and the branch is reset to where it was.
+ */
+export async function mergeCommit(dir: string, commit: string, message: string): Promise<MergeOutcome> {
+  const head = await git(dir, ['rev-parse', 'HEAD'])
+  const contained = await git(dir, ['merge-base', '--is-ancestor', commit, head]).then(() => true, () => false)
+  if (contained) return { merged: true, commit: head }
+  try {
+    await git(dir, ['merge', '-q', '--no-ff', '--no-edit', '-m', message, commit])
+    return { merged: true, commit: await git(dir, ['rev-parse', 'HEAD']) }
+  } catch (err) {
+    const conflicted = await git(dir, ['diff', '--name-only', '--diff-filter=U']).catch(() => '')
+    if (!conflicted) {
+      await git(dir, ['merge', '--abort']).catch(() => {})
+      throw err
+    }
+    const files = conflicted.split('\n').filter(Boolean)
+    await git(dir, ['add', '-A'])
+    await git(dir, ['commit', '-q', '--no-verify', '-m', `${message} (conflicts in ${files.join(', ')})`])
+    const conflictCommit = await git(dir, ['rev-parse', 'HEAD'])
+    await git(dir, ['reset', '-q', '--hard', head])
+    return { merged: false, files, conflictCommit }
+  }
+}
+
+/** The last `cap` code points of `text`. */
+const tail = (text: string, cap: number) => {
+  const points = Array.from(text)
+  return (points.length > cap ? points.slice(-cap) : points).join('')
+}
+
+const BWRAP = '/usr/bin/bwrap'
+
+/**
+ * The command line that runs `command` in `cwd` inside bubblewrap when it is installed: the system read-only, `hidden`
+ * (the data directory: database, other workspaces, tokens) replaced by an empty tmpfs, only `cwd` writable, own
+ * PID/IPC/UTS namespaces. Without bubblewrap: plain bash (the environment is still stripped).
+ */
+async function checkCommandLine(cwd: string, command: string, hidden: string[]): Promise<[string, string[]]> {
+  if (!(await exists(BWRAP))) return ['bash', ['-c', command]]
+  const hide = hidden.flatMap((dir) => ['--tmpfs', dir])
+  return [
+    BWRAP,
+    ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp', ...hide, '--bind', cwd, cwd,
+      '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--die-with-parent', '--chdir', cwd, 'bash', '-c', command],
+  ]
+}
+
+/**
+ * Runs `command` with bash in `cwd` (inside bubblewrap, see checkCommandLine), in its own process group (a time limit
+ * kills all it started), with an environment of PATH and a HOME inside the working copy only: nothing of the server's
+ * settings or secrets.
+ */
+export async function runCheckIn(cwd: string, command: string, opts: { hidden?: string[]; timeoutS?: number } = {}): Promise<CheckResult> {
+  const timeoutS = opts.timeoutS ?? CHECK_TIMEOUT_S
+  const [program, args] = await checkCommandLine(cwd, command, opts.hidden ?? [])
+  const started = Date.now()
+  return new Promise((resolve, reject) => {
+    const child = spawn(program, args, {
+      cwd,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: cwd, LANG: 'C.UTF-8' },
+    })
+    let output = ''
+    let timedOut = false
+    const append = (chunk: Buffer) => {
+      output += chunk.toString('utf8')
+      if (output.length > 8 * CHECK_OUTPUT_CAP) output = output.slice(-4 * CHECK_OUTPUT_CAP)
+    }
+    child.stdout.on('data', append)
+    child.stderr.on('data', append)
+    const timer = setTimeout(() => {
+      timedOut = true
+      try {
+        process.kill(-child.pid!, 'SIGKILL')
+      } catch {
+        // already gone
+      }
+    }, timeoutS * 1000)
+    child.on('error', (err) => {
+      clearTimeout(timer)
+      reject(err)
+    })
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      const exitCode = timedOut ? null : code
+      const text = tail(output, CHECK_OUTPUT_CAP).replace(/^[\uDC00-\uDFFF]/, '')
+      resolve({ command, exit_code: exitCode, passed: exitCode === 0, duration_ms: Date.now() - started, output_tail: text })
+    })
+  })
+}

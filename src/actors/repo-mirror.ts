@@ -1,0 +1,75 @@
+import { mkdir, rm, stat } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { git } from './delivery-git.ts'
+
+/**
+ * The server's mirror of a project's repository under OMOI_DATA_DIR (`mirrors/<project>.git`): fetched after each push
+ * omoi makes or takes, so diffs are answered from the server alike for local and Daytona sandboxes.
+ */
+
+const syncing = new Map<string, Promise<void>>()
+
+export const mirrorPath = (dataDir: string, projectId: string) => join(resolve(dataDir), 'mirrors', `${projectId}.git`)
+
+/** Clones the mirror once, then fetches every ref; calls for one mirror run one after the other. */
+export function syncMirror(dataDir: string, projectId: string, url: string, token?: string): Promise<void> {
+  const path = mirrorPath(dataDir, projectId)
+  const previous = syncing.get(path) ?? Promise.resolve()
+  const next = previous.catch(() => {}).then(async () => {
+    if (!(await stat(join(path, 'HEAD')).then(() => true, () => false))) {
+      await rm(path, { recursive: true, force: true })
+      await mkdir(join(path, '..'), { recursive: true })
+      await git(join(path, '..'), ['clone', '-q', '--mirror', '--', url, path], { token })
+    } else {
+      await git(path, ['fetch', '-q', '--prune', 'origin'], { token })
+    }
+  })
+  syncing.set(path, next)
+  void next.finally(() => syncing.get(path) === next && syncing.delete(path)).catch(() => {})
+  return next
+}
+
+export interface DiffFile {
+  path: string
+  status: 'added' | 'modified' | 'deleted' | 'renamed' | 'copied' | 'changed'
+  additions: number
+  deletions: number
+}
+
+export interface DiffSummary {
+  files: DiffFile[]
+  insertions: number
+  deletions: number
+}
+
+const STATUS: Record<string, DiffFile['status']> = { A: 'added', M: 'modified', D: 'deleted', R: 'renamed', C: 'copied', T: 'changed' }
+
+/** Files changed between two commits of the mirror (optionally one path), with lines added and removed (0 for binary). */
+export async function diffSummary(mirror: string, from: string, to: string, path?: string): Promise<DiffSummary> {
+  const scope = path ? ['--', path] : []
+  const [numstat, names] = await Promise.all([
+    git(mirror, ['diff', '--no-renames', '--numstat', '-z', from, to, ...scope]),
+    git(mirror, ['diff', '--no-renames', '--name-status', '-z', from, to, ...scope]),
+  ])
+  const status = new Map<string, DiffFile['status']>()
+  const parts = names.split('\0').filter(Boolean)
+  for (let i = 0; i + 1 < parts.length; i += 2) status.set(parts[i + 1]!, STATUS[parts[i]![0]!] ?? 'changed')
+  const files = numstat
+    .split('\0')
+    .filter(Boolean)
+    .map((line) => {
+      const [add, del, ...rest] = line.split('\t')
+      const file = rest.join('\t')
+      return { path: file, status: status.get(file) ?? 'modified', additions: Number(add) || 0, deletions: Number(del) || 0 }
+    })
+  return {
+    files,
+    insertions: files.reduce((n, f) => n + f.additions, 0),
+    deletions: files.reduce((n, f) => n + f.deletions, 0),
+  }
+}
+
+/** The unified diff between two commits of the mirror (optionally one path). */
+export function diffPatch(mirror: string, from: string, to: string, path?: string): Promise<string> {
+  return git(mirror, ['diff', '--no-renames', '--no-color', from, to, ...(path ? ['--', path] : [])]).then((p) => (p ? `${p}\n` : ''))
+}

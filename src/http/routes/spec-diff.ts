@@ -1,0 +1,58 @@
+import { Hono } from 'hono'
+import * as v from 'valibot'
+import { AppError, notFound } from '../../errors.ts'
+import type { Sql } from '../../db/connect.ts'
+import { findSpecFor } from '../../db/specs.ts'
+import { findTaskOfSpec } from '../../db/tickets.ts'
+import { GitError } from '../../actors/delivery-git.ts'
+import { diffPatch, diffSummary, mirrorPath } from '../../actors/repo-mirror.ts'
+import { readQuery, requireUser, type Env } from '../middleware.ts'
+
+const DiffQuerySchema = v.object({
+  task: v.optional(v.pipe(v.string(), v.regex(/^[A-Z]+-\d{3,}$/, 'task must be a task id such as TSK-001'))),
+  path: v.optional(
+    v.pipe(
+      v.string(),
+      v.minLength(1, 'path must not be empty'),
+      v.maxLength(1000, 'path is too long'),
+      v.check((p) => !p.startsWith('-') && !p.startsWith(':'), 'path must be a file path of the repository'),
+    ),
+  ),
+  format: v.optional(v.picklist(['json', 'patch'], 'format must be "patch" or absent')),
+})
+
+/**
+ * CONTRACT §4 `GET /specs/:id/diff`: the spec branch against its base, or (`task`) one task's own commits, from the
+ * server's mirror of the repository. JSON `{files, insertions, deletions}`, or `format=patch` as text/x-diff.
+ */
+export function specDiffRoutes(sql: Sql, dataDir: string) {
+  return new Hono<Env>().get('/:id/diff', async (c) => {
+    const { user } = requireUser(c)
+    const spec = await findSpecFor(sql, c.req.param('id'), user.id)
+    if (!spec) throw notFound('Spec')
+    const q = readQuery(c, DiffQuerySchema)
+    const d = spec.delivery
+    if (!d || !spec.project_id) throw new AppError('not_found', 'This spec has no branch yet: its changes exist once execution has started.')
+    let range = { from: d.base_commit, to: d.commit }
+    if (q.task) {
+      const task = await findTaskOfSpec(sql, spec.id, q.task)
+      if (!task) throw new AppError('not_found', `Task ${q.task} is not part of this spec.`)
+      const result = task.result as { base_commit?: unknown; commit?: unknown } | null
+      if (typeof result?.base_commit !== 'string' || typeof result.commit !== 'string') {
+        throw new AppError('not_found', `Task ${q.task} has no accepted work yet.`)
+      }
+      range = { from: result.base_commit, to: result.commit }
+    }
+    const mirror = mirrorPath(dataDir, spec.project_id)
+    // the mirror is fetched after each push: until the first fetch lands, the commits are not there yet
+    const unavailable = (err: unknown) => {
+      if (err instanceof GitError) throw new AppError('unavailable', 'The changes are being fetched from the repository; retry shortly.')
+      throw err
+    }
+    if (q.format === 'patch') {
+      const patch = await diffPatch(mirror, range.from, range.to, q.path).catch(unavailable)
+      return c.body(patch, 200, { 'content-type': 'text/x-diff; charset=utf-8' })
+    }
+    return c.json(await diffSummary(mirror, range.from, range.to, q.path).catch(unavailable))
+  })
+}
