@@ -199,3 +199,17 @@ export const COMMAND_BODIES: Record<CommandName, v.GenericSchema> = {
   retry: RetrySchema,
   message: MessageSchema,
 }
+
+/** `GET /specs/:id/diff` query (CONTRACT §4). */
+export const DiffQuerySchema = v.object({
+  task: v.optional(v.pipe(v.string(), v.regex(/^[A-Z]+-\d{3,}$/, 'task must be a task id such as TSK-001'))),
+  path: v.optional(
+    v.pipe(
+      v.string(),
+      v.minLength(1, 'path must not be empty'),
+      v.maxLength(1000, 'path is too long'),
+      v.check((p) => !p.startsWith('-') && !p.startsWith(':'), 'path must be a file path of the repository'),
+    ),
+  ),
+  format: v.optional(v.picklist(['json', 'patch'], 'format must be "patch" or absent')),
+})

@@ -100,3 +100,9 @@ export const MessagesAnswer = v.looseObject({ messages: v.array(v.looseObject({ 
 export const ModelAnswer = v.looseObject({ type: text })
 /** The proxy's errors: its own (CONTRACT §2), or the model API's, forwarded as they came. */
 export const ModelErrorAnswer = v.union([ErrorAnswer, v.looseObject({ type: v.literal('error'), error: v.looseObject({ type: text, message: text }) })])
+
+export const DiffAnswer = v.looseObject({
+  files: v.array(v.looseObject({ path: text, status: text, additions: v.number(), deletions: v.number() })),
+  insertions: v.number(),
+  deletions: v.number(),
+})

@@ -157,6 +157,8 @@ describe('the OpenAPI document', () => {
     await call('GET', `/api/v1/specs/${specId}`, { token })
     expect((await call('GET', '/api/v1/specs/spec_missing', { token })).status).toBe(404)
     await call('GET', `/api/v1/specs/${specId}/artifacts`, { token })
+    expect((await call('GET', `/api/v1/specs/${specId}/diff`, { token })).status).toBe(404) // no branch before execution
+    expect((await call('PATCH', `/api/v1/projects/${project.id}`, { token, body: { check_command: 'npm test' } })).body.check_command).toBe('npm test')
     expect((await call('GET', `/api/v1/specs/${specId}/artifacts/requirements.md`, { token })).status).toBe(200)
     expect((await call('PATCH', `/api/v1/specs/${specId}`, { token, body: { budget_usd: 5 } })).body.budget_usd).toBe(5)
     await call('GET', `/api/v1/specs/${specId}/events?after_seq=0&limit=500`, { token })

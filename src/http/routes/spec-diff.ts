@@ -1,32 +1,25 @@
 import { Hono } from 'hono'
-import * as v from 'valibot'
 import { AppError, notFound } from '../../errors.ts'
 import type { Sql } from '../../db/connect.ts'
 import { findSpecFor } from '../../db/specs.ts'
 import { findTaskOfSpec } from '../../db/tickets.ts'
 import { GitError } from '../../actors/delivery-git.ts'
 import { diffPatch, diffSummary, mirrorPath } from '../../actors/repo-mirror.ts'
+import { DiffQuerySchema } from '../../schemas/api.ts'
+import { DiffAnswer } from '../../schemas/responses.ts'
 import { readQuery, requireUser, type Env } from '../middleware.ts'
+import { doc } from '../openapi.ts'
 
-const DiffQuerySchema = v.object({
-  task: v.optional(v.pipe(v.string(), v.regex(/^[A-Z]+-\d{3,}$/, 'task must be a task id such as TSK-001'))),
-  path: v.optional(
-    v.pipe(
-      v.string(),
-      v.minLength(1, 'path must not be empty'),
-      v.maxLength(1000, 'path is too long'),
-      v.check((p) => !p.startsWith('-') && !p.startsWith(':'), 'path must be a file path of the repository'),
-    ),
-  ),
-  format: v.optional(v.picklist(['json', 'patch'], 'format must be "patch" or absent')),
-})
 
 /**
  * CONTRACT §4 `GET /specs/:id/diff`: the spec branch against its base, or (`task`) one task's own commits, from the
  * server's mirror of the repository. JSON `{files, insertions, deletions}`, or `format=patch` as text/x-diff.
  */
 export function specDiffRoutes(sql: Sql, dataDir: string) {
-  return new Hono<Env>().get('/:id/diff', async (c) => {
+  return new Hono<Env>().get(
+    '/:id/diff',
+    doc({ summary: 'What the spec (or one task) changed: files with counts, or the unified diff with format=patch', tag: 'specs', query: DiffQuerySchema, answer: DiffAnswer }),
+    async (c) => {
     const { user } = requireUser(c)
     const spec = await findSpecFor(sql, c.req.param('id'), user.id)
     if (!spec) throw notFound('Spec')
