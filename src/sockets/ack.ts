@@ -1,9 +1,13 @@
 import type { ExtendedError } from 'socket.io'
+import { isTransientDbError } from '../db/transient.ts'
 import { AppError } from '../errors.ts'
 import { logger } from '../log.ts'
 import type { AnswerOf, Refusal, SocketError } from './types.ts'
 
-/** Sockets' one error mapper: AppError → `{ok: false, error}`, anything else → `internal` (logged, no stack sent). */
+/**
+ * Sockets' one error mapper: AppError → `{ok: false, error}`, a database outage → `unavailable`, anything else →
+ * `internal` (logged, no stack sent).
+ */
 
 const log = logger('omoi:sockets')
 
@@ -24,6 +28,8 @@ export function refuseHandshake(reason: keyof typeof HANDSHAKE_REFUSALS): Extend
 
 export function toRefusal(err: unknown, event: string): Refusal {
   if (err instanceof AppError) return { ok: false, error: err.toJSON() }
+  // a database outage is a wait, as over REST (503): the client retries
+  if (isTransientDbError(err)) return { ok: false, error: { code: 'unavailable', message: 'The database is unavailable for a moment; retry shortly.' } }
   log.error('socket request failed', { event, err })
   return { ok: false, error: INTERNAL }
 }

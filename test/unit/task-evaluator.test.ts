@@ -6,7 +6,7 @@ const task = { id: 'TSK-001', title: 'Add the due_at column' }
 
 describe('the task evaluator judges what the sandbox saw', () => {
   it('accepts a passing check with changed files', () => {
-    expect(evaluateTask(goodTaskReport, task)).toEqual({ accepted: true, score: 1, feedback: 'Accepted with score 1.00.', hard_failures: [] })
+    expect(evaluateTask(goodTaskReport, task)).toEqual({ accepted: true, score: 1, feedback: 'Accepted (score 1.00).', hard_failures: [] })
   })
 
   it('rejects a failing check whatever the model says, with the check output in the feedback', () => {
