@@ -57,20 +57,14 @@ function systemMounts(): string[] {
 export function bwrapArgs(layout: BwrapLayout): string[] {
   const node = layout.nodePath.startsWith('/usr/') ? [] : ['--ro-bind', dirname(dirname(layout.nodePath)), dirname(dirname(layout.nodePath))]
   return [
-    ...(layout.userns ? ['--unshare-user', '--uid', SANDBOX_UID, '--gid', SANDBOX_UID] : []),
-    '--unshare-pid',
+    ...ownNamespaces(layout.userns),
     '--unshare-ipc',
     '--unshare-uts',
     '--hostname',
     'omoi-sandbox',
     ...systemMounts(),
     ...node,
-    '--proc',
-    '/proc',
-    '--dev',
-    '/dev',
-    '--tmpfs',
-    '/tmp',
+    ...PRIVATE_MOUNTS,
     '--ro-bind',
     layout.workerPath,
     WORKER_INSIDE,
@@ -90,6 +84,14 @@ export function bwrapArgs(layout: BwrapLayout): string[] {
     WORKER_INSIDE,
   ]
 }
+
+/** A PID namespace of its own, and a user namespace (an unprivileged uid inside) where the machine allows. */
+function ownNamespaces(userns: boolean): string[] {
+  return [...(userns ? ['--unshare-user', '--uid', SANDBOX_UID, '--gid', SANDBOX_UID] : []), '--unshare-pid']
+}
+
+/** A fresh /proc of the namespace, a minimal /dev and a private /tmp. */
+const PRIVATE_MOUNTS = ['--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp']
 
 async function findOnPath(name: string): Promise<string | null> {
   for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(':').filter(Boolean)) {
@@ -115,17 +117,7 @@ export async function probeBwrap(): Promise<Isolation> {
   if (!bwrap) throw new IsolationError(`bwrap is not installed: ${INSTALL}`)
   let lastError = ''
   for (const userns of [true, false]) {
-    const outer = [
-      ...(userns ? ['--unshare-user', '--uid', SANDBOX_UID, '--gid', SANDBOX_UID] : []),
-      '--unshare-pid',
-      ...systemMounts(),
-      '--proc',
-      '/proc',
-      '--dev',
-      '/dev',
-      '--tmpfs',
-      '/tmp',
-    ]
+    const outer = [...ownNamespaces(userns), ...systemMounts(), ...PRIVATE_MOUNTS]
     try {
       await exec(bwrap, [...outer, '--', 'bwrap', ...NESTED_SANDBOX_ARGS, 'true'], { timeout: 10_000 })
       return { kind: 'bwrap', bwrap, userns }

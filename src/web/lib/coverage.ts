@@ -1,17 +1,6 @@
-/** One acceptance criterion's coverage (`REQ-001.2`). */
-export interface CriterionCoverage {
-  id: string
-  text: string
-  tasks: string[]
-}
+import type { CriterionCoverage, RequirementCoverage } from '../../actors/sync-plan.ts'
 
-/** One requirement's row of the SYNC coverage matrix. */
-export interface RequirementCoverage {
-  requirement: string
-  title: string
-  tasks: string[]
-  criteria: CriterionCoverage[]
-}
+export type { CriterionCoverage, RequirementCoverage }
 
 const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [])
 const str = (v: unknown): string => (typeof v === 'string' ? v : '')
