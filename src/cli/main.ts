@@ -210,6 +210,37 @@ program
     ])
   })
 
+interface DiffAnswer {
+  files: { path: string; status: string; additions: number; deletions: number }[]
+  insertions: number
+  deletions: number
+}
+
+program
+  .command('diff <spec>')
+  .description('what a spec (or one of its tasks) changed: files with their counts, or the unified diff with --patch')
+  .option('--task <id>', "only this task's own work (e.g. TSK-001)")
+  .option('--path <file>', 'only this file')
+  .option('--patch', 'the unified diff')
+  .action(async (spec: string, opts: { task?: string; path?: string; patch?: boolean }, cmd: Command) => {
+    const { client, json } = await context(cmd)
+    const query = new URLSearchParams({
+      ...(opts.task ? { task: opts.task } : {}),
+      ...(opts.path ? { path: opts.path } : {}),
+      ...(opts.patch ? { format: 'patch' } : {}),
+    }).toString()
+    const path = `/specs/${spec}/diff${query ? `?${query}` : ''}`
+    if (opts.patch) {
+      write(await client.get<string>(path))
+      return
+    }
+    const answer = await client.get<DiffAnswer>(path)
+    print(json, answer, () => [
+      ...answer.files.map((f) => `${f.status.padEnd(8)} ${colour.green(`+${f.additions}`)} ${colour.red(`-${f.deletions}`)}  ${f.path}`),
+      colour.dim(`${answer.files.length} file${answer.files.length === 1 ? '' : 's'}, +${answer.insertions} -${answer.deletions}`),
+    ])
+  })
+
 try {
   await program.parseAsync(process.argv)
 } catch (err) {

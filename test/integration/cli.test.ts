@@ -76,6 +76,14 @@ describe('omoi, the terminal client', () => {
     expect(JSON.parse(events.stdout).events.map((e: { type: string }) => e.type)).toContain('spec.execution_completed')
     const artifacts = JSON.parse((await omoi('--json', 'artifacts', specId)).stdout)
     expect(artifacts.requirements.requirements.length).toBeGreaterThan(0)
+
+    // what the spec changed, as the server's mirror of the repository has it
+    const diff = await omoi('diff', specId)
+    expect(diff.code, diff.stderr).toBe(0)
+    expect(diff.stdout).toMatch(/^added +\+\d+ -0 {2}\S+/m)
+    expect(diff.stdout.trim().split('\n').at(-1)).toMatch(/^\d+ files?, \+\d+ -\d+$/)
+    const patch = await omoi('diff', specId, '--patch')
+    expect(patch.stdout).toMatch(/^diff --git a\/\S+ b\/\S+$/m)
   })
 
   it('watching a cancelled spec exits 1; steering commands answer the new status', async () => {
