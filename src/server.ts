@@ -28,7 +28,7 @@ import { Metrics } from './metrics/registry.ts'
 import { instrumentSql } from './metrics/instrument-sql.ts'
 import { createSyncWriter } from './actors/sync.ts'
 import { createDaytonaProvider } from './sandbox/daytona.ts'
-import { probeBwrap } from './sandbox/bwrap.ts'
+import { probeBwrap, type Isolation } from './sandbox/bwrap.ts'
 import { createLocalProvider } from './sandbox/local.ts'
 import type { SandboxProvider } from './sandbox/provider.ts'
 import { attachSockets } from './sockets/index.ts'
@@ -68,7 +68,8 @@ export async function startServer(config: Config, options: { database?: Database
 
   const sessions = createSessionStore(sql, { secureCookies: (config.publicUrl ?? '').startsWith('https://') })
   const auth = createAuthService(sql, sessions, config.adminEmails)
-  const provider = await createProvider(config, await buildWorker())
+  const isolation = await sandboxIsolation(config)
+  const provider = createProvider(config, await buildWorker(), isolation)
   let callbackUrl = ''
   const stops = new SandboxStops()
   // cancels model calls in flight through the proxy when the server stops
@@ -99,6 +100,7 @@ export async function startServer(config: Config, options: { database?: Database
         ...createDeliveryActors({
           sql,
           dataDir: config.dataDir,
+          isolation,
           gitToken: config.sandbox.kind === 'daytona' ? config.sandbox.gitToken : undefined,
           forge: config.forge,
         }),
@@ -167,12 +169,21 @@ export async function startServer(config: Config, options: { database?: Database
   return { url, port, database, config, host, io: sockets.io, app, close }
 }
 
-async function createProvider(config: Config, workerPath: string): Promise<SandboxProvider> {
-  if (config.sandbox.kind === 'local') {
-    if (config.sandbox.isolation === 'none') log.warn('OMOI_SANDBOX_ISOLATION=none: agents run unconfined, with everything this server can reach')
-    const isolation = config.sandbox.isolation === 'bwrap' ? await probeBwrap() : ({ kind: 'none' } as const)
-    return createLocalProvider({ dataDir: config.dataDir, workerPath, isolation })
+/**
+ * How work of an agent that runs on this machine is confined: local sandboxes, and the check command the server runs
+ * on a spec's branch (with Daytona sandboxes, that check is confined by bubblewrap when it is installed).
+ */
+async function sandboxIsolation(config: Config): Promise<Isolation> {
+  if (config.sandbox.kind === 'daytona') return probeBwrap().catch((): Isolation => ({ kind: 'none' }))
+  if (config.sandbox.isolation === 'none') {
+    log.warn('OMOI_SANDBOX_ISOLATION=none: agents run unconfined, with everything this server can reach')
+    return { kind: 'none' }
   }
+  return probeBwrap()
+}
+
+function createProvider(config: Config, workerPath: string, isolation: Isolation): SandboxProvider {
+  if (config.sandbox.kind === 'local') return createLocalProvider({ dataDir: config.dataDir, workerPath, isolation })
   const { apiKey, apiUrl, target, gitToken } = config.sandbox
   return createDaytonaProvider({ apiKey, workerBundlePath: workerPath, ...(apiUrl ? { apiUrl } : {}), ...(target ? { target } : {}), ...(gitToken ? { gitToken } : {}) })
 }

@@ -1,3 +1,4 @@
+import type { Isolation } from '../sandbox/bwrap.ts'
 import { join, resolve } from 'node:path'
 import { fromCallback, fromPromise } from 'xstate'
 import type { Sql } from '../db/connect.ts'
@@ -22,6 +23,8 @@ const log = logger('omoi:delivery')
 export interface DeliveryDeps {
   sql: Sql
   dataDir: string
+  /** How the integrated check is confined (as the local sandboxes are). */
+  isolation: Isolation
   /** OMOI_GIT_TOKEN, for a private remote. */
   gitToken?: string
   forge?: ForgeConfig
@@ -124,7 +127,7 @@ export function createDeliveryActors(deps: DeliveryDeps) {
     return exclusive(dir, async () => {
       await freshClone(dir, url, deps.gitToken)
       const commit = await checkoutClean(dir, input.branch)
-      const check = input.checkCommand ? await runCheckIn(dir, input.checkCommand, { hidden: [resolve(deps.dataDir)] }) : null
+      const check = input.checkCommand ? await runCheckIn(dir, input.checkCommand, { isolation: deps.isolation }) : null
       await git(dir, ['clean', '-q', '-fdx']).catch(() => {})
       await updateDelivery(deps.sql, spec.id, {
         commit,

@@ -1,3 +1,4 @@
+import { commandArgs, type Isolation } from '../sandbox/bwrap.ts'
 import { execFile, spawn } from 'node:child_process'
 import { mkdir, rm, stat } from 'node:fs/promises'
 import { dirname } from 'node:path'
@@ -95,31 +96,16 @@ const tail = (text: string, cap: number) => {
   return (points.length > cap ? points.slice(-cap) : points).join('')
 }
 
-const BWRAP = '/usr/bin/bwrap'
-
 /**
- * The command line that runs `command` in `cwd` inside bubblewrap when it is installed: the system read-only, `hidden`
- * (the data directory: database, other workspaces, tokens) replaced by an empty tmpfs, only `cwd` writable, own
- * PID/IPC/UTS namespaces. Without bubblewrap: plain bash (the environment is still stripped).
+ * Runs `command` with bash in `cwd`, confined as a local sandbox is when `isolation` is bubblewrap (src/sandbox/bwrap.ts:
+ * the command sees the system read-only and its working copy, nothing else of the host), in its own process group (a
+ * time limit kills all it started), with an environment of PATH and a HOME inside the working copy only: nothing of the
+ * server's settings or secrets.
  */
-async function checkCommandLine(cwd: string, command: string, hidden: string[]): Promise<[string, string[]]> {
-  if (!(await exists(BWRAP))) return ['bash', ['-c', command]]
-  const hide = hidden.flatMap((dir) => ['--tmpfs', dir])
-  return [
-    BWRAP,
-    ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp', ...hide, '--bind', cwd, cwd,
-      '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--die-with-parent', '--chdir', cwd, 'bash', '-c', command],
-  ]
-}
-
-/**
- * Runs `command` with bash in `cwd` (inside bubblewrap, see checkCommandLine), in its own process group (a time limit
- * kills all it started), with an environment of PATH and a HOME inside the working copy only: nothing of the server's
- * settings or secrets.
- */
-export async function runCheckIn(cwd: string, command: string, opts: { hidden?: string[]; timeoutS?: number } = {}): Promise<CheckResult> {
+export async function runCheckIn(cwd: string, command: string, opts: { isolation: Isolation; timeoutS?: number }): Promise<CheckResult> {
   const timeoutS = opts.timeoutS ?? CHECK_TIMEOUT_S
-  const [program, args] = await checkCommandLine(cwd, command, opts.hidden ?? [])
+  const [program, args] =
+    opts.isolation.kind === 'bwrap' ? [opts.isolation.bwrap, commandArgs(opts.isolation, cwd, command)] : ['bash', ['-c', command]]
   const started = Date.now()
   return new Promise((resolve, reject) => {
     const child = spawn(program, args, {

@@ -93,6 +93,37 @@ function ownNamespaces(userns: boolean): string[] {
 /** A fresh /proc of the namespace, a minimal /dev and a private /tmp. */
 const PRIVATE_MOUNTS = ['--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp']
 
+/**
+ * The bwrap command line that runs a shell `command` in `cwd` confined as an agent's sandbox is (the server runs a
+ * project's check command this way, src/actors/delivery-git.ts): own PID/IPC/UTS (and user) namespaces, the system
+ * read-only, a private /tmp, `cwd` the only writable place, nothing else of the host; node shown when it lives outside
+ * /usr (checks such as `npm test` need it). It ends with this process.
+ */
+export function commandArgs(isolation: Extract<Isolation, { kind: 'bwrap' }>, cwd: string, command: string): string[] {
+  const nodeHome = dirname(dirname(process.execPath))
+  const node = process.execPath.startsWith('/usr/') ? [] : ['--ro-bind', nodeHome, nodeHome]
+  return [
+    ...ownNamespaces(isolation.userns),
+    '--unshare-ipc',
+    '--unshare-uts',
+    '--die-with-parent',
+    ...systemMounts(),
+    ...node,
+    ...PRIVATE_MOUNTS,
+    '--bind',
+    cwd,
+    cwd,
+    '--remount-ro',
+    '/',
+    '--chdir',
+    cwd,
+    '--',
+    'bash',
+    '-c',
+    command,
+  ]
+}
+
 async function findOnPath(name: string): Promise<string | null> {
   for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(':').filter(Boolean)) {
     const path = join(dir, name)
