@@ -187,7 +187,8 @@ export class SpecHost implements SpecHostView {
   async send(specId: string, event: SpecEvent): Promise<void> {
     await this.settled(specId)
     const live = this.live.get(specId)
-    if (!live) throw new Error(`spec ${specId} has no live actor on this node`)
+    // not (or no longer) here: another node took it over a moment ago; the caller hands the request to the owner
+    if (!live) throw new NotOwnerError(specId, '')
     live.actor.send(event)
     await live.queue.idle()
     // the write was refused by the fence: this copy was stale and is gone; the caller hands the request to the owner
@@ -238,8 +239,9 @@ export class SpecHost implements SpecHostView {
       await assertFence(tx, specId, { node: this.nodeId, epoch: live.epoch })
       return appendEvents(tx, specId, events)
     }).catch((err: unknown) => {
-      if (err instanceof FencedError) this.drop(specId, 'its lease was taken over by another node')
-      throw err
+      if (!(err instanceof FencedError)) throw err
+      this.drop(specId, 'its lease was taken over by another node')
+      throw new NotOwnerError(specId, '')
     })
   }
 

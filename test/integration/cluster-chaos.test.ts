@@ -58,6 +58,12 @@ afterAll(async () => {
 const ownerOf = async (specId: string) =>
   (await database.sql<{ owner_node: string }[]>`select owner_node from spec_actors where spec_id = ${specId}`)[0]?.owner_node
 const lastSeq = async (specId: string) => Number((await database.sql`select coalesce(max(seq), 0) as n from sandbox_events where spec_id = ${specId}`)[0]!.n)
+/** The error lines the nodes logged, for a failure message. */
+const serverErrors = () =>
+  cluster.nodes
+    .flatMap((n) => n.process.output().split('\n').filter((l) => l.includes('"level":"error"')).map((l) => `${n.id}: ${l.slice(0, 2000)}`))
+    .join('\n')
+
 /** What a spec that did not end went through: for the failure message. */
 async function story(specId: string): Promise<string> {
   const [actor] = await database.sql`select owner_node, epoch, version, state, lease_expires_at > now() as live from spec_actors where spec_id = ${specId}`
@@ -80,7 +86,7 @@ async function steer(ids: string[], stop: () => boolean): Promise<number> {
         intervalMs: 200,
         what: `spec ${id} to resume`,
       })
-    } else expect([409, 503]).toContain(paused.status)
+    } else expect([409, 503], `pause answered ${paused.status} ${JSON.stringify(paused.body)}\n${serverErrors()}`).toContain(paused.status)
     await new Promise((resolve) => setTimeout(resolve, 400))
   }
   return answered
