@@ -103,15 +103,24 @@ export class TestCluster {
     req.on('end', () => this.send(req, Buffer.concat(body), res, 0))
   }
 
-  /** To the next serving node; one that refuses the connection (killed a moment ago) passes it on to the next. */
+  /**
+   * To the next serving node, on a connection of its own (no keep-alive socket the node may be closing at that very
+   * moment); a node that refuses or drops the connection (killed a moment ago) passes the request on to the next, for a
+   * few rounds over the serving nodes, as a load balancer with retries does.
+   */
   private send(req: IncomingMessage, body: Buffer, res: ServerResponse, tried: number): void {
     const live = this.nodes.filter((n) => n.serving)
-    if (tried >= live.length) {
+    if (tried >= 3 * Math.max(live.length, 1)) {
       res.writeHead(502).end()
       return
     }
+    if (live.length === 0) {
+      setTimeout(() => this.send(req, body, res, tried + 1), 200)
+      return
+    }
     const node = live[this.next++ % live.length]!
-    const upstream = request({ host: '127.0.0.1', port: node.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+    const headers = { ...req.headers, connection: 'close' }
+    const upstream = request({ host: '127.0.0.1', port: node.port, method: req.method, path: req.url, headers, agent: false }, (answer) => {
       res.writeHead(answer.statusCode ?? 502, answer.headers)
       answer.pipe(res)
     })
