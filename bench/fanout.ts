@@ -11,7 +11,7 @@ import { MAX_QUEUED_BYTES, queuedPackets } from '../src/sockets/backpressure.ts'
 import { PRESENCE_INTERVAL_MS } from '../src/sockets/presence.ts'
 import { SpecFeed } from '../src/sockets/feed.ts'
 import type { SpecServer } from '../src/sockets/types.ts'
-import { newId, newSecret } from '../src/ids.ts'
+import { hashToken, newId, newSecret } from '../src/ids.ts'
 import { runChild } from './support/child.ts'
 import { freshDatabase } from './support/db.ts'
 import type { FanoutAnswer, FanoutJob, FanoutPhase, FanoutTarget, PhaseAnswer } from './support/fanout-clients.ts'
@@ -55,7 +55,7 @@ const BUDGET_JOIN_RATIO = 1.5
 
 /**
  * Viewer accounts: `count` users, members (viewer) of the project, each with a session token, written straight to the
- * tables. Returns one token per user.
+ * tables (a session's id is its token's SHA-256, as src/auth/sessions.ts stores it). Returns one token per user.
  */
 async function viewerTokens(database: Database, projectId: string, count: number): Promise<string[]> {
   const { sql } = database
@@ -71,7 +71,7 @@ async function viewerTokens(database: Database, projectId: string, count: number
     await sql`insert into users ${sql(part, 'id', 'email', 'name', 'password_hash')}`
     await sql`insert into project_members ${sql(part.map((u) => ({ project_id: projectId, user_id: u.id, role: 'viewer' })), 'project_id', 'user_id', 'role')}`
     await sql`insert into sessions (id, user_id, expires_at)
-      select * from unnest(${tokens.slice(i, i + 500)}::text[], ${part.map((u) => u.id)}::text[], array_fill(now() + interval '30 days', array[${part.length}]::int[]))`
+      select * from unnest(${tokens.slice(i, i + 500).map(hashToken)}::text[], ${part.map((u) => u.id)}::text[], array_fill(now() + interval '30 days', array[${part.length}]::int[]))`
   }
   return tokens
 }
