@@ -104,10 +104,11 @@ export class SpecCommands {
     if (input.command === 'message') return { code: 201, body: await this.message(user, spec, parseInput(MessageSchema, input).text) }
 
     const event = this.toEvent(user, input)
+    // whether it applies now comes first: a draft is not "over budget", it is not running
+    if (!this.host.can(spec.id, event)) throw this.notApplicable(spec, input)
     if (input.command === 'resume' && spec.budget_usd !== null && spec.cost_usd >= spec.budget_usd) {
       throw new AppError('budget_exceeded', `The spec has spent $${spec.cost_usd} of its $${spec.budget_usd} budget; it cannot resume.`)
     }
-    if (!this.host.can(spec.id, event)) throw this.notApplicable(spec, input)
     await this.host.send(spec.id, event)
     return { code: 200, body: await this.answer(spec.id) }
   }

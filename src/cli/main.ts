@@ -1,3 +1,4 @@
+import { resolve } from 'node:path'
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import { CliError, Client } from './client.ts'
 import { configPath, readSaved, writeSaved } from './store.ts'
@@ -99,7 +100,9 @@ projects
   .option('--branch <name>', 'its default branch')
   .action(async (name: string, opts: { repo?: string; branch?: string }, cmd: Command) => {
     const { client, json } = await context(cmd)
-    const project = await client.post('/projects', { name, ...(opts.repo ? { repo_url: opts.repo } : {}), ...(opts.branch ? { default_branch: opts.branch } : {}) })
+    // a relative local path means this directory's, as everywhere in a terminal (a URL or absolute path goes as it is)
+    const repo = opts.repo && (opts.repo.startsWith('.') || /^[\w-]+(\/|$)/.test(opts.repo)) && !opts.repo.includes('://') ? resolve(opts.repo) : opts.repo
+    const project = await client.post('/projects', { name, ...(repo ? { repo_url: repo } : {}), ...(opts.branch ? { default_branch: opts.branch } : {}) })
     print(json, project, () => `${project.id}  ${project.name}`)
   })
 

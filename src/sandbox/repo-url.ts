@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process'
 import { realpath, stat } from 'node:fs/promises'
+import { promisify } from 'node:util'
 import { isAbsolute, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { AppError } from '../errors.ts'
@@ -40,4 +42,24 @@ export async function checkRepoUrl(url: string, options: { roots: string[]; data
     ((await exists(join(real, 'HEAD'))) && (await exists(join(real, 'objects'))) && (await exists(join(real, 'refs'))))
   if (!isRepo) throw refuse('is not a git repository')
   return real
+}
+
+const git = promisify(execFile)
+
+/**
+ * The branch a project on the local repository `real` (as checkRepoUrl answers it) works from: without `requested`, the
+ * branch its HEAD names (not a guessed "main"); a `requested` branch the repository does not have is a 400 naming
+ * default_branch (an empty repository, with no branch yet, takes any). So a project never learns at execution, after
+ * every planning phase was paid for, that its branch is missing.
+ */
+export async function localDefaultBranch(real: string, requested: string | undefined): Promise<string> {
+  const run = (...args: string[]) => git('git', ['-C', real, ...args]).then((r) => r.stdout.trim(), () => null)
+  const head = (await run('symbolic-ref', '--short', 'HEAD')) ?? 'main'
+  if (!requested) return head
+  const empty = (await run('rev-parse', '--verify', '--quiet', 'HEAD')) === null
+  if (!empty && (await run('rev-parse', '--verify', '--quiet', `refs/heads/${requested}`)) === null) {
+    const why = `names a branch the repository does not have (its HEAD is ${head})`
+    throw new AppError('invalid_body', `default_branch ${why}.`, { default_branch: [why] })
+  }
+  return requested
 }

@@ -61,6 +61,7 @@ export const CheckCommandSchema = v.pipe(
   v.string('check_command must be a string'),
   v.trim(),
   v.maxLength(2000, 'check_command must be at most 2000 characters'),
+  noNul('check_command'),
   v.transform((s) => (s === '' ? null : s)),
 )
 
@@ -96,6 +97,8 @@ const SpecFields = {
       v.pipe(
         v.number('budget_usd must be a number'),
         v.minValue(0, 'budget_usd must not be negative'),
+        // stored to 1/100 of a cent: anything smaller would silently become 0
+        v.check((n) => n === 0 || n >= 0.0001, 'budget_usd must be 0 or at least 0.0001'),
         v.maxValue(MAX_BUDGET_USD, `budget_usd must be at most ${MAX_BUDGET_USD}`),
       ),
     ),

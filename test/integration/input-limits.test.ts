@@ -29,8 +29,10 @@ const nested = (depth: number) => '{"a":'.repeat(depth) + '1' + '}'.repeat(depth
 describe('REST input a column cannot hold', () => {
   it.each([
     ['a NUL in a project name', '/projects', { name: 'sh\u0000op' }, 'name'],
+    ['a NUL in a check command', '/projects', { name: 'Shop', check_command: 'npm\u0000 test' }, 'check_command'],
     ['a NUL in a spec title', '/specs', { project_id: 'x', title: 'ti\u0000tle', description: 'd' }, 'title'],
     ['budget_usd 1e9', '/specs', { title: 't', description: 'd', budget_usd: 1e9 }, 'budget_usd'],
+    ['budget_usd 1e-7 (would be stored as 0)', '/specs', { title: 't', description: 'd', budget_usd: 1e-7 }, 'budget_usd'],
   ])('%s is a 400 naming the field', async (_name, path, body, field) => {
     const res = await api.post(path, body)
     expect(res.status).toBe(400)

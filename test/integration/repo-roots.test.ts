@@ -30,6 +30,19 @@ afterAll(async () => {
 const create = (repo_url: string) => api.post('/projects', { name: 'Repo', repo_url })
 
 describe('POST /projects with a local repo_url', () => {
+  it('works from the branch the repository has: its HEAD by default, a missing one is a 400', async () => {
+    const repo = join(roots, 'legacy')
+    await mkdir(repo)
+    await git(repo, 'init', '-q', '-b', 'master')
+    await git(repo, 'commit', '-q', '--allow-empty', '-m', 'first')
+    const made = await create(repo)
+    expect(made.status, JSON.stringify(made.body)).toBe(201)
+    expect(made.body.default_branch).toBe('master')
+    const missing = await api.post('/projects', { name: 'Repo', repo_url: repo, default_branch: 'develop' })
+    expect(missing.status).toBe(400)
+    expect(missing.body.error.fields.default_branch[0]).toMatch(/does not have \(its HEAD is master\)/)
+  })
+
   it('takes a git repository under a root, stored by its real path', async () => {
     const repo = join(roots, 'shop')
     await mkdir(repo)

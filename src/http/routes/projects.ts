@@ -4,7 +4,7 @@ import { newId } from '../../ids.ts'
 import type { Sql } from '../../db/connect.ts'
 import { findProjectFor, insertProject, listProjectsFor, updateProject } from '../../db/projects.ts'
 import { listSpecsForProject } from '../../db/specs.ts'
-import { checkRepoUrl } from '../../sandbox/repo-url.ts'
+import { checkRepoUrl, localDefaultBranch } from '../../sandbox/repo-url.ts'
 import { CreateProjectSchema, ProjectSpecsQuerySchema, UpdateProjectSchema } from '../../schemas/api.ts'
 import { presentProject, presentSpec } from '../../schemas/present.ts'
 import { readBody, readQuery, requireUser, type Env } from '../middleware.ts'
@@ -17,12 +17,15 @@ export function projectRoutes(sql: Sql, repos: { roots: string[]; dataDir: strin
     .post('/', doc({ summary: 'Create a project', tag: 'projects', body: CreateProjectSchema, status: 201, answer: ProjectAnswer }), async (c) => {
       const { user } = requireUser(c)
       const body = await readBody(c, CreateProjectSchema)
+      const repoUrl = body.repo_url ? await checkRepoUrl(body.repo_url, repos) : null
+      // a local repository is asked which branch it has; a remote one is taken at its word
+      const branch = repoUrl?.startsWith('/') ? await localDefaultBranch(repoUrl, body.default_branch) : (body.default_branch ?? 'main')
       const project = await insertProject(sql, {
         id: newId('prj'),
         owner_id: user.id,
         name: body.name,
-        repo_url: body.repo_url ? await checkRepoUrl(body.repo_url, repos) : null,
-        default_branch: body.default_branch ?? 'main',
+        repo_url: repoUrl,
+        default_branch: branch,
         check_command: body.check_command ?? null,
       })
       return c.json(presentProject({ ...project, role: 'owner' }), 201)
