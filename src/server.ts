@@ -87,8 +87,10 @@ export async function startServer(config: Config, options: { database?: Database
           provider,
           taskSlots: new Semaphore(config.nodeTaskLimit),
           taskConcurrency: config.taskConcurrency,
-          shuttingDown: () => host.shuttingDown,
+          keepSandboxes: (specId) => host.shuttingDown || host.isDropping(specId),
           settled: (specId) => host.settled(specId),
+          fence: (specId) => host.fenceOf(specId),
+          fenced: (specId) => host.fencedOut(specId),
           env: () => ({
             callbackUrl,
             model: { apiKey: config.model.apiKey, baseUrl: config.model.baseUrl, name: config.model.name },

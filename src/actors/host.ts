@@ -2,7 +2,7 @@ import { createActor, type Actor } from 'xstate'
 import { newUuid } from '../ids.ts'
 import { logger } from '../log.ts'
 import { transaction, type Sql } from '../db/connect.ts'
-import { assertFence, claimActor, claimActors, FencedError, loadActor, releaseLeases, renewLeases, RENEW_MS } from '../db/actors.ts'
+import { assertFence, claimActor, claimActors, FencedError, loadActor, type Fence, releaseLeases, renewLeases, RENEW_MS } from '../db/actors.ts'
 import { appendEvents, eventsAfter, GroupCommit, type AppendResult } from '../db/events.ts'
 import { reportUndelivered } from '../db/messages.ts'
 import { endUnfinishedPhases, findSpec, findSpecs, type PhaseSummary, type SpecRow } from '../db/specs.ts'
@@ -74,6 +74,8 @@ export class SpecHost implements SpecHostView {
   private leaseTimer: NodeJS.Timeout | undefined
   private stopping = false
   private booted = false
+  /** Specs whose stale copy is being stopped right now: their runners leave the sandboxes to the new owner. */
+  private readonly dropping = new Set<string>()
   /** Aborted at shutdown: writes waiting for the database give up (the next boot restores what was stored). */
   private readonly halt = new AbortController()
 
@@ -157,6 +159,22 @@ export class SpecHost implements SpecHostView {
   can(specId: string, event: SpecEvent): boolean {
     const live = this.live.get(specId)
     return !!live && live.actor.getSnapshot().can(event)
+  }
+
+  /** This node's lease on the spec while its copy runs here, else null: sandbox writes are fenced with it. */
+  fenceOf(specId: string): Fence | null {
+    const live = this.live.get(specId)
+    return live && !live.stopped ? { node: this.nodeId, epoch: live.epoch } : null
+  }
+
+  /** True while this node's stale copy of the spec is being stopped (another node took it over). */
+  isDropping(specId: string): boolean {
+    return this.dropping.has(specId)
+  }
+
+  /** A write outside the actor's own (a sandbox row) was refused by the fence: the stale copy stops at once. */
+  fencedOut(specId: string): void {
+    this.drop(specId, 'a sandbox write was refused: another node holds its lease')
   }
 
   stateOf(specId: string): string | null {
@@ -319,7 +337,12 @@ export class SpecHost implements SpecHostView {
     live.dropped = true
     live.stopped = true
     live.unsubscribe()
-    live.actor.stop()
+    this.dropping.add(specId)
+    try {
+      live.actor.stop()
+    } finally {
+      this.dropping.delete(specId)
+    }
     log.warn('actor stopped on this node', { spec_id: specId, node: this.nodeId, reason })
   }
 

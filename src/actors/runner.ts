@@ -2,7 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { fromCallback } from 'xstate'
 import { hashToken, newId, newSecret } from '../ids.ts'
 import { logger } from '../log.ts'
-import type { Sql } from '../db/connect.ts'
+import { transaction, type Sql } from '../db/connect.ts'
+import { assertFence, FencedError, type Fence } from '../db/actors.ts'
 import { isTransientDbError, markDown, markUp, retryTransient } from '../db/transient.ts'
 import { countLiveTaskSandboxes, endSandbox, findLiveSandbox, findSandbox, insertSandbox, markSandboxRunning, type SandboxRow } from '../db/sandboxes.ts'
 import type { SandboxProvider } from '../sandbox/provider.ts'
@@ -19,10 +20,17 @@ export interface RunnerDeps {
   taskSlots: Semaphore
   /** Task sandboxes per spec at once (OMOI_TASK_CONCURRENCY), counted from the sandbox rows. */
   taskConcurrency: number
-  /** True while the host shuts down: sandboxes must survive the restart, so runners do not stop them. */
-  shuttingDown: () => boolean
+  /**
+   * True when a stopping runner must leave its sandbox alone: the host shuts down (sandboxes outlive a restart), or this
+   * node's copy of the spec is being dropped because another node took it over (the new owner re-attaches to them).
+   */
+  keepSandboxes: (specId: string) => boolean
   /** Resolves once the spec's queued writes have landed: a runner reports nothing while its actor is held. */
   settled: (specId: string) => Promise<void>
+  /** This node's lease on the spec (DESIGN §4), or null once its copy is gone: a sandbox is created only under it. */
+  fence: (specId: string) => Fence | null
+  /** A sandbox write was refused by the fence: the node's copy of the spec is stale and must stop at once. */
+  fenced: (specId: string) => void
   stops: SandboxStops
   env: () => { callbackUrl: string; model: { apiKey?: string; baseUrl?: string; name: string }; gitToken?: string }
   dataDir: string
@@ -100,8 +108,10 @@ export function createSandboxRunner(deps: RunnerDeps) {
       return attachOrStart(deps, input, abort.signal)
     })()
 
-    const watch = async (sandbox: SandboxRow) => {
+    const watch = async (found: SandboxRow | Lost) => {
       if (abort.signal.aborted) return
+      if ('lost' in found) return report({ type: 'SANDBOX_LOST', reason: found.lost, ...target })
+      const sandbox = found
       report({ type: 'SANDBOX_STARTED', sandboxId: sandbox.id, ...target })
       const deadline = Date.parse(input.deadline)
       let statusAt = 0
@@ -141,6 +151,7 @@ export function createSandboxRunner(deps: RunnerDeps) {
     }
 
     created.then(watch).catch((err) => {
+      if (err instanceof FencedError) return deps.fenced(input.specId)
       if (abort.signal.aborted) return
       log.warn('sandbox runner failed', { spec_id: input.specId, target, err })
       report({ type: 'SANDBOX_ERROR', error: errorMessage(err), ...target })
@@ -149,10 +160,10 @@ export function createSandboxRunner(deps: RunnerDeps) {
     return () => {
       abort.abort()
       releaseSlot?.()
-      if (deps.shuttingDown()) return
+      if (deps.keepSandboxes(input.specId)) return
       deps.stops.add(
         created.then(
-          (sandbox) => stopSandbox(deps, sandbox),
+          (sandbox) => ('lost' in sandbox ? undefined : stopSandbox(deps, sandbox)),
           () => {},
         ),
       )
@@ -167,20 +178,46 @@ async function waitForSpecSlot(deps: RunnerDeps, specId: string, signal: AbortSi
   }
 }
 
-async function attachOrStart(deps: RunnerDeps, input: RunnerInput, signal: AbortSignal): Promise<SandboxRow> {
+/** A sandbox found dead where one should run: the machine replaces it with the next generation. */
+interface Lost {
+  lost: string
+}
+
+/**
+ * Runs `write` in a transaction that holds this node's lease on the spec (the actor row locked, DESIGN §4): a node
+ * that lost the lease creates or ends no sandbox. Throws FencedError otherwise.
+ */
+function fencedWrite<T>(deps: RunnerDeps, specId: string, write: (tx: Sql) => Promise<T>): Promise<T> {
+  const fence = deps.fence(specId)
+  if (!fence) return Promise.reject(new FencedError(specId))
+  return transaction(deps.sql, async (tx) => {
+    await assertFence(tx, specId, fence)
+    return write(tx)
+  })
+}
+
+async function attachOrStart(deps: RunnerDeps, input: RunnerInput, signal: AbortSignal): Promise<SandboxRow | Lost> {
   const key = sandboxKey(input)
   // every database step waits out an outage: a database blip is never why a sandbox "could not start"
   const db = <T>(what: string, fn: () => Promise<T>) => retryTransient(what, fn, signal)
+  // the transition that asked for this sandbox is stored first: the database is never behind a running sandbox
+  await deps.settled(input.specId)
+  signal.throwIfAborted()
   const existing = await db('find the live sandbox', () => findLiveSandbox(deps.sql, key))
   if (existing?.status === 'running' && existing.external_id) {
     const liveness = await deps.provider.status({ id: existing.id, externalId: existing.external_id })
     if (liveness !== 'exited') return existing
   }
-  if (existing) await db('end a dead sandbox', () => endSandbox(deps.sql, existing.id, 'replaced: not alive after a restart'))
+  if (existing) {
+    // one row per (work, attempt, generation): a dead one is replaced by the machine, under the next generation
+    const reason = existing.status === 'running' ? 'its worker did not survive a restart' : 'it was still starting when its node stopped'
+    await db('end a dead sandbox', () => fencedWrite(deps, input.specId, (tx) => endSandbox(tx, existing.id, `replaced: ${reason}`)))
+    return { lost: reason }
+  }
   if (input.kind === 'task') await waitForSpecSlot(deps, input.specId, signal)
 
   const token = newSecret()
-  const row = await db('insert a sandbox', () => insertSandbox(deps.sql, {
+  const row = await db('insert a sandbox', () => fencedWrite(deps, input.specId, (tx) => insertSandbox(tx, {
     id: newId('sbx'),
     spec_id: input.specId,
     kind: input.kind,
@@ -190,7 +227,7 @@ async function attachOrStart(deps: RunnerDeps, input: RunnerInput, signal: Abort
     generation: key.generation,
     token_hash: hashToken(token),
     provider: deps.provider.name,
-  }))
+  })))
   try {
     const repo = await db('resolve the repository', () => resolveRepo(deps.sql, deps.dataDir, input))
     const handle = await deps.provider.start({

@@ -10,7 +10,9 @@ import { makeRepo } from '../support/repo.ts'
 import { startTestServer, type TestServer } from '../support/server.ts'
 import { ask, Collector, connect, connectAdmin, connected, SpecView } from '../support/socket-client.ts'
 import type { Presence, PresenceDelta } from '../../src/sockets/types.ts'
-import { freePort } from '../support/stack.ts'
+import { forSpec, startModelGate, type ModelGate } from '../support/model-gate.ts'
+import { freePort, runningSandbox, sandboxesOf } from '../support/stack.ts'
+import { waitFor } from '../support/wait.ts'
 
 /**
  * Two nodes on one PostgreSQL with OMOI_CLUSTER=postgres (CI sets DATABASE_URL; embedded PGlite is one node). Node A's
@@ -22,6 +24,7 @@ const adminEmail = `admin-${ulid().toLowerCase()}@example.com`
 let database: Database
 let secondConnection: Database
 let model: FakeModel
+let gate: ModelGate
 let nodeA: TestServer
 let nodeB: TestServer
 
@@ -29,9 +32,10 @@ beforeAll(async () => {
   if (!enabled) return
   ;[database, model] = await Promise.all([freshDatabase(), startFakeModel({ delayMs: 60 })])
   secondConnection = await openPostgres(database.url)
+  gate = await startModelGate(model.url)
   const env = {
     ANTHROPIC_API_KEY: 'test-key',
-    ANTHROPIC_BASE_URL: model.url,
+    ANTHROPIC_BASE_URL: gate.url,
     OMOI_CLUSTER: 'postgres',
     DATABASE_URL: database.url,
     OMOI_ADMIN_EMAILS: adminEmail,
@@ -43,6 +47,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await nodeA?.close()
   await nodeB?.close()
+  await gate?.close()
   await model?.close()
   await secondConnection?.close()
   await database?.close()
@@ -130,8 +135,44 @@ describe('two nodes with the postgres adapter', () => {
     const approved = await owner.post(`/specs/${specId}/approve`, { phase: 'requirements' })
     expect(approved.status).toBe(200)
     expect(await versionOf(specId)).toBeGreaterThan(before)
+    // the design sandbox was created once, by the new owner: the stale copy's refused approval started none
+    await runningSandbox(database.sql, specId, { phase: 'design' })
+    const design = (await sandboxesOf(database.sql, specId)).filter((s) => s.phase === 'design')
+    expect(design.map((s) => [s.attempt, s.generation])).toEqual([[1, 0]])
     await owner.post(`/specs/${specId}/cancel`)
   }, 90_000)
+
+  it.skipIf(!enabled)('a node that loses a spec leaves its running sandbox to the new owner, which re-attaches to it', async () => {
+    const title = 'Taken over mid-phase'
+    const hold = gate.hold((r) => forSpec(title)(r) && r.submitTool === 'submit_exploration' && r.called.length === 1, 1)
+    const owner = await asUser(nodeA.url, 'Owner')
+    const project = (await owner.post('/projects', { name: 'Shop', repo_url: await makeRepo() })).body
+    const specId = await launchSpec(owner, project.id, title)
+    await hold.first()
+    const sandbox = await runningSandbox(database.sql, specId, { phase: 'explore' })
+    const epoch = Number((await database.sql<{ epoch: number }[]>`select epoch from spec_actors where spec_id = ${specId}`)[0]!.epoch)
+
+    // what a takeover does while node A is paused: another claim (a higher epoch), then a lease nobody renews
+    await database.sql`update spec_actors set owner_node = 'node-z', epoch = epoch + 1, lease_expires_at = now() where spec_id = ${specId}`
+    // A notices at its next renewal and drops its copy; a live node (A or B) claims the spec again and restores it
+    const restored = await waitFor(
+      async () => {
+        const [row] = await database.sql<{ owner_node: string; epoch: number }[]>`select owner_node, epoch from spec_actors where spec_id = ${specId}`
+        const node = row!.owner_node === 'node-a' ? nodeA : row!.owner_node === 'node-b' ? nodeB : null
+        const other = node === nodeA ? nodeB : nodeA
+        return node && Number(row!.epoch) > Number(epoch) + 1 && node.host.has(specId) && !other.host.has(specId) ? node : null
+      },
+      { timeoutMs: 30_000, what: 'a live node to take the spec over' },
+    )
+    hold.release()
+    const done = await waitForStatus(owner, specId, ['completed', 'failed'], 90_000)
+    expect(done.status).toBe('completed')
+
+    const events = await allEvents(owner, specId)
+    expect(events.filter((e) => e.type === 'spec.sandbox_replaced')).toEqual([])
+    const explore = (await sandboxesOf(database.sql, specId)).filter((s) => s.phase === 'explore')
+    expect(explore.map((s) => s.id), `restored on ${restored.host.nodeId}`).toEqual([sandbox.id])
+  }, 120_000)
 
   it.skipIf(!enabled)('two nodes claiming at the same moment never get the same spec', async () => {
     const owner = await asUser(nodeA.url, 'Owner')

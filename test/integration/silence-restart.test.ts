@@ -6,7 +6,7 @@ import { forSpec } from '../support/model-gate.ts'
 import { launchSpec } from '../support/omoi.ts'
 import { makeRepo } from '../support/repo.ts'
 import { waitFor } from '../support/wait.ts'
-import { everyEvent, logProblems, runningSandbox, startStack, waitForEvent, type Stack } from '../support/stack.ts'
+import { everyEvent, logProblems, runningSandbox, sandboxesOf, startStack, waitForEvent, type Stack } from '../support/stack.ts'
 
 /** The silence rule counts only time this server was up to hear a worker (issue 11, case 9). */
 
@@ -54,3 +54,29 @@ describe('a server down longer than OMOI_SILENCE_MS', () => {
     expect((await owner.post(`/specs/${specId}/cancel`)).status).toBe(200)
   }, 120_000)
 })
+
+describe('a worker that died while the server was down', () => {
+  it('is replaced under the next generation, once: one sandbox per (phase, attempt, generation)', async () => {
+    const title = 'Died during restart'
+    const hold = stack.gate.hold((r) => forSpec(title)(r) && r.submitTool === 'submit_exploration' && r.called.length === 1, 1)
+    const projectId = (await owner.post('/projects', { name: 'Replaced', repo_url: await makeRepo() })).body.id
+    const specId = await launchSpec(owner, projectId, title)
+    await hold.first()
+    const first = await runningSandbox(stack.database.sql, specId, { phase: 'explore' })
+
+    await stack.restart({}, async () => {
+      process.kill(Number(first.external_id), 'SIGKILL')
+      await waitFor(async () => !(await readFile(`/proc/${first.external_id}/stat`, 'utf8').catch(() => '')), { what: 'the worker to be gone' })
+    })
+    hold.release()
+
+    const replaced = await waitForEvent(owner, specId, (e) => e.type === 'spec.sandbox_replaced', 'the dead sandbox to be replaced')
+    expect(replaced.data).toMatchObject({ phase: 'explore', attempt: 1, generation: 1, reason: 'its worker did not survive a restart' })
+    await waitForEvent(owner, specId, (e) => e.type === 'spec.phase_completed' && e.data.phase === 'explore', 'explore to complete')
+    const explore = (await sandboxesOf(stack.database.sql, specId)).filter((r) => r.phase === 'explore')
+    expect(explore.map((r) => [r.attempt, r.generation])).toEqual([[1, 0], [1, 1]])
+    expect(explore[0]).toMatchObject({ id: first.id, end_reason: 'replaced: its worker did not survive a restart' })
+    expect((await owner.post(`/specs/${specId}/cancel`)).status).toBe(200)
+  }, 120_000)
+})
+
