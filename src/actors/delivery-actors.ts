@@ -10,7 +10,7 @@ import { ensureProjectRepo } from '../sandbox/local.ts'
 import type { Requirements } from '../schemas/phase-outputs.ts'
 import { taskTitlesOfSpec } from '../db/tickets.ts'
 import type { CheckResult } from '../schemas/task-report.ts'
-import { checkoutClean, freshClone, git, mergeCommit, remoteHead, runCheckIn } from './delivery-git.ts'
+import { checkoutClean, freshClone, git, mergeAndPush, remoteHead, runCheckIn } from './delivery-git.ts'
 import { openPullRequest, repoCoordinates, type ForgeConfig } from './forge.ts'
 import type { IntegrateInput, MergeInput, PrepareInput, PublishOutput, SpecEvent } from './machine-types.ts'
 import { pullRequestBody } from './pr-body.ts'
@@ -72,8 +72,16 @@ export function createDeliveryActors(deps: DeliveryDeps) {
       if (!baseHead) throw new Error(`the repository has no branch ${project.default_branch}`)
       let commit = await remoteHead(dir, branch)
       if (!commit) {
-        await git(dir, ['push', '-q', 'origin', `${baseHead}:refs/heads/${branch}`], { token: deps.gitToken })
-        commit = baseHead
+        // a node that ran the spec before a takeover may create it at the same moment: then its branch is the one
+        commit = await git(dir, ['push', '-q', 'origin', `${baseHead}:refs/heads/${branch}`], { token: deps.gitToken }).then(
+          () => baseHead,
+          async (err: unknown) => {
+            await freshClone(dir, url, deps.gitToken)
+            const made = await remoteHead(dir, branch)
+            if (!made) throw err
+            return made
+          },
+        )
       }
       const baseCommit = spec.delivery?.base_commit ?? (await git(dir, ['merge-base', baseHead, commit]))
       const checkCommand = project.check_command ?? input.exploredCheck ?? null
@@ -97,15 +105,13 @@ export function createDeliveryActors(deps: DeliveryDeps) {
       const { spec, project, url } = await locate(input.specId)
       const dir = workDir(spec.id)
       return exclusive(dir, async () => {
-        await freshClone(dir, url, deps.gitToken)
-        await checkoutClean(dir, input.specBranch)
-        const outcome = await mergeCommit(dir, input.commit, `omoi: merge ${input.task} ${input.title}`)
+        const message = `omoi: merge ${input.task} ${input.title}`
+        const outcome = await mergeAndPush(dir, url, { branch: input.specBranch, commit: input.commit, message, token: deps.gitToken })
         if (!outcome.merged) {
           const branch = mergeBranch(spec.id, input.task, input.fixup + 1)
           await git(dir, ['push', '-q', '-f', 'origin', `${outcome.conflictCommit}:refs/heads/${branch}`], { token: deps.gitToken })
           return { type: 'TASK_MERGE_CONFLICT' as const, ...key, files: outcome.files, mergeBranch: branch }
         }
-        await git(dir, ['push', '-q', 'origin', `HEAD:refs/heads/${input.specBranch}`], { token: deps.gitToken })
         await refreshStats(spec.id, project.id, url, spec.delivery?.base_commit ?? outcome.commit, outcome.commit)
         return { type: 'TASK_MERGED' as const, ...key, commit: outcome.commit }
       })

@@ -90,6 +90,35 @@ export async function mergeCommit(dir: string, commit: string, message: string):
   }
 }
 
+/** How often a merge is redone when its push loses the race for the branch to another push. */
+const PUSH_ROUNDS = 3
+
+/**
+ * Merges `commit` into `branch` of the repository at `url` through the working copy `dir`, and pushes it. A push is
+ * git's compare-and-swap on the branch: when another push landed first (the node that ran the spec before a takeover,
+ * still finishing its step), the push is refused, and the merge is redone on what the branch holds now — where it
+ * usually finds the commit merged already. A conflict is answered as mergeCommit does, nothing pushed to `branch`.
+ * Throws GitError when the push still fails after PUSH_ROUNDS rounds.
+ */
+export async function mergeAndPush(
+  dir: string,
+  url: string,
+  m: { branch: string; commit: string; message: string; token?: string },
+): Promise<MergeOutcome> {
+  for (let round = 1; ; round++) {
+    await freshClone(dir, url, m.token)
+    await checkoutClean(dir, m.branch)
+    const outcome = await mergeCommit(dir, m.commit, m.message)
+    if (!outcome.merged) return outcome
+    try {
+      await git(dir, ['push', '-q', 'origin', `HEAD:refs/heads/${m.branch}`], { token: m.token })
+      return outcome
+    } catch (err) {
+      if (round >= PUSH_ROUNDS) throw err
+    }
+  }
+}
+
 /** The last `cap` code points of `text`. */
 const tail = (text: string, cap: number) => {
   const points = Array.from(text)

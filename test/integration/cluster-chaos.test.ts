@@ -48,7 +48,11 @@ beforeAll(async () => {
   owner = await asUser(cluster.url, 'Owner')
 }, 180_000)
 
+/** Steering goes on until the test is done with it, or failed. */
+let steering = false
+
 afterAll(async () => {
+  steering = false
   viewerSocket?.disconnect()
   await cluster?.stop()
   await model?.close()
@@ -57,6 +61,7 @@ afterAll(async () => {
 
 const ownerOf = async (specId: string) =>
   (await database.sql<{ owner_node: string }[]>`select owner_node from spec_actors where spec_id = ${specId}`)[0]?.owner_node
+const ended = async (specId: string) => (await database.sql`select final from spec_actors where spec_id = ${specId}`)[0]?.final === true
 const lastSeq = async (specId: string) => Number((await database.sql`select coalesce(max(seq), 0) as n from sandbox_events where spec_id = ${specId}`)[0]!.n)
 /** The error lines the nodes logged, for a failure message. */
 const serverErrors = () =>
@@ -64,38 +69,56 @@ const serverErrors = () =>
     .flatMap((n) => n.process.output().split('\n').filter((l) => l.includes('"level":"error"')).map((l) => `${n.id}: ${l.slice(0, 2000)}`))
     .join('\n')
 
+/** Every steering request and its answer, per spec: for the failure message. */
+const journal = new Map<string, string[]>()
+const note = (specId: string, line: string) => journal.set(specId, [...(journal.get(specId) ?? []), `${new Date().toISOString()} ${line}`])
+/** What the nodes logged about one spec (warnings and errors included). */
+const nodeLines = (specId: string) =>
+  cluster.nodes.flatMap((n) => n.process.output().split('\n').filter((l) => l.includes(specId)).map((l) => `${n.id}: ${l.slice(0, 600)}`))
+
 /** What a spec that did not end went through: for the failure message. */
 async function story(specId: string): Promise<string> {
   const [actor] = await database.sql`select owner_node, epoch, version, state, lease_expires_at > now() as live from spec_actors where spec_id = ${specId}`
   const boxes = await database.sql`select id, coalesce(phase, task_id) as work, attempt, generation, status, end_reason from sandboxes where spec_id = ${specId} order by created_at`
   const events = await database.sql`select seq, type, data from sandbox_events where spec_id = ${specId} and type <> 'agent.heartbeat' order by seq desc limit 12`
-  return JSON.stringify({ actor, boxes, events: events.reverse() }, null, 1)
+  return JSON.stringify({ actor, boxes, events: events.reverse(), steering: journal.get(specId), nodes: nodeLines(specId) }, null, 1)
 }
 const pick = <T>(items: T[]): T => items[Math.floor(Math.random() * items.length)]!
 
-/** Pause and resume random specs through the proxy (any node) until `stop` says so; every pause is resumed. */
+/**
+ * Resumes the spec if it is paused, until a node answers that it runs (or has ended). A 502 of the proxy (no node could
+ * answer) is no answer: it asks again.
+ */
+async function unpause(id: string): Promise<void> {
+  await waitFor(
+    async () => {
+      const spec = await owner.get(`/specs/${id}`)
+      note(id, `get → ${spec.status} ${spec.body?.status}`)
+      if (spec.status !== 200) return false
+      if (spec.body.status !== 'paused') return true
+      const resume = await owner.post(`/specs/${id}/resume`)
+      note(id, `resume → ${resume.status} ${resume.body?.status ?? JSON.stringify(resume.body)}`)
+      return resume.status === 200
+    },
+    { timeoutMs: 60_000, intervalMs: 200, what: `spec ${id} to resume` },
+  )
+}
+
+/**
+ * Pause and resume random specs through the proxy (any node) until `stop` says so. Whatever a pause was answered, it
+ * may have landed (a node that applied it died before answering, and the proxy asked another, which found it paused
+ * already): every spec is resumed after each try.
+ */
 async function steer(ids: string[], stop: () => boolean): Promise<number> {
   let answered = 0
   while (!stop()) {
     const id = pick(ids)
     const paused = await owner.post(`/specs/${id}/pause`)
-    if (paused.status === 200) {
-      answered++
-      // a 502 of the proxy (no node could answer) is no answer: ask again until a node says it runs again
-      const resumed = async () => {
-        if ((await owner.post(`/specs/${id}/resume`)).status === 200) return true
-        const spec = await owner.get(`/specs/${id}`)
-        return spec.status === 200 && spec.body.status !== 'paused'
-      }
-      await waitFor(resumed, {
-        timeoutMs: 60_000,
-        intervalMs: 200,
-        what: `spec ${id} to resume`,
-      })
-    } else {
-      // 502: the test's load balancer found no node to answer (one killed, one paused, one starting): its answer, not a node's
-      expect([409, 502, 503], `pause answered ${paused.status} ${JSON.stringify(paused.body)}\n${serverErrors()}`).toContain(paused.status)
-    }
+    note(id, `pause → ${paused.status} ${paused.body?.status ?? JSON.stringify(paused.body)}`)
+    if (paused.status === 200) answered++
+    // 502: the test's load balancer found no node to answer (one killed, one paused, one starting): its answer, not a node's
+    else expect([409, 502, 503], `pause answered ${paused.status} ${JSON.stringify(paused.body)}\n${serverErrors()}`).toContain(paused.status)
+    await unpause(id)
     await new Promise((resolve) => setTimeout(resolve, 400))
   }
   return answered
@@ -133,12 +156,15 @@ describe('a cluster under kill -9 and long pauses', () => {
     await Promise.all([...views.values()].map((v) => v.join()))
     viewerSocket.io.on('reconnect', () => void Promise.all([...views.values()].map((v) => v.join(v.lastSeq))))
 
-    let steering = true
+    steering = true
     const steered = steer(ids, () => !steering)
 
     // 1. kill -9 of an owner: its specs move on within the lease, nothing of theirs is lost
     const killed = await ownerAmong(ids, ['node-1'])
-    const orphans = (await Promise.all(ids.map(async (id) => ((await ownerOf(id)) === killed ? id : null)))).filter((id) => id !== null)
+    // a spec that has already ended writes nothing more, whoever owned it
+    const orphans = (await Promise.all(ids.map(async (id) => ((await ownerOf(id)) === killed && !(await ended(id)) ? id : null)))).filter(
+      (id) => id !== null,
+    )
     const seqsAtKill = new Map(await Promise.all(orphans.map(async (id) => [id, await lastSeq(id)] as const)))
     await cluster.kill(killed)
     for (const id of orphans) {
@@ -172,6 +198,8 @@ describe('a cluster under kill -9 and long pauses', () => {
 
     steering = false
     expect(await steered).toBeGreaterThan(0)
+    // a pause sent to the paused node is served when it wakes up, after steering moved on: resume what is paused
+    for (const id of ids) await unpause(id)
     for (const id of ids) {
       const spec = await waitForStatus(owner, id, ['completed', 'failed', 'cancelled'], 180_000).catch(async (err: Error) => {
         throw new Error(`${err.message}\n${await story(id)}`)

@@ -94,6 +94,8 @@ export class TestCluster {
       await killWorkersUnder(node.dataDir)
       await rm(node.dataDir, { recursive: true, force: true, maxRetries: 5 })
     }
+    // requests still waiting on the proxy (a failed test's leftovers) are cut, not waited for
+    this.proxy?.closeAllConnections()
     await new Promise<void>((resolve) => (this.proxy ? this.proxy.close(() => resolve()) : resolve()))
   }
 
