@@ -105,6 +105,7 @@ export async function startServer(config: Config, options: { database?: Database
           isolation,
           gitToken: config.sandbox.kind === 'daytona' ? config.sandbox.gitToken : undefined,
           forge: config.forge,
+          fence: (specId) => host.fenceOf(specId),
         }),
       },
     }),

@@ -2,9 +2,10 @@ import type { Isolation } from '../sandbox/bwrap.ts'
 import { join, resolve } from 'node:path'
 import { fromCallback, fromPromise } from 'xstate'
 import type { Sql } from '../db/connect.ts'
+import { fencedWrite, type Fence } from '../db/actors.ts'
 import { loadArtifacts } from '../db/artifacts.ts'
 import { findProject } from '../db/projects.ts'
-import { findSpec, updateDelivery } from '../db/specs.ts'
+import { findSpec, updateDelivery, type StoredDelivery } from '../db/specs.ts'
 import { logger } from '../log.ts'
 import { ensureProjectRepo } from '../sandbox/local.ts'
 import type { Requirements } from '../schemas/phase-outputs.ts'
@@ -28,6 +29,8 @@ export interface DeliveryDeps {
   /** OMOI_GIT_TOKEN, for a private remote. */
   gitToken?: string
   forge?: ForgeConfig
+  /** This node's lease on the spec (DESIGN §4): the delivery's writes to the spec row are fenced with it. */
+  fence: (specId: string) => Fence | null
 }
 
 /** One spec's working copy for merges and the integrated check: steps on it run one at a time. */
@@ -46,6 +49,9 @@ function exclusive<T>(dir: string, work: () => Promise<T>): Promise<T> {
  */
 export function createDeliveryActors(deps: DeliveryDeps) {
   const workDir = (specId: string) => join(resolve(deps.dataDir), 'delivery', specId)
+  // a node that lost the spec to another (a takeover) leaves its delivery alone: it throws FencedError instead
+  const deliver = (specId: string, patch: Partial<StoredDelivery>, checkCommand?: string | null) =>
+    fencedWrite(deps.sql, specId, deps.fence(specId), (tx) => updateDelivery(tx, specId, patch, checkCommand))
 
   async function locate(specId: string) {
     const spec = await findSpec(deps.sql, specId)
@@ -59,7 +65,7 @@ export function createDeliveryActors(deps: DeliveryDeps) {
   async function refreshStats(specId: string, projectId: string, url: string, baseCommit: string, commit: string) {
     await syncMirror(deps.dataDir, projectId, url, deps.gitToken)
     const diff = await diffSummary(mirrorPath(deps.dataDir, projectId), baseCommit, commit)
-    await updateDelivery(deps.sql, specId, { commit, files_changed: diff.files.length, insertions: diff.insertions, deletions: diff.deletions })
+    await deliver(specId, { commit, files_changed: diff.files.length, insertions: diff.insertions, deletions: diff.deletions })
   }
 
   const deliveryPrepare = fromPromise<PrepareOutput, PrepareInput>(async ({ input }) => {
@@ -87,8 +93,7 @@ export function createDeliveryActors(deps: DeliveryDeps) {
       const checkCommand = project.check_command ?? input.exploredCheck ?? null
       // the diff route answers from the mirror as soon as the spec shows its branch
       await syncMirror(deps.dataDir, project.id, url, deps.gitToken)
-      await updateDelivery(
-        deps.sql,
+      await deliver(
         spec.id,
         { branch, base: project.default_branch, base_commit: baseCommit, commit, check: null, pull_request: null, files_changed: 0, insertions: 0, deletions: 0 },
         checkCommand,
@@ -135,7 +140,7 @@ export function createDeliveryActors(deps: DeliveryDeps) {
       const commit = await checkoutClean(dir, input.branch)
       const check = input.checkCommand ? await runCheckIn(dir, input.checkCommand, { isolation: deps.isolation }) : null
       await git(dir, ['clean', '-q', '-fdx']).catch(() => {})
-      await updateDelivery(deps.sql, spec.id, {
+      await deliver(spec.id, {
         commit,
         check: check ? { command: check.command, passed: check.passed, duration_ms: check.duration_ms } : null,
       })
@@ -164,7 +169,7 @@ export function createDeliveryActors(deps: DeliveryDeps) {
         check: d.check ? { ...d.check, exit_code: d.check.passed ? 0 : null, output_tail: '' } : null,
       }),
     })
-    await updateDelivery(deps.sql, spec.id, { pull_request: pr })
+    await deliver(spec.id, { pull_request: pr })
     return { pullRequest: pr }
   })
 

@@ -2,8 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { fromCallback } from 'xstate'
 import { hashToken, newId, newSecret } from '../ids.ts'
 import { logger } from '../log.ts'
-import { transaction, type Sql } from '../db/connect.ts'
-import { assertFence, FencedError, type Fence } from '../db/actors.ts'
+import type { Sql } from '../db/connect.ts'
+import { FencedError, fencedWrite, type Fence } from '../db/actors.ts'
 import { isTransientDbError, markDown, markUp, retryTransient } from '../db/transient.ts'
 import { countLiveTaskSandboxes, endSandbox, findLiveSandbox, findSandbox, insertSandbox, markSandboxRunning, type SandboxRow } from '../db/sandboxes.ts'
 import type { SandboxProvider } from '../sandbox/provider.ts'
@@ -183,19 +183,6 @@ interface Lost {
   lost: string
 }
 
-/**
- * Runs `write` in a transaction that holds this node's lease on the spec (the actor row locked, DESIGN §4): a node
- * that lost the lease creates or ends no sandbox. Throws FencedError otherwise.
- */
-function fencedWrite<T>(deps: RunnerDeps, specId: string, write: (tx: Sql) => Promise<T>): Promise<T> {
-  const fence = deps.fence(specId)
-  if (!fence) return Promise.reject(new FencedError(specId))
-  return transaction(deps.sql, async (tx) => {
-    await assertFence(tx, specId, fence)
-    return write(tx)
-  })
-}
-
 async function attachOrStart(deps: RunnerDeps, input: RunnerInput, signal: AbortSignal): Promise<SandboxRow | Lost> {
   const key = sandboxKey(input)
   // every database step waits out an outage: a database blip is never why a sandbox "could not start"
@@ -211,13 +198,13 @@ async function attachOrStart(deps: RunnerDeps, input: RunnerInput, signal: Abort
   if (existing) {
     // one row per (work, attempt, generation): a dead one is replaced by the machine, under the next generation
     const reason = existing.status === 'running' ? 'its worker did not survive a restart' : 'it was still starting when its node stopped'
-    await db('end a dead sandbox', () => fencedWrite(deps, input.specId, (tx) => endSandbox(tx, existing.id, `replaced: ${reason}`)))
+    await db('end a dead sandbox', () => fencedWrite(deps.sql, input.specId, deps.fence(input.specId), (tx) => endSandbox(tx, existing.id, `replaced: ${reason}`)))
     return { lost: reason }
   }
   if (input.kind === 'task') await waitForSpecSlot(deps, input.specId, signal)
 
   const token = newSecret()
-  const row = await db('insert a sandbox', () => fencedWrite(deps, input.specId, (tx) => insertSandbox(tx, {
+  const row = await db('insert a sandbox', () => fencedWrite(deps.sql, input.specId, deps.fence(input.specId), (tx) => insertSandbox(tx, {
     id: newId('sbx'),
     spec_id: input.specId,
     kind: input.kind,

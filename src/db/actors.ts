@@ -1,4 +1,4 @@
-import type { Sql } from './connect.ts'
+import { transaction, type Sql } from './connect.ts'
 
 export interface ActorRow {
   spec_id: string
@@ -43,6 +43,19 @@ export async function assertFence(tx: Sql, specId: string, fence: Fence): Promis
   const [row] = await tx<{ owner_node: string | null; epoch: number }[]>`
     select owner_node, epoch from spec_actors where spec_id = ${specId} for update`
   if (row && (row.owner_node !== fence.node || row.epoch !== fence.epoch)) throw new FencedError(specId)
+}
+
+/**
+ * Runs `write` in a transaction that first passes `assertFence`: a write of the spec's state made outside a transition
+ * (a sandbox row, the delivery's branch and check) by a node that holds the lease. A null fence (this node's copy is
+ * gone) or a lost lease throws FencedError and writes nothing.
+ */
+export function fencedWrite<T>(sql: Sql, specId: string, fence: Fence | null, write: (tx: Sql) => Promise<T>): Promise<T> {
+  if (!fence) return Promise.reject(new FencedError(specId))
+  return transaction(sql, async (tx) => {
+    await assertFence(tx, specId, fence)
+    return write(tx)
+  })
 }
 
 /** Writes the snapshot; call inside the transaction that ran `assertFence` for the same fence. */
