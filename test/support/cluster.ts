@@ -21,6 +21,9 @@ export interface ClusterNode {
  * skips nodes a test has stopped and retries another node when one refuses the connection (as a load balancer's
  * health checks would). Sandboxes call back on the proxy's URL (OMOI_PUBLIC_URL), whichever node launched them.
  */
+/** How long the proxy waits for a node's answer before it answers 504 itself. */
+const UPSTREAM_TIMEOUT_MS = 15_000
+
 export class TestCluster {
   readonly nodes: ClusterNode[] = []
   private proxy: Server | undefined
@@ -126,7 +129,17 @@ export class TestCluster {
       res.writeHead(answer.statusCode ?? 502, answer.headers)
       answer.pipe(res)
     })
-    upstream.on('error', () => (res.headersSent ? res.destroy() : this.send(req, body, res, tried + 1)))
+    // a node that stops answering (SIGSTOP) holds a request no longer than a load balancer's upstream timeout: 504
+    let timedOut = false
+    upstream.setTimeout(UPSTREAM_TIMEOUT_MS, () => {
+      timedOut = true
+      upstream.destroy()
+    })
+    upstream.on('error', () => {
+      if (res.headersSent) res.destroy()
+      else if (timedOut) res.writeHead(504).end()
+      else this.send(req, body, res, tried + 1)
+    })
     upstream.end(body)
   }
 }
