@@ -81,8 +81,17 @@ async function story(specId: string): Promise<string> {
   const [actor] = await database.sql`select owner_node, epoch, version, state, lease_expires_at > now() as live from spec_actors where spec_id = ${specId}`
   const boxes = await database.sql`select id, coalesce(phase, task_id) as work, attempt, generation, status, end_reason from sandboxes where spec_id = ${specId} order by created_at`
   const events = await database.sql`select seq, type, data from sandbox_events where spec_id = ${specId} and type <> 'agent.heartbeat' order by seq desc limit 12`
-  return JSON.stringify({ actor, boxes, events: events.reverse(), steering: journal.get(specId), nodes: nodeLines(specId) }, null, 1)
+  // who holds what in the database now (a node stopped inside a transaction keeps its locks until the server ends it)
+  const sessions = await database.sql`
+    select pid, state, now() - state_change as for, left(query, 160) as query from pg_stat_activity
+    where datname = current_database() and state <> 'idle' and pid <> pg_backend_pid()`
+  return JSON.stringify({ actor, boxes, events: events.reverse(), steering: journal.get(specId), nodes: nodeLines(specId), sessions }, null, 1)
 }
+/** `promise`, its failure explained by the spec's story. */
+const explained = <T>(specId: string, promise: Promise<T>): Promise<T> =>
+  promise.catch(async (err: Error) => {
+    throw new Error(`${err.message}\n${await story(specId)}`)
+  })
 const pick = <T>(items: T[]): T => items[Math.floor(Math.random() * items.length)]!
 
 /**
@@ -169,12 +178,12 @@ describe('a cluster under kill -9 and long pauses', () => {
     const seqsAtKill = new Map(await Promise.all(orphans.map(async (id) => [id, await lastSeq(id)] as const)))
     await cluster.kill(killed)
     for (const id of orphans) {
-      await waitFor(async () => (await ownerOf(id)) !== killed || (await owner.get(`/specs/${id}`)).body.status !== 'executing', {
+      await explained(id, waitFor(async () => (await ownerOf(id)) !== killed || (await owner.get(`/specs/${id}`)).body.status !== 'executing', {
         timeoutMs: 45_000,
         intervalMs: 200,
         what: `spec ${id} to be taken over from ${killed}`,
-      })
-      await waitFor(async () => (await lastSeq(id)) > seqsAtKill.get(id)!, { timeoutMs: 60_000, intervalMs: 200, what: `a new event of ${id}` })
+      }))
+      await explained(id, waitFor(async () => (await lastSeq(id)) > seqsAtKill.get(id)!, { timeoutMs: 60_000, intervalMs: 200, what: `a new event of ${id}` }))
     }
     await cluster.startNode(killed)
 
@@ -189,11 +198,11 @@ describe('a cluster under kill -9 and long pauses', () => {
     const held = (await Promise.all(ids.map(async (id) => ((await ownerOf(id)) === paused ? id : null)))).filter((id) => id !== null)
     cluster.pause(paused)
     for (const id of held) {
-      await waitFor(async () => (await ownerOf(id)) !== paused || (await owner.get(`/specs/${id}`)).body.status !== 'executing', {
+      await explained(id, waitFor(async () => (await ownerOf(id)) !== paused || (await owner.get(`/specs/${id}`)).body.status !== 'executing', {
         timeoutMs: 45_000,
         intervalMs: 200,
         what: `spec ${id} to be taken over from the paused ${paused}`,
-      })
+      }))
     }
     cluster.resume(paused)
 
@@ -202,9 +211,7 @@ describe('a cluster under kill -9 and long pauses', () => {
     // a pause sent to the paused node is served when it wakes up, after steering moved on: resume what is paused
     for (const id of ids) await unpause(id)
     for (const id of ids) {
-      const spec = await waitForStatus(owner, id, ['completed', 'failed', 'cancelled'], 180_000).catch(async (err: Error) => {
-        throw new Error(`${err.message}\n${await story(id)}`)
-      })
+      const spec = await explained(id, waitForStatus(owner, id, ['completed', 'failed', 'cancelled'], 180_000))
       expect(spec.status, await story(id)).toBe('completed')
     }
 
