@@ -90,7 +90,7 @@ export async function startServer(config: Config, options: { database?: Database
           keepSandboxes: (specId) => host.shuttingDown || host.isDropping(specId),
           settled: (specId) => host.settled(specId),
           fence: (specId) => host.fenceOf(specId),
-          fenced: (specId) => host.fencedOut(specId),
+          fenced: (specId, epoch) => host.fencedOut(specId, epoch),
           env: () => ({
             callbackUrl,
             model: { apiKey: config.model.apiKey, baseUrl: config.model.baseUrl, name: config.model.name },

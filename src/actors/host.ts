@@ -78,9 +78,17 @@ export class SpecHost implements SpecHostView {
   private readonly dropping = new Set<string>()
   /** Aborted at shutdown: writes waiting for the database give up (the next boot restores what was stored). */
   private readonly halt = new AbortController()
+  /**
+   * Settles once boot() has claimed and restored this node's actors. A request that needs a spec live (a sandbox calling
+   * back as soon as the server listens) waits for it: attached earlier, its copy would be claimed again by boot (a
+   * second copy with a new epoch, the first one fenced out with the sandboxes it had).
+   */
+  private readonly restored: Promise<void>
+  private markRestored: () => void = () => {}
 
   constructor(private readonly opts: HostOptions) {
     this.nodeId = opts.nodeId
+    this.restored = new Promise((resolve) => (this.markRestored = resolve))
     this.groupCommit = new GroupCommit(
       (specId, events) => this.appendFenced(specId, events),
       (specId, job) => this.queueFor(specId).push(job),
@@ -114,6 +122,7 @@ export class SpecHost implements SpecHostView {
     this.leaseTimer = setInterval(() => void this.renew(), RENEW_MS)
     this.leaseTimer.unref()
     this.booted = true
+    this.markRestored()
     log.info('actors restored', { count: rows.length, node: this.nodeId })
     return rows.length
   }
@@ -125,9 +134,10 @@ export class SpecHost implements SpecHostView {
   private async renew(): Promise<void> {
     if (this.stopping) return
     try {
-      const fences = new Map([...this.live].map(([id, l]) => [id, l.epoch]))
+      const copies = new Map(this.live)
+      const fences = new Map([...copies].map(([id, l]) => [id, l.epoch]))
       for (const specId of await renewLeases(this.opts.sql, this.nodeId, fences)) {
-        this.drop(specId, 'its lease was taken over by another node')
+        this.drop(specId, 'its lease was taken over by another node', copies.get(specId))
       }
       if (!this.opts.singleNode) {
         for (const row of await claimActors(this.opts.sql, this.nodeId, false)) {
@@ -172,9 +182,13 @@ export class SpecHost implements SpecHostView {
     return this.dropping.has(specId)
   }
 
-  /** A write outside the actor's own (a sandbox row) was refused by the fence: the stale copy stops at once. */
-  fencedOut(specId: string): void {
-    this.drop(specId, 'a sandbox write was refused: another node holds its lease')
+  /**
+   * A write outside the actor's own (a sandbox row) made under `epoch` was refused by the fence: the copy of that epoch
+   * is stale and stops at once (a newer copy attached here since goes on).
+   */
+  fencedOut(specId: string, epoch: number): void {
+    const live = this.live.get(specId)
+    if (live?.epoch === epoch) this.drop(specId, 'a sandbox write was refused: another node holds its lease', live)
   }
 
   stateOf(specId: string): string | null {
@@ -187,6 +201,8 @@ export class SpecHost implements SpecHostView {
    * node runs it: the caller hands the request over instead.
    */
   async ensure(spec: SpecRow): Promise<void> {
+    if (this.live.has(spec.id)) return
+    await this.restored
     if (this.live.has(spec.id)) return
     const claim = await claimActor(this.opts.sql, spec.id, this.nodeId)
     if ('final' in claim) return
@@ -258,7 +274,7 @@ export class SpecHost implements SpecHostView {
       return appendEvents(tx, specId, events)
     }).catch((err: unknown) => {
       if (!(err instanceof FencedError)) throw err
-      this.drop(specId, 'its lease was taken over by another node')
+      this.drop(specId, 'its lease was taken over by another node', live)
       throw new NotOwnerError(specId, '')
     })
   }
@@ -330,10 +346,10 @@ export class SpecHost implements SpecHostView {
   }
 
   /** Stops the local copy of an actor this node no longer owns, without writing anything: the owner carries on. */
-  private drop(specId: string, reason: string): void {
-    const live = this.live.get(specId)
-    if (!live) return
-    this.live.delete(specId)
+  private drop(specId: string, reason: string, live = this.live.get(specId)): void {
+    if (!live || live.dropped) return
+    // the copy that was refused, which may no longer be the one in the map (it was claimed and attached again)
+    if (this.live.get(specId) === live) this.live.delete(specId)
     live.dropped = true
     live.stopped = true
     live.unsubscribe()
@@ -416,7 +432,7 @@ export class SpecHost implements SpecHostView {
         this.halt.signal,
       )
       if (!outcome.stored) {
-        if (outcome.error instanceof FencedError) this.drop(specId, 'a write was refused: another node holds its lease')
+        if (outcome.error instanceof FencedError) this.drop(specId, 'a write was refused: another node holds its lease', live)
         else if (!this.halt.signal.aborted) this.stopRefused(specId, live, outcome.error)
         return
       }

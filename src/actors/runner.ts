@@ -29,8 +29,8 @@ export interface RunnerDeps {
   settled: (specId: string) => Promise<void>
   /** This node's lease on the spec (DESIGN §4), or null once its copy is gone: a sandbox is created only under it. */
   fence: (specId: string) => Fence | null
-  /** A sandbox write was refused by the fence: the node's copy of the spec is stale and must stop at once. */
-  fenced: (specId: string) => void
+  /** A sandbox write under this epoch was refused by the fence: that copy of the spec is stale and must stop at once. */
+  fenced: (specId: string, epoch: number) => void
   stops: SandboxStops
   env: () => { callbackUrl: string; model: { apiKey?: string; baseUrl?: string; name: string }; gitToken?: string }
   dataDir: string
@@ -96,6 +96,8 @@ export function createSandboxRunner(deps: RunnerDeps) {
   return fromCallback<SpecEvent, RunnerInput>(({ input, sendBack }) => {
     const abort = new AbortController()
     const target = targetOf(input)
+    // the lease of the copy that started this runner: a copy attached later (a new epoch) has runners of its own
+    const fence = deps.fence(input.specId)
     let releaseSlot: (() => void) | undefined
     // the actor is held while a transition waits for the database: report only once it has been stored
     const report = (event: SpecEvent) =>
@@ -105,7 +107,7 @@ export function createSandboxRunner(deps: RunnerDeps) {
 
     const created = (async () => {
       if (input.kind === 'task') releaseSlot = await deps.taskSlots.acquire(abort.signal)
-      return attachOrStart(deps, input, abort.signal)
+      return attachOrStart(deps, input, fence, abort.signal)
     })()
 
     const watch = async (found: SandboxRow | Lost) => {
@@ -151,7 +153,7 @@ export function createSandboxRunner(deps: RunnerDeps) {
     }
 
     created.then(watch).catch((err) => {
-      if (err instanceof FencedError) return deps.fenced(input.specId)
+      if (err instanceof FencedError) return fence && deps.fenced(input.specId, fence.epoch)
       if (abort.signal.aborted) return
       log.warn('sandbox runner failed', { spec_id: input.specId, target, err })
       report({ type: 'SANDBOX_ERROR', error: errorMessage(err), ...target })
@@ -183,7 +185,7 @@ interface Lost {
   lost: string
 }
 
-async function attachOrStart(deps: RunnerDeps, input: RunnerInput, signal: AbortSignal): Promise<SandboxRow | Lost> {
+async function attachOrStart(deps: RunnerDeps, input: RunnerInput, fence: Fence | null, signal: AbortSignal): Promise<SandboxRow | Lost> {
   const key = sandboxKey(input)
   // every database step waits out an outage: a database blip is never why a sandbox "could not start"
   const db = <T>(what: string, fn: () => Promise<T>) => retryTransient(what, fn, signal)
@@ -198,13 +200,13 @@ async function attachOrStart(deps: RunnerDeps, input: RunnerInput, signal: Abort
   if (existing) {
     // one row per (work, attempt, generation): a dead one is replaced by the machine, under the next generation
     const reason = existing.status === 'running' ? 'its worker did not survive a restart' : 'it was still starting when its node stopped'
-    await db('end a dead sandbox', () => fencedWrite(deps.sql, input.specId, deps.fence(input.specId), (tx) => endSandbox(tx, existing.id, `replaced: ${reason}`)))
+    await db('end a dead sandbox', () => fencedWrite(deps.sql, input.specId, fence, (tx) => endSandbox(tx, existing.id, `replaced: ${reason}`)))
     return { lost: reason }
   }
   if (input.kind === 'task') await waitForSpecSlot(deps, input.specId, signal)
 
   const token = newSecret()
-  const row = await db('insert a sandbox', () => fencedWrite(deps.sql, input.specId, deps.fence(input.specId), (tx) => insertSandbox(tx, {
+  const row = await db('insert a sandbox', () => fencedWrite(deps.sql, input.specId, fence, (tx) => insertSandbox(tx, {
     id: newId('sbx'),
     spec_id: input.specId,
     kind: input.kind,

@@ -9,8 +9,13 @@ let base: string
 let outside: string
 let tools: Awaited<ReturnType<typeof openWorkspace>>
 
+const realHome = process.env.HOME
+
 beforeAll(async () => {
   base = await mkdtemp(join(tmpdir(), 'omoi-tools-'))
+  // commands run in login shells: with the machine's own profile, one killed by a timeout half-way through a rehash
+  // of a version manager (pyenv) would leave its lock behind and stall every later login shell of the machine
+  process.env.HOME = base
   outside = join(base, 'outside')
   const root = join(base, 'workspace')
   await mkdir(join(root, 'src'), { recursive: true })
@@ -38,6 +43,7 @@ function isAlive(pid: number): boolean {
 }
 
 afterAll(async () => {
+  process.env.HOME = realHome
   await rm(base, { recursive: true, force: true })
 })
 
