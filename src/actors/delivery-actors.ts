@@ -1,4 +1,3 @@
-import type { Isolation } from '../sandbox/bwrap.ts'
 import { join, resolve } from 'node:path'
 import { fromCallback, fromPromise } from 'xstate'
 import type { Sql } from '../db/connect.ts'
@@ -7,12 +6,14 @@ import { findProject } from '../db/projects.ts'
 import { findSpec, updateDelivery } from '../db/specs.ts'
 import { logger } from '../log.ts'
 import { ensureProjectRepo } from '../sandbox/local.ts'
+import type { SandboxProvider } from '../sandbox/provider.ts'
 import type { Requirements } from '../schemas/phase-outputs.ts'
 import { taskTitlesOfSpec } from '../db/tickets.ts'
 import type { CheckResult } from '../schemas/task-report.ts'
-import { checkoutClean, freshClone, git, mergeCommit, remoteHead, runCheckIn } from './delivery-git.ts'
+import { runCheckSandbox } from './check-sandbox.ts'
+import { checkoutClean, freshClone, git, mergeCommit, remoteHead } from './delivery-git.ts'
 import { openPullRequest, repoCoordinates, type ForgeConfig } from './forge.ts'
-import type { IntegrateInput, MergeInput, PrepareInput, PublishOutput, SpecEvent } from './machine-types.ts'
+import type { IntegrateInput, IntegrateOutput, MergeInput, PrepareInput, PublishOutput, SpecEvent } from './machine-types.ts'
 import { pullRequestBody } from './pr-body.ts'
 import { diffSummary, mirrorPath, syncMirror } from './repo-mirror.ts'
 import { mergeBranch, specBranch } from './sandbox-setup.ts'
@@ -23,14 +24,14 @@ const log = logger('omoi:delivery')
 export interface DeliveryDeps {
   sql: Sql
   dataDir: string
-  /** How the integrated check is confined (as the local sandboxes are). */
-  isolation: Isolation
+  /** Where the check on the spec branch runs: a sandbox of kind `check` (src/actors/check-sandbox.ts). */
+  provider: SandboxProvider
   /** OMOI_GIT_TOKEN, for a private remote. */
   gitToken?: string
   forge?: ForgeConfig
 }
 
-/** One spec's working copy for merges and the integrated check: steps on it run one at a time. */
+/** One spec's working copy for merges and for reading the spec branch: steps on it run one at a time. */
 const busy = new Map<string, Promise<unknown>>()
 function exclusive<T>(dir: string, work: () => Promise<T>): Promise<T> {
   const run = (busy.get(dir) ?? Promise.resolve()).catch(() => {}).then(work)
@@ -121,20 +122,28 @@ export function createDeliveryActors(deps: DeliveryDeps) {
     }
   })
 
-  const integrator = fromPromise<{ commit: string; check: CheckResult | null }, IntegrateInput>(async ({ input }) => {
+  const integrator = fromPromise<IntegrateOutput, IntegrateInput>(async ({ input, signal }) => {
     const { spec, url } = await locate(input.specId)
     const dir = workDir(spec.id)
-    return exclusive(dir, async () => {
+    const commit = await exclusive(dir, async () => {
       await freshClone(dir, url, deps.gitToken)
-      const commit = await checkoutClean(dir, input.branch)
-      const check = input.checkCommand ? await runCheckIn(dir, input.checkCommand, { isolation: deps.isolation }) : null
-      await git(dir, ['clean', '-q', '-fdx']).catch(() => {})
-      await updateDelivery(deps.sql, spec.id, {
-        commit,
-        check: check ? { command: check.command, passed: check.passed, duration_ms: check.duration_ms } : null,
-      })
-      return { commit, check }
+      const head = await remoteHead(dir, input.branch)
+      if (!head) throw new Error(`the repository has no branch ${input.branch}`)
+      return head
     })
+    const ran = input.checkCommand
+      ? await runCheckSandbox(
+          { sql: deps.sql, provider: deps.provider },
+          { specId: spec.id, round: input.round ?? 1, url, branch: input.branch, commit, command: input.checkCommand },
+          signal,
+        )
+      : null
+    const check = ran?.check ?? null
+    await updateDelivery(deps.sql, spec.id, {
+      commit,
+      check: check ? { command: check.command, passed: check.passed, duration_ms: check.duration_ms } : null,
+    })
+    return { commit, check, sandboxId: ran?.sandboxId ?? null }
   })
 
   const publisher = fromPromise<PublishOutput, { specId: string }>(async ({ input }) => {

@@ -42,11 +42,10 @@ const failExecute = (error: (a: { context: SpecContext; event: unknown }) => str
     data: { phase: 'execute', error: context.failure?.error },
   })),
 ] as never[]
-const integratedLog = emitDone(({ context }: { context: SpecContext }) => ({
-  type: 'log' as const,
-  event: 'spec.integrated' as const,
-  data: { branch: context.delivery!.branch, commit: context.delivery!.integrated!.commit, check: context.delivery!.integrated!.check },
-})) as never
+const integratedLog = emitDone(({ context }: { context: SpecContext }) => {
+  const { commit, check, sandboxId = null } = context.delivery!.integrated!
+  return { type: 'log' as const, event: 'spec.integrated' as const, data: { branch: context.delivery!.branch, commit, check, sandbox_id: sandboxId }, sandboxId }
+}) as never
 const errorOf = (event: unknown) => errorMessage((event as { error: unknown }).error)
 
 /** SYNC: the server writes tickets and tasks (the `syncWriter` actor), then execution starts. */
@@ -89,7 +88,7 @@ export const syncState = specSetup.createStateConfig({
  * EXECUTE: first the spec branch is made (`deliveryPrepare`); then task runners are spawned children (named logic,
  * persisted with the spec), started in dependency order up to the concurrency limit, and each accepted task is merged
  * into the spec branch (`taskMerger`, one at a time, in the order they were accepted). After the last merge the check
- * runs on the spec branch (`integrator`), then the pull request is opened (`publisher`). The pure bookkeeping is in
+ * runs on the spec branch in a check sandbox (`integrator`), then the pull request is opened (`publisher`). The pure bookkeeping is in
  * execute-logic.ts.
  */
 export const executeState = specSetup.createStateConfig({
@@ -142,7 +141,12 @@ export const executeState = specSetup.createStateConfig({
     integrating: {
       invoke: {
         src: 'integrator',
-        input: ({ context }) => ({ specId: context.specId, branch: context.delivery!.branch, checkCommand: context.delivery!.checkCommand }),
+        input: ({ context }) => ({
+          specId: context.specId,
+          branch: context.delivery!.branch,
+          checkCommand: context.delivery!.checkCommand,
+          round: (context.delivery!.integrationFixups ?? 0) + 1,
+        }),
         onDone: [
           {
             guard: ({ event }) => (event as unknown as { output: { check: { passed: boolean } | null } }).output.check?.passed !== false,
