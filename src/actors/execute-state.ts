@@ -11,9 +11,9 @@ import {
   startIntegrationFixup,
   type TaskStep,
 } from './execute-logic.ts'
-import type { LogEntry, MergeInput, RunnerInput, SpecContext } from './machine-types.ts'
+import type { LogEntry, MergeInput, PrepareInput, RunnerInput, SpecContext } from './machine-types.ts'
 import { enterPhase, failPhase, nowIso, updatePhase } from './phase-logic.ts'
-import { allCompleted, isStuck, newTask } from './scheduler.ts'
+import { allCompleted, isStuck, newTask, type TaskMap } from './scheduler.ts'
 import { assign, enqueueActions, errorMessage, isTaskEvent, log, specSetup, syncOutput, type E, type PrepareOutput } from './spec-setup.ts'
 
 type Enqueue = {
@@ -47,6 +47,21 @@ const integratedLog = emitDone(({ context }: { context: SpecContext }) => {
   return { type: 'log' as const, event: 'spec.integrated' as const, data: { branch: context.delivery!.branch, commit, check, sandbox_id: sandboxId }, sandboxId }
 }) as never
 const errorOf = (event: unknown) => errorMessage((event as { error: unknown }).error)
+
+/** What preparing the spec branch is given. */
+export const prepareInput = (context: SpecContext): PrepareInput => ({
+  specId: context.specId,
+  exploredCheck: context.outputs.explore?.check_command ?? null,
+})
+
+/**
+ * Tasks accepted before the spec branch existed, waiting to be merged into it once it does: only in a spec that an older
+ * omoi was executing (src/actors/snapshot-migration.ts).
+ */
+const carriedMerges = (tasks: TaskMap) =>
+  Object.values(tasks)
+    .filter((t) => t.status === 'running' && t.stage === 'merging')
+    .map((t) => t.key)
 
 /** SYNC: the server writes tickets and tasks (the `syncWriter` actor), then execution starts. */
 export const syncState = specSetup.createStateConfig({
@@ -102,12 +117,12 @@ export const executeState = specSetup.createStateConfig({
       always: { guard: ({ context }) => !!context.delivery, target: 'running' },
       invoke: {
         src: 'deliveryPrepare',
-        input: ({ context }) => ({ specId: context.specId, exploredCheck: context.outputs.explore?.check_command ?? null }),
+        input: ({ context }) => prepareInput(context),
         onDone: {
           target: 'running',
-          actions: assignDone(({ event }) => {
+          actions: assignDone(({ context, event }) => {
             const out = (event as unknown as { output: PrepareOutput }).output
-            return { delivery: { ...out, mergeQueue: [], integrated: null, pullRequest: null } }
+            return { delivery: { ...out, mergeQueue: carriedMerges(context.tasks), integrated: null, pullRequest: null } }
           }),
         },
         onError: { target: '#spec.failed', actions: failExecute(({ event }) => `could not create the spec branch: ${errorOf(event)}`) },
