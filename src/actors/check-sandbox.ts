@@ -37,7 +37,10 @@ export async function runCheckSandbox(
   const db = <T>(what: string, fn: () => Promise<T>) => retryTransient(what, fn, signal)
   for (const row of await db('find earlier check sandboxes', () => liveCheckSandboxes(deps.sql, run.specId))) {
     await db('end an earlier check sandbox', () => endSandbox(deps.sql, row.id, 'replaced: the check runs again after a restart'))
-    if (row.external_id) await deps.provider.stop({ id: row.id, externalId: row.external_id }).catch((err: unknown) => log.warn('could not stop an earlier check sandbox', { sandbox_id: row.id, err }))
+    if (!row.external_id) continue
+    await deps.provider.stop({ id: row.id, externalId: row.external_id }).catch((err: unknown) => {
+      log.warn('could not stop an earlier check sandbox', { sandbox_id: row.id, err })
+    })
   }
   for (let generation = 0; ; generation++) {
     const row = await db('insert a check sandbox', () =>

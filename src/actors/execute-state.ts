@@ -44,7 +44,8 @@ const failExecute = (error: (a: { context: SpecContext; event: unknown }) => str
 ] as never[]
 const integratedLog = emitDone(({ context }: { context: SpecContext }) => {
   const { commit, check, sandboxId = null } = context.delivery!.integrated!
-  return { type: 'log' as const, event: 'spec.integrated' as const, data: { branch: context.delivery!.branch, commit, check, sandbox_id: sandboxId }, sandboxId }
+  const data = { branch: context.delivery!.branch, commit, check, sandbox_id: sandboxId }
+  return { type: 'log' as const, event: 'spec.integrated' as const, data, sandboxId }
 }) as never
 const errorOf = (event: unknown) => errorMessage((event as { error: unknown }).error)
 
@@ -103,8 +104,8 @@ export const syncState = specSetup.createStateConfig({
  * EXECUTE: first the spec branch is made (`deliveryPrepare`); then task runners are spawned children (named logic,
  * persisted with the spec), started in dependency order up to the concurrency limit, and each accepted task is merged
  * into the spec branch (`taskMerger`, one at a time, in the order they were accepted). After the last merge the check
- * runs on the spec branch in a check sandbox (`integrator`), then the pull request is opened (`publisher`). The pure bookkeeping is in
- * execute-logic.ts.
+ * runs on the spec branch in a check sandbox (`integrator`), then the pull request is opened (`publisher`). The pure
+ * bookkeeping is in execute-logic.ts.
  */
 export const executeState = specSetup.createStateConfig({
   initial: 'preparing',
