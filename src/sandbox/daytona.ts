@@ -1,7 +1,8 @@
 /**
  * The Daytona sandbox provider: one Daytona sandbox per omoi sandbox, found again by the `omoi.sandbox` label.
  * Its workspace is a clone of the project's repository on the work branch; the worker bundle runs there as an async
- * session command, so the worker's liveness is that command's.
+ * session command, so the worker's liveness is that command's. A check sandbox (`runCheck`) has no worker: the check
+ * command runs there as a synchronous session command, and the sandbox is deleted once it has answered.
  */
 import { isAbsolute } from 'node:path'
 import {
