@@ -102,7 +102,7 @@ export async function startServer(config: Config, options: { database?: Database
         ...createDeliveryActors({
           sql,
           dataDir: config.dataDir,
-          isolation,
+          provider,
           gitToken: config.sandbox.kind === 'daytona' ? config.sandbox.gitToken : undefined,
           forge: config.forge,
           fence: (specId) => host.fenceOf(specId),
@@ -172,12 +172,9 @@ export async function startServer(config: Config, options: { database?: Database
   return { url, port, database, config, host, io: sockets.io, app, close }
 }
 
-/**
- * How work of an agent that runs on this machine is confined: local sandboxes, and the check command the server runs
- * on a spec's branch (with Daytona sandboxes, that check is confined by bubblewrap when it is installed).
- */
+/** How local sandboxes (agents' and checks') are confined; Daytona sandboxes run nothing on this machine. */
 async function sandboxIsolation(config: Config): Promise<Isolation> {
-  if (config.sandbox.kind === 'daytona') return probeBwrap().catch((): Isolation => ({ kind: 'none' }))
+  if (config.sandbox.kind === 'daytona') return { kind: 'none' }
   if (config.sandbox.isolation === 'none') {
     log.warn('OMOI_SANDBOX_ISOLATION=none: agents run unconfined, with everything this server can reach')
     return { kind: 'none' }

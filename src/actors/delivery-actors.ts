@@ -1,4 +1,3 @@
-import type { Isolation } from '../sandbox/bwrap.ts'
 import { join, resolve } from 'node:path'
 import { fromCallback, fromPromise } from 'xstate'
 import type { Sql } from '../db/connect.ts'
@@ -8,12 +7,13 @@ import { findProject } from '../db/projects.ts'
 import { findSpec, updateDelivery, type StoredDelivery } from '../db/specs.ts'
 import { logger } from '../log.ts'
 import { ensureProjectRepo } from '../sandbox/local.ts'
+import type { SandboxProvider } from '../sandbox/provider.ts'
 import type { Requirements } from '../schemas/phase-outputs.ts'
 import { taskTitlesOfSpec } from '../db/tickets.ts'
-import type { CheckResult } from '../schemas/task-report.ts'
-import { checkoutClean, freshClone, git, mergeAndPush, remoteHead, runCheckIn } from './delivery-git.ts'
+import { runCheckSandbox } from './check-sandbox.ts'
+import { freshClone, git, mergeAndPush, remoteHead } from './delivery-git.ts'
 import { openPullRequest, repoCoordinates, type ForgeConfig } from './forge.ts'
-import type { IntegrateInput, MergeInput, PrepareInput, PublishOutput, SpecEvent } from './machine-types.ts'
+import type { IntegrateInput, IntegrateOutput, MergeInput, PrepareInput, PublishOutput, SpecEvent } from './machine-types.ts'
 import { pullRequestBody } from './pr-body.ts'
 import { diffSummary, mirrorPath, syncMirror } from './repo-mirror.ts'
 import { mergeBranch, specBranch } from './sandbox-setup.ts'
@@ -24,16 +24,19 @@ const log = logger('omoi:delivery')
 export interface DeliveryDeps {
   sql: Sql
   dataDir: string
-  /** How the integrated check is confined (as the local sandboxes are). */
-  isolation: Isolation
+  /** Where the check on the spec branch runs: a sandbox of kind `check` (src/actors/check-sandbox.ts). */
+  provider: SandboxProvider
   /** OMOI_GIT_TOKEN, for a private remote. */
   gitToken?: string
   forge?: ForgeConfig
-  /** This node's lease on the spec (DESIGN §4): the delivery's writes to the spec row are fenced with it. */
+  /**
+   * This node's lease on the spec (DESIGN §4), read when a step starts: the step's writes (the spec row's delivery, check
+   * sandbox rows) are fenced with it, so a step of a copy that lost the spec changes nothing.
+   */
   fence: (specId: string) => Fence | null
 }
 
-/** One spec's working copy for merges and the integrated check: steps on it run one at a time. */
+/** One spec's working copy for merges and for reading the spec branch: steps on it run one at a time. */
 const busy = new Map<string, Promise<unknown>>()
 function exclusive<T>(dir: string, work: () => Promise<T>): Promise<T> {
   const run = (busy.get(dir) ?? Promise.resolve()).catch(() => {}).then(work)
@@ -50,8 +53,8 @@ function exclusive<T>(dir: string, work: () => Promise<T>): Promise<T> {
 export function createDeliveryActors(deps: DeliveryDeps) {
   const workDir = (specId: string) => join(resolve(deps.dataDir), 'delivery', specId)
   // a node that lost the spec to another (a takeover) leaves its delivery alone: it throws FencedError instead
-  const deliver = (specId: string, patch: Partial<StoredDelivery>, checkCommand?: string | null) =>
-    fencedWrite(deps.sql, specId, deps.fence(specId), (tx) => updateDelivery(tx, specId, patch, checkCommand))
+  const deliver = (fence: Fence | null, specId: string, patch: Partial<StoredDelivery>, checkCommand?: string | null) =>
+    fencedWrite(deps.sql, specId, fence, (tx) => updateDelivery(tx, specId, patch, checkCommand))
 
   async function locate(specId: string) {
     const spec = await findSpec(deps.sql, specId)
@@ -62,13 +65,14 @@ export function createDeliveryActors(deps: DeliveryDeps) {
   }
 
   /** Fetches the mirror and stores the spec branch's size against its base. */
-  async function refreshStats(specId: string, projectId: string, url: string, baseCommit: string, commit: string) {
+  async function refreshStats(fence: Fence | null, specId: string, projectId: string, url: string, baseCommit: string, commit: string) {
     await syncMirror(deps.dataDir, projectId, url, deps.gitToken)
     const diff = await diffSummary(mirrorPath(deps.dataDir, projectId), baseCommit, commit)
-    await deliver(specId, { commit, files_changed: diff.files.length, insertions: diff.insertions, deletions: diff.deletions })
+    await deliver(fence, specId, { commit, files_changed: diff.files.length, insertions: diff.insertions, deletions: diff.deletions })
   }
 
   const deliveryPrepare = fromPromise<PrepareOutput, PrepareInput>(async ({ input }) => {
+    const fence = deps.fence(input.specId)
     const { spec, project, url } = await locate(input.specId)
     const dir = workDir(spec.id)
     const branch = specBranch(spec.id)
@@ -94,16 +98,18 @@ export function createDeliveryActors(deps: DeliveryDeps) {
       // the diff route answers from the mirror as soon as the spec shows its branch
       await syncMirror(deps.dataDir, project.id, url, deps.gitToken)
       await deliver(
+        fence,
         spec.id,
         { branch, base: project.default_branch, base_commit: baseCommit, commit, check: null, pull_request: null, files_changed: 0, insertions: 0, deletions: 0 },
         checkCommand,
       )
-      await refreshStats(spec.id, project.id, url, baseCommit, commit)
+      await refreshStats(fence, spec.id, project.id, url, baseCommit, commit)
       return { branch, base: project.default_branch, baseCommit, commit, checkCommand }
     })
   })
 
   const taskMerger = fromCallback<SpecEvent, MergeInput>(({ input, sendBack }) => {
+    const fence = deps.fence(input.specId)
     let stopped = false
     const key = { task: input.task, attempt: input.attempt, fixup: input.fixup }
     void (async () => {
@@ -117,7 +123,7 @@ export function createDeliveryActors(deps: DeliveryDeps) {
           await git(dir, ['push', '-q', '-f', 'origin', `${outcome.conflictCommit}:refs/heads/${branch}`], { token: deps.gitToken })
           return { type: 'TASK_MERGE_CONFLICT' as const, ...key, files: outcome.files, mergeBranch: branch }
         }
-        await refreshStats(spec.id, project.id, url, spec.delivery?.base_commit ?? outcome.commit, outcome.commit)
+        await refreshStats(fence, spec.id, project.id, url, spec.delivery?.base_commit ?? outcome.commit, outcome.commit)
         return { type: 'TASK_MERGED' as const, ...key, commit: outcome.commit }
       })
     })().then(
@@ -132,27 +138,37 @@ export function createDeliveryActors(deps: DeliveryDeps) {
     }
   })
 
-  const integrator = fromPromise<{ commit: string; check: CheckResult | null }, IntegrateInput>(async ({ input }) => {
+  const integrator = fromPromise<IntegrateOutput, IntegrateInput>(async ({ input, signal }) => {
+    const fence = deps.fence(input.specId)
     const { spec, url } = await locate(input.specId)
     const dir = workDir(spec.id)
-    return exclusive(dir, async () => {
+    const commit = await exclusive(dir, async () => {
       await freshClone(dir, url, deps.gitToken)
-      const commit = await checkoutClean(dir, input.branch)
-      const check = input.checkCommand ? await runCheckIn(dir, input.checkCommand, { isolation: deps.isolation }) : null
-      await git(dir, ['clean', '-q', '-fdx']).catch(() => {})
-      await deliver(spec.id, {
-        commit,
-        check: check ? { command: check.command, passed: check.passed, duration_ms: check.duration_ms } : null,
-      })
-      return { commit, check }
+      const head = await remoteHead(dir, input.branch)
+      if (!head) throw new Error(`the repository has no branch ${input.branch}`)
+      return head
     })
+    const ran = input.checkCommand
+      ? await runCheckSandbox(
+          { sql: deps.sql, provider: deps.provider, fence },
+          { specId: spec.id, round: input.round ?? 1, url, branch: input.branch, commit, command: input.checkCommand },
+          signal,
+        )
+      : null
+    const check = ran?.check ?? null
+    await deliver(fence, spec.id, {
+      commit,
+      check: check ? { command: check.command, passed: check.passed, duration_ms: check.duration_ms } : null,
+    })
+    return { commit, check, sandboxId: ran?.sandboxId ?? null }
   })
 
   const publisher = fromPromise<PublishOutput, { specId: string }>(async ({ input }) => {
+    const fence = deps.fence(input.specId)
     const { spec, project, url } = await locate(input.specId)
     const d = spec.delivery
     if (!d) throw new Error('the spec branch was never made')
-    await refreshStats(spec.id, project.id, url, d.base_commit, d.commit)
+    await refreshStats(fence, spec.id, project.id, url, d.base_commit, d.commit)
     if (!deps.forge) return { pullRequest: null }
     const where = repoCoordinates(url)
     if (!where) throw new Error(`cannot tell the owner and name of the repository ${url}`)
@@ -169,7 +185,7 @@ export function createDeliveryActors(deps: DeliveryDeps) {
         check: d.check ? { ...d.check, exit_code: d.check.passed ? 0 : null, output_tail: '' } : null,
       }),
     })
-    await deliver(spec.id, { pull_request: pr })
+    await deliver(fence, spec.id, { pull_request: pr })
     return { pullRequest: pr }
   })
 

@@ -1,13 +1,12 @@
-import { commandArgs, type Isolation } from '../sandbox/bwrap.ts'
-import { execFile, spawn } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { mkdir, rm, stat } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { promisify } from 'node:util'
-import { CHECK_OUTPUT_CAP, CHECK_TIMEOUT_S, type CheckResult } from '../schemas/task-report.ts'
 
 /**
- * Git as the server runs it for delivery: the working copy a spec's merges are made in, and the check run on the spec
- * branch. No shell; a token (OMOI_GIT_TOKEN) reaches git through a credential helper reading the environment, never a URL.
+ * Git as the server runs it for delivery: the working copy a spec's merges are made in. No project command runs here
+ * (the check runs in a sandbox, src/actors/check-sandbox.ts). No shell; a token (OMOI_GIT_TOKEN) reaches git through a
+ * credential helper reading the environment, never a URL.
  */
 
 const exec = promisify(execFile)
@@ -117,57 +116,4 @@ export async function mergeAndPush(
       if (round >= PUSH_ROUNDS) throw err
     }
   }
-}
-
-/** The last `cap` code points of `text`. */
-const tail = (text: string, cap: number) => {
-  const points = Array.from(text)
-  return (points.length > cap ? points.slice(-cap) : points).join('')
-}
-
-/**
- * Runs `command` with bash in `cwd`, confined as a local sandbox is when `isolation` is bubblewrap (src/sandbox/bwrap.ts:
- * the command sees the system read-only and its working copy, nothing else of the host), in its own process group (a
- * time limit kills all it started), with an environment of PATH and a HOME inside the working copy only: nothing of the
- * server's settings or secrets.
- */
-export async function runCheckIn(cwd: string, command: string, opts: { isolation: Isolation; timeoutS?: number }): Promise<CheckResult> {
-  const timeoutS = opts.timeoutS ?? CHECK_TIMEOUT_S
-  const [program, args] =
-    opts.isolation.kind === 'bwrap' ? [opts.isolation.bwrap, commandArgs(opts.isolation, cwd, command)] : ['bash', ['-c', command]]
-  const started = Date.now()
-  return new Promise((resolve, reject) => {
-    const child = spawn(program, args, {
-      cwd,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: cwd, LANG: 'C.UTF-8' },
-    })
-    let output = ''
-    let timedOut = false
-    const append = (chunk: Buffer) => {
-      output += chunk.toString('utf8')
-      if (output.length > 8 * CHECK_OUTPUT_CAP) output = output.slice(-4 * CHECK_OUTPUT_CAP)
-    }
-    child.stdout.on('data', append)
-    child.stderr.on('data', append)
-    const timer = setTimeout(() => {
-      timedOut = true
-      try {
-        process.kill(-child.pid!, 'SIGKILL')
-      } catch {
-        // already gone
-      }
-    }, timeoutS * 1000)
-    child.on('error', (err) => {
-      clearTimeout(timer)
-      reject(err)
-    })
-    child.on('close', (code) => {
-      clearTimeout(timer)
-      const exitCode = timedOut ? null : code
-      const text = tail(output, CHECK_OUTPUT_CAP).replace(/^[\uDC00-\uDFFF]/, '')
-      resolve({ command, exit_code: exitCode, passed: exitCode === 0, duration_ms: Date.now() - started, output_tail: text })
-    })
-  })
 }

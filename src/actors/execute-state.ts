@@ -11,9 +11,9 @@ import {
   startIntegrationFixup,
   type TaskStep,
 } from './execute-logic.ts'
-import type { LogEntry, MergeInput, RunnerInput, SpecContext } from './machine-types.ts'
+import type { LogEntry, MergeInput, PrepareInput, RunnerInput, SpecContext } from './machine-types.ts'
 import { enterPhase, failPhase, nowIso, updatePhase } from './phase-logic.ts'
-import { allCompleted, isStuck, newTask } from './scheduler.ts'
+import { allCompleted, isStuck, newTask, type TaskMap } from './scheduler.ts'
 import { assign, enqueueActions, errorMessage, isTaskEvent, log, specSetup, syncOutput, type E, type PrepareOutput } from './spec-setup.ts'
 
 type Enqueue = {
@@ -42,12 +42,27 @@ const failExecute = (error: (a: { context: SpecContext; event: unknown }) => str
     data: { phase: 'execute', error: context.failure?.error },
   })),
 ] as never[]
-const integratedLog = emitDone(({ context }: { context: SpecContext }) => ({
-  type: 'log' as const,
-  event: 'spec.integrated' as const,
-  data: { branch: context.delivery!.branch, commit: context.delivery!.integrated!.commit, check: context.delivery!.integrated!.check },
-})) as never
+const integratedLog = emitDone(({ context }: { context: SpecContext }) => {
+  const { commit, check, sandboxId = null } = context.delivery!.integrated!
+  const data = { branch: context.delivery!.branch, commit, check, sandbox_id: sandboxId }
+  return { type: 'log' as const, event: 'spec.integrated' as const, data, sandboxId }
+}) as never
 const errorOf = (event: unknown) => errorMessage((event as { error: unknown }).error)
+
+/** What preparing the spec branch is given. */
+export const prepareInput = (context: SpecContext): PrepareInput => ({
+  specId: context.specId,
+  exploredCheck: context.outputs.explore?.check_command ?? null,
+})
+
+/**
+ * Tasks accepted before the spec branch existed, waiting to be merged into it once it does: only in a spec that an older
+ * omoi was executing (src/actors/snapshot-migration.ts).
+ */
+const carriedMerges = (tasks: TaskMap) =>
+  Object.values(tasks)
+    .filter((t) => t.status === 'running' && t.stage === 'merging')
+    .map((t) => t.key)
 
 /** SYNC: the server writes tickets and tasks (the `syncWriter` actor), then execution starts. */
 export const syncState = specSetup.createStateConfig({
@@ -89,8 +104,8 @@ export const syncState = specSetup.createStateConfig({
  * EXECUTE: first the spec branch is made (`deliveryPrepare`); then task runners are spawned children (named logic,
  * persisted with the spec), started in dependency order up to the concurrency limit, and each accepted task is merged
  * into the spec branch (`taskMerger`, one at a time, in the order they were accepted). After the last merge the check
- * runs on the spec branch (`integrator`), then the pull request is opened (`publisher`). The pure bookkeeping is in
- * execute-logic.ts.
+ * runs on the spec branch in a check sandbox (`integrator`), then the pull request is opened (`publisher`). The pure
+ * bookkeeping is in execute-logic.ts.
  */
 export const executeState = specSetup.createStateConfig({
   initial: 'preparing',
@@ -103,12 +118,12 @@ export const executeState = specSetup.createStateConfig({
       always: { guard: ({ context }) => !!context.delivery, target: 'running' },
       invoke: {
         src: 'deliveryPrepare',
-        input: ({ context }) => ({ specId: context.specId, exploredCheck: context.outputs.explore?.check_command ?? null }),
+        input: ({ context }) => prepareInput(context),
         onDone: {
           target: 'running',
-          actions: assignDone(({ event }) => {
+          actions: assignDone(({ context, event }) => {
             const out = (event as unknown as { output: PrepareOutput }).output
-            return { delivery: { ...out, mergeQueue: [], integrated: null, pullRequest: null } }
+            return { delivery: { ...out, mergeQueue: carriedMerges(context.tasks), integrated: null, pullRequest: null } }
           }),
         },
         onError: { target: '#spec.failed', actions: failExecute(({ event }) => `could not create the spec branch: ${errorOf(event)}`) },
@@ -142,7 +157,12 @@ export const executeState = specSetup.createStateConfig({
     integrating: {
       invoke: {
         src: 'integrator',
-        input: ({ context }) => ({ specId: context.specId, branch: context.delivery!.branch, checkCommand: context.delivery!.checkCommand }),
+        input: ({ context }) => ({
+          specId: context.specId,
+          branch: context.delivery!.branch,
+          checkCommand: context.delivery!.checkCommand,
+          round: (context.delivery!.integrationFixups ?? 0) + 1,
+        }),
         onDone: [
           {
             guard: ({ event }) => (event as unknown as { output: { check: { passed: boolean } | null } }).output.check?.passed !== false,

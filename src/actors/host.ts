@@ -13,6 +13,7 @@ import { describeSnapshot, liveSandboxId } from './describe.ts'
 import type { ActorInspection, ActorSummary, SpecHostView } from './host-api.ts'
 import type { LogEntry, SpecContext, SpecEvent, SpecInput, SpecSettings } from './machine-types.ts'
 import { persistTransition } from './persist.ts'
+import { migrateSnapshot } from './snapshot-migration.ts'
 import { SerialQueue } from './serial-queue.ts'
 import { retryTransient } from '../db/transient.ts'
 import { writeUntilStored } from './write-retry.ts'
@@ -364,7 +365,7 @@ export class SpecHost implements SpecHostView {
 
   private attach(spec: SpecRow, snapshot: unknown, version: number, epoch: number): void {
     const input: SpecInput = { specId: spec.id, approval: spec.approval, kind: spec.kind, settings: this.opts.settings }
-    const actor = createActor(this.opts.machine, snapshot ? { input, snapshot: snapshot as never } : { input })
+    const actor = createActor(this.opts.machine, snapshot ? { input, snapshot: migrateSnapshot(snapshot) as never } : { input })
     const now = new Date().toISOString()
     const first = actor.getSnapshot()
     const live: Live = {

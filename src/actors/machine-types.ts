@@ -63,7 +63,7 @@ export interface DeliveryState {
   checkCommand: string | null
   /** Accepted tasks waiting to be merged, in the order they were accepted; the first is being merged. */
   mergeQueue: string[]
-  integrated: { commit: string; check: CheckResult | null } | null
+  integrated: IntegrateOutput | null
   pullRequest: { url: string; number: number } | null
   /** The task merged last: a failing integrated check is handed to a fix-up run of it. */
   lastMerged?: string | null
@@ -170,6 +170,16 @@ export interface IntegrateInput {
   specId: string
   branch: string
   checkCommand: string | null
+  /** 1 for the first check, one more per fix-up run (absent from inputs persisted before it existed: 1). */
+  round?: number
+}
+
+/** The spec branch's head that was checked, the check's result (null: no check command) and its sandbox. */
+export interface IntegrateOutput {
+  commit: string
+  check: CheckResult | null
+  /** The check sandbox that ran it (absent from results stored before checks ran in sandboxes). */
+  sandboxId?: string | null
 }
 
 /** What a finished spec delivers beyond its branch: the pull request, when a forge is configured. */

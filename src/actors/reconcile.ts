@@ -14,8 +14,12 @@ export interface ReconcileHost {
   context(specId: string): SpecContext | null
 }
 
-/** Whether the spec's actor has a phase attempt or task attempt running that this sandbox row serves. */
+/**
+ * Whether the spec's actor has a phase attempt or task attempt running that this sandbox row serves. A check sandbox
+ * belongs to the integrator while the spec branch waits for its check (it ends its own rows).
+ */
 export function sandboxWanted(ctx: SpecContext, row: Pick<SandboxRow, 'kind' | 'phase' | 'task_id' | 'attempt' | 'generation'>): boolean {
+  if (row.kind === 'check') return ctx.phases.execute.status === 'running' && !!ctx.delivery && !ctx.delivery.integrated
   const state = row.kind === 'phase' ? ctx.phases[row.phase as AgentPhase] : ctx.tasks[row.task_id ?? '']
   return !!state && state.status === 'running' && state.attempt === row.attempt && state.generation === row.generation
 }

@@ -1,9 +1,9 @@
 import { fromCallback, fromPromise, setup } from 'xstate'
 import type { SystemEventType } from '../schemas/events.ts'
 import type { AgentPhase } from '../schemas/phase-outputs.ts'
-import type { CheckResult } from '../schemas/task-report.ts'
 import type {
   IntegrateInput,
+  IntegrateOutput,
   LogEntry,
   MergeInput,
   PrepareInput,
@@ -44,7 +44,7 @@ export const specSetup = setup({
     taskMerger: fromCallback<SpecEvent, MergeInput>(() => {
       throw new Error('taskMerger must be provided by the host')
     }),
-    integrator: fromPromise<{ commit: string; check: CheckResult | null }, IntegrateInput>(async () => {
+    integrator: fromPromise<IntegrateOutput, IntegrateInput>(async () => {
       throw new Error('integrator must be provided by the host')
     }),
     publisher: fromPromise<PublishOutput, { specId: string }>(async () => {

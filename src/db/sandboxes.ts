@@ -3,12 +3,14 @@ import type { Sql } from './connect.ts'
 export interface SandboxRow {
   id: string
   spec_id: string
-  kind: 'phase' | 'task'
+  /** `check`: the check on the spec branch (src/actors/check-sandbox.ts), which has no token and no worker. */
+  kind: 'phase' | 'task' | 'check'
   phase: string | null
   task_id: string | null
   attempt: number
   generation: number
-  token_hash: string
+  /** Null for a check sandbox: nothing in it calls the server. */
+  token_hash: string | null
   status: 'starting' | 'running' | 'ended'
   provider: string
   external_id: string | null
@@ -17,7 +19,6 @@ export interface SandboxRow {
   created_at: Date
   ended_at: Date | null
 }
-
 
 export async function insertSandbox(
   sql: Sql,
@@ -62,6 +63,11 @@ export async function endSandbox(sql: Sql, id: string, reason: string): Promise<
 
 export async function touchHeartbeat(sql: Sql, id: string): Promise<void> {
   await sql`update sandboxes set last_heartbeat_at = now() where id = ${id} and status <> 'ended'`
+}
+
+/** The check sandboxes of a spec that have not ended (a check cut short by a restart leaves one behind). */
+export async function liveCheckSandboxes(sql: Sql, specId: string): Promise<SandboxRow[]> {
+  return sql<SandboxRow[]>`select * from sandboxes where spec_id = ${specId} and kind = 'check' and status <> 'ended' order by created_at`
 }
 
 /** How many task sandboxes are not ended: a spec's (for its limit) or all of them. */

@@ -94,8 +94,8 @@ function ownNamespaces(userns: boolean): string[] {
 const PRIVATE_MOUNTS = ['--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp']
 
 /**
- * The bwrap command line that runs a shell `command` in `cwd` confined as an agent's sandbox is (the server runs a
- * project's check command this way, src/actors/delivery-git.ts): own PID/IPC/UTS (and user) namespaces, the system
+ * The bwrap command line that runs a shell `command` in `cwd` confined as an agent's sandbox is (a local check sandbox
+ * runs the check on the spec branch this way, src/sandbox/local-check.ts): own PID/IPC/UTS (and user) namespaces, the system
  * read-only, a private /tmp, `cwd` the only writable place, nothing else of the host; node shown when it lives outside
  * /usr (checks such as `npm test` need it). It ends with this process.
  */
@@ -119,7 +119,7 @@ export function commandArgs(isolation: Extract<Isolation, { kind: 'bwrap' }>, cw
     cwd,
     '--',
     'bash',
-    '-c',
+    '-lc',
     command,
   ]
 }

@@ -1,7 +1,8 @@
 /**
  * The Daytona sandbox provider: one Daytona sandbox per omoi sandbox, found again by the `omoi.sandbox` label.
  * Its workspace is a clone of the project's repository on the work branch; the worker bundle runs there as an async
- * session command, so the worker's liveness is that command's.
+ * session command, so the worker's liveness is that command's. A check sandbox (`runCheck`) has no worker: the check
+ * command runs there as a synchronous session command, and the sandbox is deleted once it has answered.
  */
 import { isAbsolute } from 'node:path'
 import {
@@ -17,9 +18,13 @@ import {
   type Sandbox,
 } from '@daytonaio/sdk'
 import { logger } from '../log.ts'
+import type { CheckResult } from '../schemas/task-report.ts'
 import { head } from '../schemas/text.ts'
+import { checkResult } from './worker/check.ts'
 import {
   SandboxError,
+  SandboxLostError,
+  type CheckRun,
   type SandboxHandle,
   type SandboxLiveness,
   type SandboxProvider,
@@ -39,6 +44,11 @@ const CREATE_TIMEOUT_SECONDS = 180
 const ID_LABEL = 'omoi.sandbox'
 const SETUP_SESSION = 'omoi-setup'
 const WORKER_SESSION = 'omoi-worker'
+const CHECK_SESSION = 'omoi-check'
+/** The check's output is cut to its last bytes inside the sandbox, so a chatty check sends little over the API. */
+const CHECK_OUTPUT_BYTES = 64 * 1024
+/** `timeout` exits so when it ended the command (124: TERM, 137: KILL after the grace). */
+const TIMED_OUT = new Set([124, 137])
 /** GitHub's user name for token auth; other hosts accept any name with a token as the password. */
 const GIT_USERNAME = 'x-access-token'
 const DELETED_STATES = new Set(['destroyed', 'destroying'])
@@ -126,6 +136,39 @@ export function createDaytonaProvider(opts: DaytonaProviderOptions): DaytonaProv
     })
   }
 
+  /** Clones the spec branch, resets it to the commit and runs the check command in the sandbox, time-limited. */
+  async function checkIn(sandbox: Sandbox, run: CheckRun): Promise<CheckResult> {
+    const home = await sandbox.getWorkDir()
+    if (!home) throw new SandboxError('Daytona could not prepare the check: the sandbox reported no working directory')
+    const workspace = `${home}/workspace`
+    await sandbox.git.clone(run.repo.url, workspace, run.repo.branch, undefined, ...credentials)
+    await sandbox.process.createSession(CHECK_SESSION)
+    const reset = await sandbox.process.executeSessionCommand(CHECK_SESSION, {
+      command: `cd ${sh(workspace)} && git checkout -q -B ${sh(run.repo.branch)} ${sh(run.repo.commit)}`,
+    })
+    if (reset.exitCode !== 0) {
+      const output = oneLine(reset.output || reset.stderr, 'last')
+      throw new SandboxError(redact(`Daytona could not prepare the check: checking out ${run.repo.commit} failed: ${output}`, secrets))
+    }
+    const inner = `timeout -k 5 ${run.timeoutS} bash -lc ${sh(run.command)} 2>&1 | tail -c ${CHECK_OUTPUT_BYTES}; exit "\${PIPESTATUS[0]}"`
+    const started = Date.now()
+    const result = await sandbox.process.executeSessionCommand(
+      CHECK_SESSION,
+      { command: `cd ${sh(workspace)} && bash -c ${sh(inner)}` },
+      run.timeoutS + 60,
+    )
+    const duration = Date.now() - started
+    const exitCode = result.exitCode ?? null
+    const timedOut = exitCode !== null && TIMED_OUT.has(exitCode) && duration >= run.timeoutS * 1000
+    return checkResult(run.command, timedOut ? null : exitCode, result.output ?? result.stdout ?? '', duration)
+  }
+
+  /** After a failed call: is the sandbox gone (deleted, stopped) rather than the call refused? */
+  async function gone(handle: SandboxHandle): Promise<boolean> {
+    const sandbox = await lookup(handle).catch(() => undefined)
+    return sandbox === null || (sandbox !== undefined && GONE_STATES.has(sandbox.state ?? ''))
+  }
+
   /** The sandbox runs as long as the worker command does; a restarted sandbox has lost its sessions. */
   async function workerLiveness(sandbox: Sandbox): Promise<SandboxLiveness> {
     try {
@@ -196,6 +239,46 @@ export function createDaytonaProvider(opts: DaytonaProviderOptions): DaytonaProv
       } catch (err) {
         if (err instanceof DaytonaNotFoundError) return
         throw toSandboxError('delete the sandbox', err, secrets)
+      }
+    },
+
+    async runCheck(run) {
+      if (isLocalPath(run.repo.url)) {
+        throw new SandboxError(`Daytona sandboxes clone over the network; the repository ${run.repo.url} is a local path`)
+      }
+      let sandbox: Sandbox
+      try {
+        for (const leftover of await labelled(run.id)) await leftover.delete()
+        sandbox = await daytona.create(
+          {
+            envVars: { OMOI_SANDBOX_ID: run.id, SPEC_ID: run.specId },
+            labels: { [ID_LABEL]: run.id, 'omoi.spec': run.specId, 'omoi.kind': 'check' },
+            autoStopInterval: AUTO_STOP_MINUTES,
+            autoDeleteInterval: AUTO_DELETE_MINUTES,
+          },
+          { timeout: CREATE_TIMEOUT_SECONDS },
+        )
+      } catch (err) {
+        throw toSandboxError('create the sandbox', err, secrets)
+      }
+      const handle = { id: run.id, externalId: sandbox.id }
+      const stop = () => void sandbox.delete().catch(() => {})
+      run.signal.addEventListener('abort', stop, { once: true })
+      try {
+        await run.onStarted(handle)
+        return await checkIn(sandbox, run)
+      } catch (err) {
+        if (run.signal.aborted) throw new SandboxError('the check was stopped')
+        if (!(err instanceof SandboxError) && (await gone(handle))) {
+          throw new SandboxLostError(`the check's Daytona sandbox went away: ${toSandboxError('run the check', err, secrets).message}`)
+        }
+        throw toSandboxError('run the check', err, secrets)
+      } finally {
+        run.signal.removeEventListener('abort', stop)
+        await sandbox.delete().catch((err: unknown) => {
+          if (err instanceof DaytonaNotFoundError) return
+          log.warn('could not delete a check sandbox', { sandboxId: run.id, error: toSandboxError('delete the sandbox', err, secrets).message })
+        })
       }
     },
 

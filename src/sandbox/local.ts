@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
 import { logger } from '../log.ts'
 import { bwrapArgs, type Isolation } from './bwrap.ts'
+import { runConfinedCheck } from './local-check.ts'
 import { SandboxError, type SandboxHandle, type SandboxLiveness, type SandboxProvider, type SandboxSpec } from './provider.ts'
 
 const log = logger('omoi:sandbox:local')
@@ -125,7 +126,8 @@ function namespacePid(info: Readable, exited: Promise<number | null>): Promise<n
  * worker process, so it outlives a server restart and can be re-attached by pid. With `isolation.kind === 'bwrap'`
  * the worker runs in bubblewrap (src/sandbox/bwrap.ts) and the recorded pid is the first process of its PID namespace:
  * when it ends, the kernel ends everything in the namespace. The token is handed over on fd 3, never in an environment.
- * Linux only (liveness is read from /proc).
+ * Linux only (liveness is read from /proc). A check sandbox (`runCheck`) is a working copy and the check command
+ * alone, run by src/sandbox/local-check.ts.
  */
 export function createLocalProvider(opts: { dataDir: string; workerPath: string; isolation: Isolation }): SandboxProvider {
   const workerPath = resolve(opts.workerPath)
@@ -207,6 +209,21 @@ export function createLocalProvider(opts: { dataDir: string; workerPath: string;
       await killCarriers(handle.id)
       // its task branches are pushed already: nothing of a finished sandbox's working copy is kept
       await rm(join(sandboxDir(handle.id), 'workspace'), { recursive: true, force: true })
+    },
+
+    async runCheck(run) {
+      if (!/^[0-9a-f]{7,64}$/.test(run.repo.commit)) throw new SandboxError(`not a commit id: "${run.repo.commit}"`)
+      const dir = sandboxDir(run.id)
+      const workspace = join(dir, 'workspace')
+      try {
+        await prepareWorkspace(workspace, { url: run.repo.url, baseBranch: run.repo.branch, workBranch: run.repo.branch, mergeBranches: [] })
+        await git(workspace, ['reset', '-q', '--hard', run.repo.commit])
+        return await runConfinedCheck(workspace, isolation, run)
+      } finally {
+        // unconfined, what the check started in a session of its own outlives its process group
+        await killCarriers(run.id)
+        await rm(dir, { recursive: true, force: true })
+      }
     },
 
     async close() {},

@@ -1,3 +1,5 @@
+import type { CheckResult } from '../schemas/task-report.ts'
+
 /**
  * How the server starts and stops sandboxes. The spec actor talks to sandboxes only through this interface;
  * the local provider (child process) and the Daytona provider implement it.
@@ -30,6 +32,28 @@ export interface SandboxHandle {
   externalId: string
 }
 
+/** One run of a project's check command on a commit of the spec branch, in a sandbox made for it alone. */
+export interface CheckRun {
+  /** Our sandbox id (`sbx_…`), in the check's environment as OMOI_SANDBOX_ID. */
+  id: string
+  specId: string
+  repo: {
+    /** git URL or absolute local path. */
+    url: string
+    /** The branch checked out (the spec branch), reset to `commit`. */
+    branch: string
+    commit: string
+  }
+  /** Run with bash in the working copy. */
+  command: string
+  /** Past this many seconds the command and all it started are killed: exit_code null, not passed. */
+  timeoutS: number
+  /** Told the sandbox's provider reference once it exists, before the command starts. */
+  onStarted(handle: SandboxHandle): Promise<void>
+  /** Aborting stops the sandbox; the run then rejects. */
+  signal: AbortSignal
+}
+
 export type SandboxLiveness = 'running' | 'exited' | 'unknown'
 
 export interface SandboxProvider {
@@ -42,6 +66,12 @@ export interface SandboxProvider {
   status(handle: SandboxHandle): Promise<SandboxLiveness>
   /** Stop the sandbox and whatever runs in it; stopping one already gone is not an error. */
   stop(handle: SandboxHandle): Promise<void>
+  /**
+   * Makes a sandbox with a working copy of `run.repo`, runs the check command there (time limit `run.timeoutS`, output
+   * tail capped at CHECK_OUTPUT_CAP code points), removes the sandbox and answers what happened. Rejects with
+   * SandboxLostError when the sandbox went away under the command, with SandboxError when it could not be made.
+   */
+  runCheck(run: CheckRun): Promise<CheckResult>
   /** Release everything (timers, clients) at shutdown; running sandboxes keep running. */
   close(): Promise<void>
 }
@@ -51,5 +81,13 @@ export class SandboxError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options)
     this.name = 'SandboxError'
+  }
+}
+
+/** The sandbox went away while it worked (killed, deleted): a new one may do the same work. */
+export class SandboxLostError extends SandboxError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'SandboxLostError'
   }
 }

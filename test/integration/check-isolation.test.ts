@@ -1,42 +1,114 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { runCheckIn } from '../../src/actors/delivery-git.ts'
-import { probeBwrap, type Isolation } from '../../src/sandbox/bwrap.ts'
+import { buildWorker } from '../../scripts/build-worker.ts'
+import { probeBwrap } from '../../src/sandbox/bwrap.ts'
+import { createLocalProvider } from '../../src/sandbox/local.ts'
+import { SandboxError, type CheckRun, type SandboxHandle, type SandboxProvider } from '../../src/sandbox/provider.ts'
+import { CHECK_OUTPUT_CAP } from '../../src/schemas/task-report.ts'
+import { git, makeRepo } from '../support/repo.ts'
+import { tempDir } from '../support/temp.ts'
 
 /**
- * The check command the server runs on a spec's branch is the project's (or what EXPLORE's agent proposed): it is
- * confined like an agent's sandbox, seeing the system read-only and its own working copy, nothing else of the host.
+ * The check on a spec's branch runs in a local check sandbox: a working copy of the branch at the commit under the
+ * sandboxes directory, confined as an agent's sandbox is (the system read-only, that copy, nothing else of the host),
+ * time-limited and its output capped as a task's check; nothing of it is left once it has answered.
  */
-let isolation: Isolation
-let copy: string
+let provider: SandboxProvider
+let unconfined: SandboxProvider
+let dataDir: string
+let repo: string
 let secrets: string
+let first: string
+let head: string
+const BRANCH = 'omoi/0123456789/spec'
 
 beforeAll(async () => {
-  isolation = await probeBwrap()
-  copy = await mkdtemp(join(tmpdir(), 'omoi-check-copy-'))
-  secrets = await mkdtemp(join(tmpdir(), 'omoi-check-secrets-'))
+  const workerPath = await buildWorker()
+  dataDir = await tempDir('check-data')
+  provider = createLocalProvider({ dataDir, workerPath, isolation: await probeBwrap() })
+  unconfined = createLocalProvider({ dataDir, workerPath, isolation: { kind: 'none' } })
+  repo = await makeRepo()
+  await git(repo, 'checkout', '-q', '-b', BRANCH)
+  first = await git(repo, 'rev-parse', 'HEAD')
+  await writeFile(join(repo, 'later.txt'), 'a commit after the checked one\n')
+  await git(repo, 'add', '-A')
+  await git(repo, 'commit', '-q', '-m', 'later')
+  head = await git(repo, 'rev-parse', 'HEAD')
+  await git(repo, 'checkout', '-q', 'main')
+  secrets = await tempDir('check-secrets')
   await writeFile(join(secrets, 'token'), 'do not read me')
 })
 afterAll(async () => {
-  await rm(copy, { recursive: true, force: true })
-  await rm(secrets, { recursive: true, force: true })
+  await provider?.close()
+  await unconfined?.close()
 })
 
-describe('the integrated check', () => {
-  it('works in its working copy and reaches nothing else of the host', async () => {
-    const ok = await runCheckIn(copy, 'echo built > out.txt && node -e "process.exit(0)"', { isolation })
-    expect(ok).toMatchObject({ passed: true, exit_code: 0 })
-    expect(await readFile(join(copy, 'out.txt'), 'utf8')).toBe('built\n')
+let seq = 0
+function checkRun(command: string, over: Partial<CheckRun> = {}): CheckRun & { started: SandboxHandle[] } {
+  const started: SandboxHandle[] = []
+  return {
+    id: `sbx_check${++seq}`,
+    specId: 'spec_0123456789',
+    repo: { url: repo, branch: BRANCH, commit: head },
+    command,
+    timeoutS: 60,
+    onStarted: async (handle) => void started.push(handle),
+    signal: new AbortController().signal,
+    started,
+    ...over,
+  }
+}
 
-    const peek = await runCheckIn(copy, `cat ${join(secrets, 'token')}`, { isolation })
-    expect(peek.passed).toBe(false)
-    expect(peek.output_tail).not.toContain('do not read me')
-    // the server's own files (its source, here) are not there at all
-    const source = join(process.cwd(), 'package.json')
-    expect((await runCheckIn(copy, `cat ${source}`, { isolation })).passed).toBe(false)
-    expect((await runCheckIn(copy, `touch /usr/omoi-was-here`, { isolation })).passed).toBe(false)
-    expect((await runCheckIn(copy, `test -z "$(ls /proc | grep -x ${process.pid})"`, { isolation })).passed).toBe(true)
+describe('the check on the spec branch, in a local check sandbox', () => {
+  it('runs on the spec branch at the commit, in a working copy of its own', async () => {
+    const run = checkRun('git rev-parse --abbrev-ref HEAD && git rev-parse HEAD && pwd && echo "$OMOI_SANDBOX_ID" && ls', {
+      repo: { url: repo, branch: BRANCH, commit: first },
+    })
+    const check = await provider.runCheck(run)
+    expect(check).toMatchObject({ command: run.command, exit_code: 0, passed: true })
+    const workspace = join(dataDir, 'sandboxes', run.id, 'workspace')
+    expect(check.output_tail.split('\n')).toEqual([BRANCH, first, workspace, run.id, 'README.md', 'index.js', ''])
+    expect(run.started).toEqual([{ id: run.id, externalId: expect.stringMatching(/^\d+$/) }])
+    // nothing of the sandbox is left once it has answered
+    expect(await readdir(join(dataDir, 'sandboxes'))).not.toContain(run.id)
+  })
+
+  it('reaches nothing of the host but its working copy', async () => {
+    const outside = async (command: string) => (await provider.runCheck(checkRun(command))).passed
+    expect(await outside(`cat ${join(secrets, 'token')}`)).toBe(false)
+    expect(await outside(`cat ${join(process.cwd(), 'package.json')}`)).toBe(false)
+    expect(await outside(`ls ${repo}`)).toBe(false)
+    expect(await outside('touch /usr/omoi-was-here')).toBe(false)
+    // the data directory lies under /tmp here, which is the sandbox's own: a file written there never reaches the host
+    await outside(`touch ${join(dataDir, 'escaped')}`)
+    // a PID namespace of its own: the server's process is not there
+    expect(await outside(`test -n "$(ls /proc | grep -x ${process.pid})"`)).toBe(false)
+    expect(await outside('echo built > out.txt && node -e "process.exit(0)"')).toBe(true)
+    expect(await readdir(dataDir)).not.toContain('escaped')
+  })
+
+  it('fails past its time limit, caps its output, and a stop ends it', async () => {
+    const late = await provider.runCheck(checkRun('echo started; sleep 30', { timeoutS: 1 }))
+    expect(late).toMatchObject({ exit_code: null, passed: false, output_tail: 'started\n' })
+
+    const chatty = await provider.runCheck(checkRun('for i in $(seq 1 3000); do echo "line $i"; done; exit 3'))
+    expect(chatty).toMatchObject({ exit_code: 3, passed: false })
+    expect(Array.from(chatty.output_tail).length).toBe(CHECK_OUTPUT_CAP)
+    expect(chatty.output_tail.endsWith('line 3000\n')).toBe(true)
+
+    const stop = new AbortController()
+    const run = checkRun('touch started; sleep 30', { signal: stop.signal, onStarted: async () => void stop.abort() })
+    const error = await provider.runCheck(run).catch((err: unknown) => err)
+    expect(error).toBeInstanceOf(SandboxError)
+    expect((error as Error).message).toBe('the check was stopped')
+    expect(await readdir(join(dataDir, 'sandboxes'))).not.toContain(run.id)
+  })
+
+  it('without bubblewrap runs as local sandboxes then do: unconfined, in its own working copy', async () => {
+    const run = checkRun(`pwd && cat ${join(secrets, 'token')}`)
+    const check = await unconfined.runCheck(run)
+    expect(check).toMatchObject({ passed: true, output_tail: `${join(dataDir, 'sandboxes', run.id, 'workspace')}\ndo not read me` })
+    expect(await readFile(join(secrets, 'token'), 'utf8')).toBe('do not read me')
   })
 })

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createDaytonaProvider, type DaytonaProvider } from '../../src/sandbox/daytona.ts'
-import { SandboxError, type SandboxSpec } from '../../src/sandbox/provider.ts'
+import { SandboxError, SandboxLostError, type CheckRun, type SandboxHandle, type SandboxSpec } from '../../src/sandbox/provider.ts'
 import { startFakeDaytona, type FakeDaytona, type FakeSandbox } from '../support/fake-daytona.ts'
 
 const GIT_TOKEN = 'ghp_not-a-real-token-0123456789'
@@ -170,5 +170,61 @@ describe('Daytona provider (real SDK against a fake Daytona API)', () => {
     const created = fake.sandboxes.size
     await expect(provider().start(taskSpec({ url: '/srv/repos/app' }))).rejects.toThrow(/local path/)
     expect(fake.sandboxes.size).toBe(created)
+  })
+})
+
+describe('the check on the spec branch in a Daytona check sandbox', () => {
+  const COMMIT = '0123456789abcdef0123456789abcdef01234567'
+  function checkRun(started: SandboxHandle[], over: Partial<CheckRun> = {}): CheckRun {
+    return {
+      id: `sbx_check${++seq}`,
+      specId: 'spec_01testspec',
+      repo: { url: 'https://github.com/acme/app.git', branch: 'omoi/01testspec/spec', commit: COMMIT },
+      command: 'npm run suite',
+      timeoutS: 600,
+      onStarted: async (handle) => void started.push(handle),
+      signal: new AbortController().signal,
+      ...over,
+    }
+  }
+
+  it('runs the command on the branch at the commit in a sandbox of its own, answers what it did, and deletes it', async () => {
+    fake.failCommand('npm run suite', 'FAIL src/cart.test.js\n2 tests failed')
+    const started: SandboxHandle[] = []
+    const run = checkRun(started)
+    const failing = await provider().runCheck(run)
+    expect(failing).toMatchObject({ command: 'npm run suite', exit_code: 1, passed: false, output_tail: 'FAIL src/cart.test.js\n2 tests failed' })
+
+    const sandbox = fake.sandboxes.get(started[0]!.externalId)!
+    expect(sandbox.labels).toMatchObject({ 'omoi.sandbox': run.id, 'omoi.spec': 'spec_01testspec', 'omoi.kind': 'check' })
+    // no token: nothing in a check sandbox calls the server
+    expect(sandbox.env).toEqual({ OMOI_SANDBOX_ID: run.id, SPEC_ID: 'spec_01testspec' })
+    expect(sandbox.clones).toEqual([
+      expect.objectContaining({ url: run.repo.url, path: '/home/daytona/workspace', branch: 'omoi/01testspec/spec', password: GIT_TOKEN }),
+    ])
+    const [checkout, check] = commands(sandbox, 'omoi-check')
+    expect(checkout).toBe(`cd '/home/daytona/workspace' && git checkout -q -B 'omoi/01testspec/spec' '${COMMIT}'`)
+    expect(check).toContain('timeout -k 5 600 bash -lc')
+    expect(check).toContain('npm run suite')
+    expect(sandbox.state).toBe('destroyed')
+
+    const passing = await provider().runCheck(checkRun(started))
+    expect(passing).toMatchObject({ exit_code: 0, passed: true, output_tail: '' })
+    expect(fake.sandboxes.get(started[1]!.externalId)!.state).toBe('destroyed')
+  })
+
+  it('tells a sandbox that went away under the check (to be replaced) from one that could not be made', async () => {
+    const p = provider()
+    const lost = await p
+      .runCheck(checkRun([], { onStarted: async (handle) => void (fake.sandboxes.get(handle.externalId)!.state = 'destroyed') }))
+      .catch((err: unknown) => err)
+    expect(lost).toBeInstanceOf(SandboxLostError)
+    expect((lost as Error).message).toMatch(/^the check's Daytona sandbox went away: /)
+
+    fake.failNext(500, { statusCode: 500, message: 'no runner available in region us' }, { method: 'POST', path: '/api/sandbox' })
+    const refused = await p.runCheck(checkRun([])).catch((err: unknown) => err)
+    expect(refused).toBeInstanceOf(SandboxError)
+    expect(refused).not.toBeInstanceOf(SandboxLostError)
+    await expect(p.runCheck(checkRun([], { repo: { url: '/srv/repos/app', branch: 'b', commit: COMMIT } }))).rejects.toThrow(/local path/)
   })
 })

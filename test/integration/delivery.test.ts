@@ -3,7 +3,7 @@ import { asUser, type Api } from '../support/api.ts'
 import { goodRequirements } from '../support/fixtures.ts'
 import { waitForStatus } from '../support/omoi.ts'
 import { git, makeRepo } from '../support/repo.ts'
-import { everyEvent, startStack, type LoggedEvent, type Stack } from '../support/stack.ts'
+import { everyEvent, sandboxesOf, startStack, type LoggedEvent, type Stack } from '../support/stack.ts'
 
 /**
  * Issue 17 end to end, with the fake model on a real local repository: tasks are judged by the check the sandbox runs
@@ -81,8 +81,10 @@ describe('one spec branch with all the work', () => {
     expect(res.body).toMatchObject({ id: projectId, check_command: 'ls omoi-*.txt', default_branch: 'main' })
   })
 
-  it('merges every task into the spec branch, runs the check on it, and the diff routes answer the real changes', async () => {
-    const projectId = await project({ check_command: 'test -f README.md && ls omoi-*.txt' })
+  it('merges every task into the spec branch, runs the check on it in a check sandbox, and the diff routes answer the real changes', async () => {
+    // the check says where it runs and what it sees of the host: its own working copy in a sandbox, not the server's files
+    const check = `test -f README.md && ls omoi-*.txt && pwd && echo "sandbox $OMOI_SANDBOX_ID" && ! ls ${JSON.stringify(stack.dataDir)}/delivery`
+    const projectId = await project({ check_command: check })
     const launch = await owner.post('/specs/launch', { project_id: projectId, title: 'Due dates', description: 'add due dates' })
     const specId: string = launch.body.spec_id
     const spec = await waitForStatus(owner, specId, ['completed', 'failed'], 180_000)
@@ -94,12 +96,17 @@ describe('one spec branch with all the work', () => {
     const files = (await git(repo, 'ls-tree', '-r', '--name-only', branch)).split('\n')
     for (const k of ['TSK-001', 'TSK-002', 'TSK-003', 'TSK-004']) expect(files).toContain(`omoi-${k}.txt`)
     const integrated = events.find((e) => e.type === 'spec.integrated')!
-    expect(integrated.data).toMatchObject({ branch, commit: head, check: { command: 'test -f README.md && ls omoi-*.txt', exit_code: 0, passed: true } })
+    expect(integrated.data).toMatchObject({ branch, commit: head, check: { command: check, exit_code: 0, passed: true } })
+    const sandboxId: string = integrated.data.sandbox_id
+    expect(integrated.sandbox_id).toBe(sandboxId)
+    expect(integrated.data.check.output_tail).toContain(`/sandboxes/${sandboxId}/workspace\nsandbox ${sandboxId}`)
+    const checkSandbox = (await sandboxesOf(stack.database.sql, specId)).find((s) => s.id === sandboxId)
+    expect(checkSandbox).toMatchObject({ kind: 'check', status: 'ended', end_reason: 'the check finished', token_hash: null })
     expect(spec.delivery).toMatchObject({
       branch,
       base: 'main',
       commit: head,
-      check: { command: 'test -f README.md && ls omoi-*.txt', passed: true },
+      check: { command: check, passed: true },
       files_changed: 4,
       insertions: 4,
       deletions: 0,

@@ -12,18 +12,19 @@ export function tailCodePoints(text: string, cap: number): string {
   return tail.join('')
 }
 
+/**
+ * What a check run reports: `exitCode` null when the time limit killed it; passed = exit code 0; the output's last
+ * CHECK_OUTPUT_CAP code points. Shared by the worker (task checks) and the providers (the check on the spec branch).
+ */
+export function checkResult(command: string, exitCode: number | null, output: string, durationMs: number): CheckResult {
+  return { command, exit_code: exitCode, passed: exitCode === 0, duration_ms: durationMs, output_tail: tailCodePoints(output, CHECK_OUTPUT_CAP) }
+}
+
 /** Runs the check command in the workspace with a time limit; passed = exit code 0 within the limit. */
 export async function runCheck(cwd: string, command: string, timeoutS = CHECK_TIMEOUT_S): Promise<CheckResult> {
   const started = Date.now()
   const result = await runCommand(cwd, command, timeoutS)
-  const exitCode = result.timedOut ? null : result.exitCode
-  return {
-    command,
-    exit_code: exitCode,
-    passed: exitCode === 0,
-    duration_ms: Date.now() - started,
-    output_tail: tailCodePoints(result.output, CHECK_OUTPUT_CAP),
-  }
+  return checkResult(command, result.timedOut ? null : result.exitCode, result.output, Date.now() - started)
 }
 
 const MARKER = /^(<{7}|>{7})( |$)/m

@@ -1,0 +1,71 @@
+import { spawn } from 'node:child_process'
+import { CHECK_OUTPUT_CAP } from '../schemas/task-report.ts'
+import type { CheckResult } from '../schemas/task-report.ts'
+import { tail } from '../schemas/text.ts'
+import { checkResult } from './worker/check.ts'
+import { commandArgs, type Isolation } from './bwrap.ts'
+import { SandboxError, SandboxLostError, type CheckRun } from './provider.ts'
+
+function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL')
+  } catch {
+    // already gone
+  }
+}
+
+/**
+ * Runs a check command in a local check sandbox's working copy: confined by bubblewrap as an agent's commands are
+ * (`commandArgs`: the system read-only, the working copy the only writable place, nothing else of the host), or with
+ * isolation `none` unconfined, as every local sandbox then is. In a process group of its own, so the time limit or a
+ * stop kills all it started; bubblewrap's --die-with-parent ends it with the server. The environment is PATH, a HOME
+ * in the working copy and the sandbox's id and spec: nothing of the server's settings or secrets.
+ */
+export function runConfinedCheck(workspace: string, isolation: Isolation, run: CheckRun): Promise<CheckResult> {
+  const [file, args] =
+    isolation.kind === 'bwrap' ? [isolation.bwrap, commandArgs(isolation, workspace, run.command)] : ['bash', ['-lc', run.command]]
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: workspace, LANG: 'C.UTF-8', OMOI_SANDBOX_ID: run.id, SPEC_ID: run.specId }
+  const started = Date.now()
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { cwd: workspace, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+    let output = ''
+    let timedOut = false
+    let stopped = false
+    const append = (chunk: Buffer) => {
+      output += chunk.toString('utf8')
+      if (output.length > 8 * CHECK_OUTPUT_CAP) output = tail(output, 4 * CHECK_OUTPUT_CAP)
+    }
+    child.stdout.on('data', append)
+    child.stderr.on('data', append)
+    const timer = setTimeout(() => {
+      timedOut = true
+      if (child.pid) killGroup(child.pid)
+    }, run.timeoutS * 1000)
+    const stop = () => {
+      stopped = true
+      if (child.pid) killGroup(child.pid)
+    }
+    run.signal.addEventListener('abort', stop, { once: true })
+    const done = () => {
+      clearTimeout(timer)
+      run.signal.removeEventListener('abort', stop)
+    }
+    child.on('error', (err) => {
+      done()
+      reject(new SandboxError(`could not start the check: ${err.message}`, { cause: err }))
+    })
+    child.on('close', (code, signal) => {
+      done()
+      if (stopped) return reject(new SandboxError('the check was stopped'))
+      if (!timedOut && code === null) return reject(new SandboxLostError(`the check's sandbox was killed (${signal})`))
+      resolve(checkResult(run.command, timedOut ? null : code, output, Date.now() - started))
+    })
+    if (child.pid) {
+      run.onStarted({ id: run.id, externalId: String(child.pid) }).catch((err: unknown) => {
+        stop()
+        reject(err)
+      })
+    }
+    if (run.signal.aborted) stop()
+  })
+}
