@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { io, type Socket } from 'socket.io-client'
 import { serveChild } from './child.ts'
+import { stampEventFrames } from './receipts.ts'
 import { quantile, sleep } from './stats.ts'
 
 /**
@@ -184,10 +185,10 @@ class Viewers {
         this.duplicates++
       }
     }
-    socket.on('spec:event', (e: SpecEventLike) => take(e, clock()))
-    socket.on('spec:events', (events: SpecEventLike[]) => {
-      const at = clock()
-      for (const e of events) take(e, at)
+    // stamped on arrival, decoded afterwards (receipts.ts): the same for every target
+    stampEventFrames(socket, (name, payload, at) => {
+      if (name === 'spec:events') for (const e of payload as SpecEventLike[]) take(e, at)
+      else take(payload as SpecEventLike, at)
     })
     socket.on('spec:presence', (p: { viewers?: unknown[]; joined?: unknown[]; left?: unknown[] }) => {
       this.presenceMessages++
