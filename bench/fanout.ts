@@ -52,6 +52,8 @@ const BUDGET_P99_MS = 50
 /** At least this many times lower than the bare per-event broadcast. */
 const BUDGET_SPEEDUP = 3
 const BUDGET_JOIN_RATIO = 1.5
+/** Viewers per target that join and leave before the measured joins (fanout-clients.ts `warmup`). */
+const WARMUP_VIEWERS = 200
 
 /**
  * Viewer accounts: `count` users, members (viewer) of the project, each with a session token, written straight to the
@@ -271,6 +273,7 @@ async function measureSize(database: Database, viewers: number, withOld: boolean
     const sandbox = await runningSandbox(database, specId)
     const oldSpecId = await owner.draftSpec(projectId, 'fan-out, per event')
     const oldSandbox = await runningSandbox(database, oldSpecId)
+    const warmupSpecId = await owner.draftSpec(projectId, 'fan-out, warm-up')
     const tokens = await viewerTokens(database, projectId, people)
     const real = (label: string, spec: string, box: { id: string; token: string }, batch: boolean): FanoutTarget => ({
       label,
@@ -280,17 +283,18 @@ async function measureSize(database: Database, viewers: number, withOld: boolean
       postUrl: `${server.url}/api/v1/sandboxes/${box.id}/events`,
       postToken: box.token,
       batch,
+      warmupSpecId,
     })
     const targets: FanoutTarget[] = [
       real('batched', specId, sandbox, true),
-      { label: 'bare', url: bareServer.url, tokens: Array.from({ length: viewers }, () => null), specId: 'spec_bare', postUrl: `${bareServer.url}/events`, postToken: null },
+      { label: 'bare', url: bareServer.url, tokens: Array.from({ length: viewers }, () => null), specId: 'spec_bare', postUrl: `${bareServer.url}/events`, postToken: null, warmupSpecId: 'spec_bare' },
       ...(withOld ? [real('per-event', oldSpecId, oldSandbox, false)] : []),
     ]
     const phases = [phase('batched'), phase('bare'), phase('bare'), phase('batched'), ...(withOld ? [phase('per-event')] : [])]
     progress(`fanout: ${viewers} viewers (${people} people) per target: ${targets.map((t) => t.label).join(', ')}; ${EVENTS} events per phase at ${RATE}/s`)
     let cost: SizeRun['cost']
     const run = await runViewers(
-      { targets, phases, presenceTickMs: PRESENCE_INTERVAL_MS, ratePerSec: RATE, events: EVENTS, drainMs: DRAIN_MS, settleMs: SETTLE_MS },
+      { targets, phases, presenceTickMs: PRESENCE_INTERVAL_MS, warmup: WARMUP_VIEWERS, ratePerSec: RATE, events: EVENTS, drainMs: DRAIN_MS, settleMs: SETTLE_MS },
       server.io,
       async () => {
         if (!withOld) return
@@ -344,7 +348,8 @@ export async function fanoutBench(): Promise<BenchResult> {
   const joining = (v: (typeof verdicts)[number], label: string) => {
     const t = v.join(label)
     return t
-      ? `${label} ${(t.joinMs / 1000).toFixed(1)} s, ${fmt(t.presenceMessages, 0)} spec:presence (${fmt(t.presenceEntries, 0)} entries, at most ${t.presencePerTick} per viewer per tick)`
+      ? `${label} ${(t.joinMs / 1000).toFixed(1)} s, ${fmt(t.presenceMessages, 0)} spec:presence (${fmt(t.presenceEntries, 0)} entries, at most ${t.presencePerTick} per viewer per tick), ` +
+        `join answers listing ${fmt(t.answerEntries, 0)} people in all`
       : ''
   }
   return {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Sql } from '../db/connect.ts'
 import type { PublicUser } from '../db/users.ts'
+import { TurnBatch } from '../db/turn-batch.ts'
 import { hashToken } from '../ids.ts'
 import { parseCookie, readBearer, sessionCookie } from './tokens.ts'
 
@@ -23,7 +24,11 @@ export interface SessionInfo {
 
 export interface SessionStore {
   create(userId: string, userAgent?: string): Promise<{ token: string; cookie: string }>
-  /** The user of a valid session token, or null (expired, unknown, revoked). Extends a session past half its life. */
+  /**
+   * The user of a valid session token, or null (expired, unknown, revoked). Extends a session past half its life.
+   * The tokens checked during one turn of the event loop (a crowd's handshakes) are looked up with one query; nothing
+   * is cached, so a session revoked before the lookup is refused.
+   */
   validate(token: string): Promise<{ user: PublicUser; sessionId: string; refreshCookie: string | null } | null>
   /** The user's live sessions, newest first. */
   list(userId: string): Promise<SessionInfo[]>
@@ -65,6 +70,12 @@ interface SessionJoin {
 
 export function createSessionStore(sql: Sql, options: { secureCookies: boolean }): SessionStore {
   const cookie = (token: string, maxAgeS: number) => sessionCookie(SESSION_COOKIE, token, { maxAgeS, secure: options.secureCookies })
+  const lookups = new TurnBatch<string, SessionJoin>(async (ids) => {
+    const rows = await sql<SessionJoin[]>`
+      select s.id, s.expires_at, u.id as user_id, u.email, u.name, u.role
+      from sessions s join users u on u.id = s.user_id where s.id = any(${ids}::text[])`
+    return new Map(rows.map((r) => [r.id, r]))
+  })
   return {
     async create(userId, userAgent) {
       const token = newSessionToken()
@@ -77,9 +88,7 @@ export function createSessionStore(sql: Sql, options: { secureCookies: boolean }
 
     async validate(token) {
       const id = hashToken(token)
-      const [row] = await sql<SessionJoin[]>`
-        select s.id, s.expires_at, u.id as user_id, u.email, u.name, u.role
-        from sessions s join users u on u.id = s.user_id where s.id = ${id}`
+      const row = await lookups.load(id)
       if (!row) return null
       const now = Date.now()
       if (row.expires_at.getTime() <= now) {

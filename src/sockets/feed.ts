@@ -3,13 +3,15 @@ import type { SpecEvent } from '../schemas/events.ts'
 import type { PresentedSpec } from '../schemas/present.ts'
 import { keepUp } from './backpressure.ts'
 import { liveBatchRoom, liveRoom } from './rooms.ts'
+import { FlushTick } from './tick.ts'
 import type { SpecNamespace, SpecSocket } from './types.ts'
 
 const log = logger('omoi:sockets')
 
 /**
  * Sockets that joined with `batch: true` get what arrived within one tick as one `spec:events` frame: a worker POST of
- * 25 events is one frame per viewer, not 25 (the frame count is what bounds fan-out latency, bench/README.md).
+ * 25 events is one frame per viewer, not 25 (the frame count is what bounds fan-out latency, bench/README.md). A room
+ * that was quiet for a tick is flushed on the next turn instead (tick.ts).
  */
 export const BATCH_TICK_MS = 16
 /** A tick is cut short once this many events wait; a longer array (a gap read from the log) is sent in frames this long. */
@@ -55,7 +57,7 @@ interface Stream {
   liveBatch: LiveCursor | null
   /** Events waiting for the tick (only while a socket of the spec asked for batches). */
   pending: SpecEvent[]
-  tick: NodeJS.Timeout | null
+  tick: FlushTick
 }
 
 export type ReadEvents = (specId: string, afterSeq: number) => Promise<SpecEvent[]>
@@ -70,9 +72,10 @@ export type ReadEvents = (specId: string, afterSeq: number) => Promise<SpecEvent
  * event as one broadcast of this node, which Socket.IO encodes once for all its sockets (`socket.emit` would encode it
  * again per viewer). Only a socket being answered, or still catching up with the room, is sent to on its own.
  *
- * While any of the spec's sockets asked for batches, live events wait for the tick (BATCH_TICK_MS) and are then handed
- * to every audience at once, so that every cursor sees the same arrays and the rooms stay level; a spec state flushes
- * what waits first, so it never overtakes the events before it.
+ * While any of the spec's sockets asked for batches, live events wait for the tick (BATCH_TICK_MS, or only for the next
+ * turn when the room was quiet: tick.ts) and are then handed to every audience at once, so that every cursor sees the
+ * same arrays and the rooms stay level; a spec state flushes what waits first, so it never overtakes the events before
+ * it.
  */
 export class SpecFeed {
   private streams = new Map<string, Stream>()
@@ -84,7 +87,10 @@ export class SpecFeed {
   /** Starts holding the spec's live events for this socket (replacing a previous join of it). */
   hold(socket: SpecSocket, specId: string, batch = false): SocketCursor {
     let stream = this.streams.get(specId)
-    if (!stream) this.streams.set(specId, (stream = { joining: new Map(), live: null, liveBatch: null, pending: [], tick: null }))
+    if (!stream) {
+      const tick = new FlushTick(() => this.flush(specId), BATCH_TICK_MS)
+      this.streams.set(specId, (stream = { joining: new Map(), live: null, liveBatch: null, pending: [], tick }))
+    }
     this.leaveLive(stream, specId, socket.id)
     const cursor: SocketCursor = { socket, batch, seq: null, held: [], heldState: null, reading: false }
     stream.joining.set(socket.id, cursor)
@@ -112,7 +118,7 @@ export class SpecFeed {
     stream.joining.delete(socketId)
     this.leaveLive(stream, specId, socketId)
     if (!stream.live && !stream.liveBatch && stream.joining.size === 0) {
-      if (stream.tick) clearTimeout(stream.tick)
+      stream.tick.cancel()
       this.streams.delete(specId)
     }
   }
@@ -129,7 +135,7 @@ export class SpecFeed {
     if (!hasBatch(stream)) return this.deliver(specId, [...stream.pending.splice(0), ...events])
     stream.pending.push(...events)
     if (stream.pending.length >= BATCH_MAX_EVENTS) this.flush(specId)
-    else stream.tick ??= setTimeout(() => this.flush(specId), BATCH_TICK_MS)
+    else stream.tick.request()
   }
 
   state(specId: string, spec: PresentedSpec): void {
@@ -147,9 +153,9 @@ export class SpecFeed {
   private flush(specId: string): void {
     const stream = this.streams.get(specId)
     if (!stream) return
-    if (stream.tick) clearTimeout(stream.tick)
-    stream.tick = null
-    if (stream.pending.length > 0) this.deliver(specId, stream.pending.splice(0))
+    if (stream.pending.length === 0) return stream.tick.cancel()
+    stream.tick.flushed()
+    this.deliver(specId, stream.pending.splice(0))
   }
 
   private deliver(specId: string, events: SpecEvent[]): void {

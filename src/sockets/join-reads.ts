@@ -9,9 +9,11 @@ interface Batch<I, O> {
 }
 
 /**
- * Runs `read` once for the calls with the same key that arrive while the previous read of that key is in flight: they
- * wait for it and share the next one. Every call is answered by a read that STARTED after it, so a read is never older
- * than its caller (a join holds live events before it reads, src/sockets/specs.ts).
+ * Runs `read` once for the calls with the same key that arrive in the same turn of the event loop, or while the previous
+ * read of that key is in flight: they share the next read, which starts on the turn after (so that a crowd's joins
+ * handled in one poll for I/O share the first read too, not only the second). Every call is answered by a read that
+ * STARTED after it, so a read is never older than its caller (a join holds live events before it reads,
+ * src/sockets/specs.ts).
  */
 class Coalesced<I, O> {
   private running = new Map<string, Promise<unknown>>()
@@ -23,7 +25,7 @@ class Coalesced<I, O> {
     let batch = this.next.get(key)
     if (!batch) {
       const inputs = new Set<I>()
-      const before = this.running.get(key) ?? Promise.resolve()
+      const before = (this.running.get(key) ?? Promise.resolve()).then(() => new Promise<void>((resolve) => setImmediate(resolve)))
       const result = before.then(() => {
         this.next.delete(key) // from now on, callers wait for the read after this one
         return this.read(key, [...inputs])

@@ -10,6 +10,14 @@ const log = logger('omoi:sockets')
  * arriving costs a few per viewer.
  */
 export const PRESENCE_INTERVAL_MS = 250
+/**
+ * A big room's tick is longer: one more PRESENCE_INTERVAL_MS per this many of the spec's sockets on the node (1 s at
+ * 1,000), so that telling a room costs this node at most about 1,000 messages a second whatever its size.
+ */
+export const PRESENCE_SOCKETS_PER_TICK = 250
+
+/** The presence tick of a room with `sockets` sockets on this node (ms). */
+export const presenceInterval = (sockets: number): number => PRESENCE_INTERVAL_MS * Math.max(1, Math.ceil(sockets / PRESENCE_SOCKETS_PER_TICK))
 
 /** One spec's announcements on this node: waiting for its slot, or reading the list, plus what was told last. */
 interface Announcer {
@@ -20,6 +28,8 @@ interface Announcer {
   sentAt: number
   /** The people this node's sockets were last told about, by user id: what the next delta is computed against. */
   told: Map<string, Viewer>
+  /** `told` as a list, built once per announcement: every join with `batch: true` answers with it. */
+  toldList: Viewer[]
 }
 
 /**
@@ -63,9 +73,9 @@ export class PresenceBoard {
    * gets is computed against exactly this list (applied as a set, the joiner's own arrival changes nothing).
    */
   toldList(specId: string, joiner: Viewer | null): Viewer[] {
-    const told = new Map(this.announcers.get(specId)?.told)
-    if (joiner) told.set(joiner.user_id, joiner)
-    return [...told.values()]
+    const announcer = this.announcers.get(specId)
+    const list = announcer?.toldList ?? []
+    return joiner && !announcer?.told.has(joiner.user_id) ? [...list, joiner] : list
   }
 
   /** Someone joined or left the spec's room (on this node unless `local` is false): its sockets are told soon. */
@@ -74,7 +84,7 @@ export class PresenceBoard {
     if (local) this.relay?.(specId)
     let announcer = this.announcers.get(specId)
     if (!announcer) {
-      announcer = { waiting: false, running: false, again: false, sentAt: -Infinity, told: new Map() }
+      announcer = { waiting: false, running: false, again: false, sentAt: -Infinity, told: new Map(), toldList: [] }
       this.announcers.set(specId, announcer)
     }
     if (announcer.running) announcer.again = true
@@ -108,7 +118,7 @@ export class PresenceBoard {
         this.timers.delete(timer)
         void this.send(specId, announcer)
       },
-      Math.max(0, announcer.sentAt + PRESENCE_INTERVAL_MS - Date.now()),
+      Math.max(0, announcer.sentAt + presenceInterval(this.nsp.adapter.rooms.get(specRoom(specId))?.size ?? 0) - Date.now()),
     )
     this.timers.add(timer)
   }
@@ -124,6 +134,7 @@ export class PresenceBoard {
       const left = [...announcer.told.values()].filter((v) => !now.has(v.user_id))
       if ((joined.length > 0 || left.length > 0) && !this.closed) {
         announcer.told = now
+        announcer.toldList = viewers
         announcer.sentAt = Date.now() // the interval is between messages, however long the list took to read
         // this node's sockets only: every node tells its own (relayed changes), against what it told them last
         const local = this.nsp.local

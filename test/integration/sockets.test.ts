@@ -217,6 +217,22 @@ describe('the live stream', () => {
     expect([batch.strays, single.strays]).toEqual([0, 0])
   })
 
+  it('sends a lone event to a quiet batch room on the next turn, without waiting for the tick', async () => {
+    const specId = (await owner.post('/specs', { project_id: projectId, title: 'Quiet', description: 'one message' })).body.id
+    const batch = new SpecView(await socketOf(member), specId, { batch: true })
+    await batch.join()
+    const [event] = await write(specId, 1)
+    const order = new Collector<string>()
+    batch.socket.on('spec:events', () => order.add('spec:events'))
+    ;(batch.socket as unknown as { on(event: string, listener: () => void): void }).on('test:marker', () => order.add('test:marker'))
+    const onServer = server.io.of('/').sockets.get(batch.socket.id!)! as unknown as { emit(event: string): void }
+    publisher(specId)([event!])
+    // sent on the turn after the publish: a frame still waiting for the 16 ms tick would arrive after it
+    setImmediate(() => onServer.emit('test:marker'))
+    expect(await order.until((items) => items.length === 2, 'the frame and the marker')).toEqual(['spec:events', 'test:marker'])
+    expect(batch.stream).toEqual([event])
+  })
+
   it('continues a batch replay cut at its limit with arrays in seq order', async () => {
     const specId = (await owner.post('/specs', { project_id: projectId, title: 'Long batch', description: 'many events' })).body.id
     const total = 10_250

@@ -1,0 +1,101 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { ExtendedError, Socket } from 'socket.io'
+import { createAuthService } from '../../src/auth/service.ts'
+import { createSessionStore } from '../../src/auth/sessions.ts'
+import type { Database, Sql } from '../../src/db/connect.ts'
+import { insertProject } from '../../src/db/projects.ts'
+import { insertSpec } from '../../src/db/specs.ts'
+import { insertUser } from '../../src/db/users.ts'
+import { newId } from '../../src/ids.ts'
+import { authenticate } from '../../src/sockets/handshake.ts'
+import { JoinReads } from '../../src/sockets/join-reads.ts'
+import type { SocketData } from '../../src/sockets/types.ts'
+import { freshDatabase } from '../support/db.ts'
+
+/**
+ * A crowd opening a spec: the handshakes of one turn share one session lookup (src/db/turn-batch.ts), and the joins of
+ * one turn share one access read (src/sockets/join-reads.ts).
+ */
+
+let database: Database
+/** Session lookups the store sent to the database. */
+let lookups = 0
+/** Access reads of joins (findSpecForUsers). */
+let accessReads = 0
+let sql: Sql
+
+beforeAll(async () => {
+  database = await freshDatabase()
+  sql = new Proxy(database.sql, {
+    apply(target, thisArg, args: unknown[]) {
+      const text = Array.isArray(args[0]) ? (args[0] as string[]).join('?') : ''
+      if (text.includes('from sessions s join users u')) lookups++
+      if (text.includes('cross join unnest')) accessReads++
+      return Reflect.apply(target as unknown as (...a: unknown[]) => unknown, thisArg, args)
+    },
+  }) as Sql
+})
+afterAll(async () => {
+  await database?.close()
+})
+
+async function users(count: number) {
+  const sessions = createSessionStore(sql, { secureCookies: false })
+  const people = []
+  for (let i = 0; i < count; i++) {
+    const user = (await insertUser(sql, { id: newId('usr'), email: `crowd-${newId('x').toLowerCase()}@example.com`, name: `Crowd ${i}`, role: 'user', password_hash: 'x' }))!
+    people.push({ user, token: (await sessions.create(user.id)).token })
+  }
+  return { sessions, people }
+}
+
+/** What the handshake middleware leaves on a socket: the user it let in, or the refusal. */
+type Handshook = { user: string | undefined; refused: string | undefined }
+
+function handshake(middleware: ReturnType<typeof authenticate>, token: string): Promise<Handshook> {
+  const socket = { handshake: { headers: {}, auth: { token } }, data: {} } as unknown as Socket<any, any, any, SocketData>
+  return new Promise((resolve) => {
+    void middleware(socket, (err?: ExtendedError) => resolve({ user: socket.data.user?.id, refused: err?.message }))
+  })
+}
+
+describe('session lookups', () => {
+  it('looks up the sessions of handshakes arriving in one turn with one query, each answered its own user', async () => {
+    const { sessions, people } = await users(30)
+    const middleware = authenticate(createAuthService(sql, sessions, new Set()), { allowedOrigins: [] })
+    lookups = 0
+    const results = await Promise.all([...people.map((p) => handshake(middleware, p.token)), handshake(middleware, 'not-a-session')])
+    expect(lookups).toBe(1)
+    expect(results.slice(0, -1).map((r) => r.user)).toEqual(people.map((p) => p.user.id))
+    expect(results.at(-1)).toEqual({ user: undefined, refused: 'unauthenticated' })
+  })
+
+  it('keeps nothing between turns: a session revoked after one handshake refuses the next at once', async () => {
+    const { sessions, people } = await users(1)
+    const [{ user, token }] = people as [(typeof people)[number]]
+    const middleware = authenticate(createAuthService(sql, sessions, new Set()), { allowedOrigins: [] })
+    expect((await handshake(middleware, token)).user).toBe(user.id)
+    const [session] = await sessions.list(user.id)
+    expect(await sessions.revoke(user.id, session!.id)).toBe(true)
+    expect(await handshake(middleware, token)).toEqual({ user: undefined, refused: 'unauthenticated' })
+  })
+})
+
+describe('join reads', () => {
+  it('answers the joins of one spec handled in one poll for I/O with one access read, each with its own access', async () => {
+    const { people } = await users(12)
+    const [owner, ...viewers] = people.map((p) => p.user)
+    const project = await insertProject(sql, { id: newId('prj'), owner_id: owner!.id, name: 'Crowd', repo_url: null, default_branch: 'main', check_command: null })
+    const spec = await insertSpec(sql, { id: newId('spec'), project_id: project.id, user_id: owner!.id, title: 'Crowd', description: 'watched', approval: 'auto', budget_usd: null, kind: 'spec' })
+    const members = viewers.slice(0, 10)
+    await sql`insert into project_members ${sql(members.map((u) => ({ project_id: project.id, user_id: u.id, role: 'viewer' })), 'project_id', 'user_id', 'role')}`
+    const reads = new JoinReads(sql)
+    accessReads = 0
+    // each join handled in a callback of its own, as a crowd's packets read in one poll for I/O are
+    const inOwnCallback = (u: { id: string }) => new Promise<Awaited<ReturnType<JoinReads['specFor']>>>((resolve) => setImmediate(() => resolve(reads.specFor(spec.id, u.id))))
+    const answers = await Promise.all([owner!, ...viewers].map(inOwnCallback))
+    expect(accessReads).toBe(1)
+    expect(answers.map((a) => a?.access ?? null)).toEqual(['owner', ...members.map(() => 'viewer'), null])
+    expect(answers[0]?.id).toBe(spec.id)
+  })
+})
