@@ -42,3 +42,6 @@ export class AppError extends Error {
 
 export const notFound = (what: string) => new AppError('not_found', `${what} was not found`)
 export const conflict = (message: string) => new AppError('conflict', message)
+
+/** The message of anything thrown, for a log line or an event's `error` field. */
+export const errorMessage = (err: unknown): string => (err instanceof Error ? err.message : String(err))

@@ -2,6 +2,7 @@ import type { Sql } from '../db/connect.ts'
 import { fencedWrite, type Fence } from '../db/actors.ts'
 import { endSandbox, insertSandbox, liveCheckSandboxes, markSandboxRunning } from '../db/sandboxes.ts'
 import { retryTransient } from '../db/transient.ts'
+import { errorMessage } from '../errors.ts'
 import { newId } from '../ids.ts'
 import { logger } from '../log.ts'
 import { SandboxLostError, type SandboxProvider } from '../sandbox/provider.ts'
@@ -20,8 +21,6 @@ export interface CheckSandboxRun {
   commit: string
   command: string
 }
-
-const errorMessage = (err: unknown) => (err instanceof Error ? err.message : String(err))
 
 /**
  * Runs the check on the spec branch in a sandbox of kind `check`, through the provider: one sandbox row per try (the

@@ -5,6 +5,7 @@ import { fencedWrite, type Fence } from '../db/actors.ts'
 import { loadArtifacts } from '../db/artifacts.ts'
 import { findProject } from '../db/projects.ts'
 import { findSpec, updateDelivery, type StoredDelivery } from '../db/specs.ts'
+import { errorMessage } from '../errors.ts'
 import { logger } from '../log.ts'
 import { ensureProjectRepo } from '../sandbox/local.ts'
 import type { SandboxProvider } from '../sandbox/provider.ts'
@@ -130,7 +131,7 @@ export function createDeliveryActors(deps: DeliveryDeps) {
       (event) => !stopped && sendBack(event),
       (err: unknown) => {
         log.warn('merge failed', { spec_id: input.specId, task: input.task, err })
-        if (!stopped) sendBack({ type: 'TASK_MERGE_ERROR', ...key, error: err instanceof Error ? err.message : String(err) })
+        if (!stopped) sendBack({ type: 'TASK_MERGE_ERROR', ...key, error: errorMessage(err) })
       },
     )
     return () => {

@@ -14,7 +14,8 @@ import {
 import type { LogEntry, MergeInput, PrepareInput, RunnerInput, SpecContext } from './machine-types.ts'
 import { enterPhase, failPhase, nowIso, updatePhase } from './phase-logic.ts'
 import { allCompleted, isStuck, newTask, type TaskMap } from './scheduler.ts'
-import { assign, enqueueActions, errorMessage, isTaskEvent, log, specSetup, syncOutput, type E, type PrepareOutput } from './spec-setup.ts'
+import { errorMessage } from '../errors.ts'
+import { assign, enqueueActions, isTaskEvent, log, specSetup, syncOutput, type E, type PrepareOutput } from './spec-setup.ts'
 
 type Enqueue = {
   assign: (p: Partial<SpecContext>) => void

@@ -202,7 +202,6 @@ export class SpecHost implements SpecHostView {
    * node runs it: the caller hands the request over instead.
    */
   async ensure(spec: SpecRow): Promise<void> {
-    if (this.live.has(spec.id)) return
     await this.restored
     if (this.live.has(spec.id)) return
     const claim = await claimActor(this.opts.sql, spec.id, this.nodeId)

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fromCallback } from 'xstate'
+import { errorMessage } from '../errors.ts'
 import { hashToken, newId, newSecret } from '../ids.ts'
 import { logger } from '../log.ts'
 import type { Sql } from '../db/connect.ts'
@@ -82,8 +83,6 @@ export class SandboxStops {
 
 /** How long an ended sandbox's worker may go on (to post its last events) before it is stopped. */
 const STOP_GRACE_MS = 2000
-
-const errorMessage = (err: unknown) => (err instanceof Error ? err.message : String(err))
 
 /**
  * The sandbox of one phase attempt or task attempt: re-attaches to the live one if there is one (after a restart),

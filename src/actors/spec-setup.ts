@@ -73,6 +73,5 @@ export const isCurrent = (ctx: SpecContext, e: SpecEvent, phase: AgentPhase): bo
 }
 
 export const syncOutput = (event: unknown) => (event as { output: SyncOutput }).output
-export const errorMessage = (err: unknown) => (err instanceof Error ? err.message : String(err))
 
 export const isTaskEvent = (e: SpecEvent): e is SpecEvent & { task: string; attempt: number } => 'task' in e && typeof e.task === 'string'

@@ -3,16 +3,9 @@ import { CHECK_OUTPUT_CAP } from '../schemas/task-report.ts'
 import type { CheckResult } from '../schemas/task-report.ts'
 import { tail } from '../schemas/text.ts'
 import { checkResult } from './worker/check.ts'
+import { killGroup } from './worker/command.ts'
 import { commandArgs, type Isolation } from './bwrap.ts'
 import { SandboxError, SandboxLostError, type CheckRun } from './provider.ts'
-
-function killGroup(pid: number): void {
-  try {
-    process.kill(-pid, 'SIGKILL')
-  } catch {
-    // already gone
-  }
-}
 
 /**
  * Runs a check command in a local check sandbox's working copy: confined by bubblewrap as an agent's commands are

@@ -5,6 +5,7 @@ import type { FakeModel } from '../support/fake-model.ts'
 import { goodTasks } from '../support/fixtures.ts'
 import { allEvents, launchSpec, startWithModel, waitForStatus } from '../support/omoi.ts'
 import { makeRepo } from '../support/repo.ts'
+import { waitForEvent } from '../support/stack.ts'
 import type { TestServer } from '../support/server.ts'
 import { waitFor } from '../support/wait.ts'
 
@@ -46,8 +47,9 @@ describe('verdicts through the real server', () => {
         { id: 'REQ-001.2', text: 'GET /todos/:id returns the stored due_at', tasks: [] },
       ],
     })
-    // The accepted verdict ends the conversation; what the agent was told is in its tool result event.
-    const submitted = (await allEvents(owner, specId)).find((e) => e.type === 'agent.tool_result' && e.data.tool === 'submit_tasks')
+    // The accepted verdict ends the conversation; what the agent was told is in its tool result event, which the worker
+    // posts with its last batch, after the phase was accepted
+    const submitted = await waitForEvent(owner, specId, (e) => e.type === 'agent.tool_result' && e.data.tool === 'submit_tasks', 'the submit_tasks result')
     expect(submitted?.data).toMatchObject({ ok: true, summary: expect.stringContaining('- acceptance criteria no task implements (REQ-001.2)') })
     await owner.post(`/specs/${specId}/cancel`)
   })

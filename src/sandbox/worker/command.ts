@@ -26,7 +26,8 @@ export interface CommandResult {
   output: string
 }
 
-function killGroup(pid: number): void {
+/** Kills a process group (negative pid), if it is still there. */
+export function killGroup(pid: number): void {
   try {
     process.kill(-pid, 'SIGKILL')
   } catch {
