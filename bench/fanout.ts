@@ -14,7 +14,7 @@ import type { SpecServer } from '../src/sockets/types.ts'
 import { hashToken, newId, newSecret } from '../src/ids.ts'
 import { runChild } from './support/child.ts'
 import { freshDatabase } from './support/db.ts'
-import type { FanoutAnswer, FanoutJob, FanoutPhase, FanoutTarget, PhaseAnswer } from './support/fanout-clients.ts'
+import type { FanoutAnswer, FanoutJob, FanoutPhase, FanoutTarget, GcPauses, PhaseAnswer, TargetAnswer } from './support/fanout-clients.ts'
 import { progress, runIfMain, type BenchResult } from './support/result.ts'
 import { Client, runningSandbox, startRealServer } from './support/server.ts'
 import { fmt, loadNote, median, sleep } from './support/stats.ts'
@@ -52,8 +52,21 @@ const BUDGET_P99_MS = 50
 /** At least this many times lower than the bare per-event broadcast. */
 const BUDGET_SPEEDUP = 3
 const BUDGET_JOIN_RATIO = 1.5
-/** Viewers per target that join and leave before the measured joins (fanout-clients.ts `warmup`). */
-const WARMUP_VIEWERS = 200
+/**
+ * Viewers per target that join and leave before the measured joins (fanout-clients.ts `warmup`): as many as are
+ * measured, up to 1,000. With 200, whichever server was joined first paid for warming code that all of them share (the
+ * bare server joined 1,000 viewers in 1.07 s first and in 0.46–0.54 s after the real one).
+ */
+const WARMUP_MAX = 1_000
+/** Each crowd joins this many times, in ABBA order; the median counts (fanout-clients.ts `joinRounds`). */
+const JOIN_ROUNDS = 3
+/**
+ * The viewers' process stands in for a thousand browsers on machines of their own, but all of them share one heap, and
+ * a collection there stalls every viewer at once. It collects between posts (fanout-clients.ts `collectBetweenPosts`,
+ * hence `--expose-gc`), and its young generation holds a whole post's garbage (~20 MB of frames and events per worker
+ * batch at 1,000 viewers) until then, instead of V8's default 16 MB semi-spaces.
+ */
+const VIEWERS_NODE_OPTIONS = ['--max-semi-space-size=128', '--expose-gc']
 
 /**
  * Viewer accounts: `count` users, members (viewer) of the project, each with a session token, written straight to the
@@ -204,6 +217,7 @@ async function runViewers(
   let t0 = performance.now()
   const { child, result } = runChild<FanoutJob, FanoutAnswer>(new URL('./support/fanout-clients.ts', import.meta.url), job, {
     timeoutMs: 400_000,
+    execArgv: VIEWERS_NODE_OPTIONS,
     onMessage: (m) => {
       const { msg, mark } = m as { msg: string; mark?: string }
       progress(msg)
@@ -241,6 +255,8 @@ async function runViewers(
   }
 }
 
+const gcLine = (g: GcPauses) => `${g.count} collections (${fmt(g.totalMs, 0)} ms, longest ${fmt(g.maxMs)} ms)`
+
 const line = (a: PhaseAnswer, s: ServerSide | undefined) =>
   `p50 ${fmt(a.p50)} ms, p99 ${fmt(a.p99)} ms, max ${fmt(a.max, 0)} ms; last viewer per event p99 ${fmt(a.lastViewerP99)} ms; ` +
   `${fmt(a.received, 0)}/${fmt(a.expected, 0)} delivered, ${a.outOfOrder} out of order, ${a.duplicates} doubled, ${a.disconnects} disconnected` +
@@ -249,9 +265,13 @@ const line = (a: PhaseAnswer, s: ServerSide | undefined) =>
   (a.backlogMs !== null && a.backlogMs > 100 ? ` (backlog worked off ${(a.backlogMs / 1000).toFixed(1)} s later)` : '') +
   (s ? `; server CPU ${fmt(s.cpu, 0)}%, event-loop delay p99 ${fmt(s.loopP99)} ms (max ${fmt(s.loopMax, 0)})` : '') +
   (s && a.target !== 'bare' ? `; most packets queued on one socket ${s.maxQueued} (drop past ${MAX_QUEUED_BYTES} bytes)` : '') +
-  `; viewers' CPU ${fmt(a.clientCpu, 0)}%` +
+  `; viewers' CPU ${fmt(a.clientCpu, 0)}%, ${gcLine(a.clientGc.own)} by V8 in the viewers' process, ${gcLine(a.clientGc.between)} between posts` +
   (a.clientCpu >= 85 ? ' (SATURATED: these latencies measure the viewers\' process as much as the server)' : '') +
   `; slowest (sent at → last viewer): ${a.worst.map((w) => `${w.atMs} → ${w.ms} ms`).join(', ')}`
+
+/** `0.62 s (median of 0.60, 0.62, 0.71 s)` */
+const rounds = (t: TargetAnswer) =>
+  `${(t.joinMs / 1000).toFixed(2)} s (median of ${t.joinRoundsMs.map((ms) => (ms / 1000).toFixed(2)).join(', ')} s)`
 
 interface SizeRun {
   viewers: number
@@ -294,7 +314,17 @@ async function measureSize(database: Database, viewers: number, withOld: boolean
     progress(`fanout: ${viewers} viewers (${people} people) per target: ${targets.map((t) => t.label).join(', ')}; ${EVENTS} events per phase at ${RATE}/s`)
     let cost: SizeRun['cost']
     const run = await runViewers(
-      { targets, phases, presenceTickMs: PRESENCE_INTERVAL_MS, warmup: WARMUP_VIEWERS, ratePerSec: RATE, events: EVENTS, drainMs: DRAIN_MS, settleMs: SETTLE_MS },
+      {
+        targets,
+        phases,
+        presenceTickMs: PRESENCE_INTERVAL_MS,
+        warmup: Math.min(viewers, WARMUP_MAX),
+        joinRounds: JOIN_ROUNDS,
+        ratePerSec: RATE,
+        events: EVENTS,
+        drainMs: DRAIN_MS,
+        settleMs: SETTLE_MS,
+      },
       server.io,
       async () => {
         if (!withOld) return
@@ -319,7 +349,7 @@ export async function fanoutBench(): Promise<BenchResult> {
       runs.push(run)
       // as it comes, so that a run cut short still shows its first size
       for (const [p, a] of run.answer.phases.entries()) progress(`${size}/${a.target}: ${line(a, run.server[p])}`)
-      for (const t of run.answer.targets) progress(`${size}/${t.label}: joined ${t.viewers} in ${(t.joinMs / 1000).toFixed(1)} s, ${t.presenceMessages} presence messages, at most ${t.presencePerTick} per viewer per tick`)
+      for (const t of run.answer.targets) progress(`${size}/${t.label}: joined ${t.viewers} in ${rounds(t)}, ${t.presenceMessages} presence messages, at most ${t.presencePerTick} per viewer per tick`)
     }
   } finally {
     await database.close()
@@ -348,7 +378,7 @@ export async function fanoutBench(): Promise<BenchResult> {
   const joining = (v: (typeof verdicts)[number], label: string) => {
     const t = v.join(label)
     return t
-      ? `${label} ${(t.joinMs / 1000).toFixed(1)} s, ${fmt(t.presenceMessages, 0)} spec:presence (${fmt(t.presenceEntries, 0)} entries, at most ${t.presencePerTick} per viewer per tick), ` +
+      ? `${label} ${rounds(t)}, in the last round ${fmt(t.presenceMessages, 0)} spec:presence (${fmt(t.presenceEntries, 0)} entries, at most ${t.presencePerTick} per viewer per tick), ` +
         `join answers listing ${fmt(t.answerEntries, 0)} people in all`
       : ''
   }

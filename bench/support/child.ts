@@ -5,11 +5,15 @@ import { fileURLToPath } from 'node:url'
  * Starts a load-generating script in its own process (its own event loop, so it can use the second core instead of
  * competing with the server it measures), sends it `job`, and resolves with the first message it sends back.
  */
-export function runChild<Job, Answer>(script: URL, job: Job, options: { timeoutMs: number; onMessage?: (m: unknown) => void }): {
+export function runChild<Job, Answer>(
+  script: URL,
+  job: Job,
+  options: { timeoutMs: number; onMessage?: (m: unknown) => void; /** Node options for the child, besides `--import tsx`. */ execArgv?: string[] },
+): {
   child: ChildProcess
   result: Promise<Answer>
 } {
-  const child = fork(fileURLToPath(script), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const child = fork(fileURLToPath(script), [], { execArgv: ['--import', 'tsx', ...(options.execArgv ?? [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   const result = new Promise<Answer>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL')

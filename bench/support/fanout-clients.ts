@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { PerformanceObserver } from 'node:perf_hooks'
 import { io, type Socket } from 'socket.io-client'
 import { serveChild } from './child.ts'
 import { decoded, holdDecoding, stampArrivals } from './receipts.ts'
@@ -45,6 +46,11 @@ export interface FanoutJob {
    * engine.io, ws) that every target shares, and the targets after it would not.
    */
   warmup: number
+  /**
+   * How many times each target's crowd joins (then leaves, except the last time), in an order reversed every round
+   * (ABBA): one crowd of 1,000 joins in about half a second here, and back-to-back runs differ by ±30 %.
+   */
+  joinRounds: number
   phases: FanoutPhase[]
   ratePerSec: number
   /** Events per phase. */
@@ -80,6 +86,8 @@ export interface PhaseAnswer {
   worst: { atMs: number; ms: number }[]
   /** CPU the viewers' process used during the phase, in % of one core. */
   clientCpu: number
+  /** The viewers' process's collections V8 started during the phase, and those it ran between posts (`collectBetweenPosts`). */
+  clientGc: { own: GcPauses; between: GcPauses }
   /** After the measured window: how much longer until every POST was answered and every viewer had every event (null: not within the settle time, or not waited for). */
   backlogMs: number | null
 }
@@ -90,14 +98,24 @@ export interface TargetAnswer {
   /** Viewers that could not connect or join (file descriptors, refusals, timeouts). */
   failedViewers: number
   connectErrors: string[]
+  /** The median of the rounds' joining times. */
   joinMs: number
+  /** Every round's joining time, in the order run. */
+  joinRoundsMs: number[]
   presenceMessages: number
   /** Sum of the viewer entries over every presence message received (lists, or joined + left): what presence cost. */
   presenceEntries: number
   /** Sum of the people listed by the join answers. */
   answerEntries: number
-  /** The most presence messages one viewer got within one presence tick (less 20 % for timer jitter) while joining. */
+  /** The most presence messages one viewer got within one presence tick (less 20 % for timer jitter) while joining, in any round. */
   presencePerTick: number
+}
+
+/** What the viewers' process paused for garbage collection during a phase (it stalls every viewer at once). */
+export interface GcPauses {
+  count: number
+  totalMs: number
+  maxMs: number
 }
 
 export interface FanoutAnswer {
@@ -106,7 +124,48 @@ export interface FanoutAnswer {
 }
 
 const clock = () => performance.now()
+/** After a crowd disconnects: the servers see it go (and tell nobody, the room being empty) before the next one joins. */
+const LEAVE_MS = 1_500
 const report = (msg: string, mark?: string) => process.send?.({ kind: 'progress', msg, mark })
+/** This process's garbage-collection pauses (start in performance.now() ms, duration ms), for the phases' diagnostics. */
+const gcPauses: { at: number; ms: number }[] = []
+/** When this process collected on purpose, between two posts (`collectBetweenPosts`). */
+const forced: { from: number; to: number }[] = []
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) gcPauses.push({ at: e.startTime, ms: e.duration })
+}).observe({ entryTypes: ['gc'] })
+
+const pauses = (list: { ms: number }[]): GcPauses => ({
+  count: list.length,
+  totalMs: list.reduce((sum, g) => sum + g.ms, 0),
+  maxMs: list.reduce((max, g) => Math.max(max, g.ms), 0),
+})
+
+/** The collections V8 started on its own between `from` and `to` (those that may have stalled receipts), and ours. */
+function gcBetween(from: number, to: number): { own: GcPauses; between: GcPauses } {
+  const within = gcPauses.filter((g) => g.at >= from && g.at <= to)
+  const ours = (g: { at: number }) => forced.some((f) => g.at >= f.from && g.at <= f.to)
+  return { own: pauses(within.filter((g) => !ours(g))), between: pauses(within.filter(ours)) }
+}
+
+/**
+ * A browser's V8 collects garbage in idle time, between frames (Blink runs collection as idle tasks); Node has no such
+ * scheduling, and the viewers' process holds a thousand viewers' garbage in one heap: V8 collected it while a post was
+ * arriving and stalled every viewer at once (a major collection every ~2 s, 10–30 ms each; bench/README.md). So the
+ * process collects in the gap between two posts, once every viewer has everything sent so far: a minor collection,
+ * a full one every MAJOR_EVERY posts. When frames are still arriving it skips, and V8 collects when it must.
+ */
+const COLLECT_AFTER_MS = 150
+const MAJOR_EVERY = 4
+const collect = (globalThis as { gc?: (options: { type: 'major' | 'minor' }) => void }).gc
+
+function collectBetweenPosts(post: number, caughtUp: () => boolean): void {
+  if (!collect || !caughtUp()) return
+  const from = performance.now()
+  collect({ type: post % MAJOR_EVERY === 0 ? 'major' : 'minor' })
+  forced.push({ from, to: performance.now() })
+}
+
 const TEXT = 'Reading src/todos/routes.ts to see how PATCH validates its body before adding due_at to the schema.'
 
 interface SpecEventLike {
@@ -239,8 +298,16 @@ class Viewers {
     this.sockets[v] = socket
   }
 
+  /** Disconnects every viewer and forgets what they were told: the crowd can join again. */
+  leaveAll(): void {
+    for (const s of this.sockets) s?.disconnect()
+    this.sockets.fill(null)
+    for (const times of this.presenceAt) times.length = 0
+    this.presenceMessages = this.presenceEntries = this.answerEntries = 0
+  }
+
   /** Connects and joins every viewer, in waves: a thousand handshakes at once time out for reasons of their own. */
-  async joinAll(presenceTickMs: number): Promise<TargetAnswer> {
+  async joinAll(presenceTickMs: number): Promise<Omit<TargetAnswer, 'joinRoundsMs'>> {
     const V = this.sockets.length
     const connectErrors: string[] = []
     holdDecoding()
@@ -316,6 +383,8 @@ async function runPhase(job: FanoutJob, p: number, viewers: Viewers, settleMs: n
     const body = JSON.stringify({ events })
     const t = clock()
     for (let n = first; n <= last; n++) viewers.sentAt[n] = t
+    const post = first / spec.batch
+    setTimeout(() => collectBetweenPosts(post, () => viewers.received() === viewers.joined.length * (last + 1)), COLLECT_AFTER_MS)
     unanswered++
     inflight.push(
       fetch(target.postUrl, {
@@ -343,7 +412,7 @@ async function runPhase(job: FanoutJob, p: number, viewers: Viewers, settleMs: n
   const sendMs = clock() - sendStart
   const cpu = process.cpuUsage(cpu0)
   report(`${target.label}: ${spec.name} done`, `phase-end:${p}`)
-  const answer = summarize(viewers, spec, { sendErrors, sendMs, unanswered, expected, sendStart, cpu })
+  const answer = summarize(viewers, spec, { sendErrors, sendMs, unanswered, expected, sendStart, cpu, gc: gcBetween(sendStart, clock()) })
 
   // then, unmeasured, let the server work off its backlog (bounded) so that it does not weigh on the next phase
   const settleUntil = clock() + (settleMs ?? 0)
@@ -358,7 +427,7 @@ async function runPhase(job: FanoutJob, p: number, viewers: Viewers, settleMs: n
 function summarize(
   viewers: Viewers,
   spec: FanoutPhase,
-  m: { sendErrors: string[]; sendMs: number; unanswered: number; expected: number; sendStart: number; cpu: NodeJS.CpuUsage },
+  m: { sendErrors: string[]; sendMs: number; unanswered: number; expected: number; sendStart: number; cpu: NodeJS.CpuUsage; gc: { own: GcPauses; between: GcPauses } },
 ): PhaseAnswer {
   const { N } = viewers
   const received = viewers.received()
@@ -398,6 +467,7 @@ function summarize(
     lastViewerP99: quantile(lastKnown, 0.99),
     worst,
     clientCpu: ((m.cpu.user + m.cpu.system) / 1000 / m.sendMs) * 100,
+    clientGc: m.gc,
     backlogMs: null,
   }
 }
@@ -407,11 +477,31 @@ serveChild<FanoutJob, FanoutAnswer>(async (job) => {
   for (const t of job.targets) {
     const warm = new Viewers({ ...t, label: `warm-up ${t.label}`, specId: t.warmupSpecId, tokens: t.tokens.slice(0, job.warmup) }, job.events)
     await warm.joinAll(job.presenceTickMs)
-    for (const s of warm.sockets) s?.disconnect()
+    warm.leaveAll()
   }
-  await sleep(1_000) // the servers see the warm-up viewers go
-  const targets: TargetAnswer[] = []
-  for (const v of byLabel.values()) targets.push(await v.joinAll(job.presenceTickMs))
+  await sleep(LEAVE_MS) // the servers see the warm-up viewers go
+  const rounds = new Map(job.targets.map((t) => [t.label, [] as Omit<TargetAnswer, 'joinRoundsMs'>[]]))
+  for (let r = 0; r < job.joinRounds; r++) {
+    const order = r % 2 === 0 ? job.targets : [...job.targets].reverse()
+    for (const t of order) {
+      const viewers = byLabel.get(t.label)!
+      if (r > 0) {
+        viewers.leaveAll()
+        await sleep(LEAVE_MS)
+      }
+      rounds.get(t.label)!.push(await viewers.joinAll(job.presenceTickMs))
+    }
+  }
+  const targets: TargetAnswer[] = job.targets.map((t) => {
+    const all = rounds.get(t.label)!
+    const last = all.at(-1)!
+    return {
+      ...last,
+      joinMs: quantile(all.map((a) => a.joinMs), 0.5),
+      joinRoundsMs: all.map((a) => a.joinMs),
+      presencePerTick: Math.max(...all.map((a) => a.presencePerTick)),
+    }
+  })
   // the parent may probe the servers with the viewers in place; it answers when it is done
   await new Promise<void>((resolve) => {
     process.once('message', () => resolve())

@@ -16,6 +16,15 @@ export const PRESENCE_INTERVAL_MS = 250
  */
 export const PRESENCE_SOCKETS_PER_TICK = 250
 
+/**
+ * A crowd is arriving (or leaving) when the spec's room changed twice within CROWD_GAP_MS. Its announcement then waits
+ * until the room has been still for CROWD_GAP_MS, at most CROWD_WAIT_MS past its slot: a delta for m newcomers to n
+ * sockets is n × m entries (~33 MB when 600 of 1,000 people are new), and sent in the middle of the crowd it takes
+ * the time that answering the next joins needs. Joins are answered first; everyone is told once the crowd is in.
+ */
+export const CROWD_GAP_MS = 100
+export const CROWD_WAIT_MS = 2_000
+
 /** The presence tick of a room with `sockets` sockets on this node (ms). */
 export const presenceInterval = (sockets: number): number => PRESENCE_INTERVAL_MS * Math.max(1, Math.ceil(sockets / PRESENCE_SOCKETS_PER_TICK))
 
@@ -26,6 +35,10 @@ interface Announcer {
   /** A change came while the list was being read: announce once more after this one. */
   again: boolean
   sentAt: number
+  /** The last two changes of the room (Date.now()): a crowd while they are less than CROWD_GAP_MS apart. */
+  changedAt: [number, number]
+  /** When the announcement waiting for a crowd to pass was due (null: none is waiting). */
+  dueAt: number | null
   /** The people this node's sockets were last told about, by user id: what the next delta is computed against. */
   told: Map<string, Viewer>
   /** `told` as a list, built once per announcement: every join with `batch: true` answers with it. */
@@ -84,9 +97,10 @@ export class PresenceBoard {
     if (local) this.relay?.(specId)
     let announcer = this.announcers.get(specId)
     if (!announcer) {
-      announcer = { waiting: false, running: false, again: false, sentAt: -Infinity, told: new Map(), toldList: [] }
+      announcer = { waiting: false, running: false, again: false, sentAt: -Infinity, changedAt: [-Infinity, -Infinity], dueAt: null, told: new Map(), toldList: [] }
       this.announcers.set(specId, announcer)
     }
+    announcer.changedAt = [announcer.changedAt[1], Date.now()]
     if (announcer.running) announcer.again = true
     else if (!announcer.waiting) this.schedule(specId, announcer)
   }
@@ -113,13 +127,29 @@ export class PresenceBoard {
 
   private schedule(specId: string, announcer: Announcer): void {
     announcer.waiting = true
-    const timer = setTimeout(
-      () => {
-        this.timers.delete(timer)
-        void this.send(specId, announcer)
-      },
-      Math.max(0, announcer.sentAt + presenceInterval(this.nsp.adapter.rooms.get(specRoom(specId))?.size ?? 0) - Date.now()),
+    this.after(Math.max(0, announcer.sentAt + presenceInterval(this.nsp.adapter.rooms.get(specRoom(specId))?.size ?? 0) - Date.now()), () =>
+      this.due(specId, announcer),
     )
+  }
+
+  /** The announcement's slot came: sent now, unless a crowd is still arriving (CROWD_GAP_MS). */
+  private due(specId: string, announcer: Announcer): void {
+    const now = Date.now()
+    const [before, last] = announcer.changedAt
+    announcer.dueAt ??= now
+    const crowdPasses = last + CROWD_GAP_MS - now
+    if (last - before < CROWD_GAP_MS && crowdPasses > 0 && now - announcer.dueAt < CROWD_WAIT_MS) {
+      return this.after(Math.min(crowdPasses, announcer.dueAt + CROWD_WAIT_MS - now), () => this.due(specId, announcer))
+    }
+    announcer.dueAt = null
+    void this.send(specId, announcer)
+  }
+
+  private after(ms: number, run: () => void): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer)
+      run()
+    }, ms)
     this.timers.add(timer)
   }
 

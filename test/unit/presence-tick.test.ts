@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { PresenceBoard, PRESENCE_INTERVAL_MS, presenceInterval } from '../../src/sockets/presence.ts'
+import { CROWD_GAP_MS, CROWD_WAIT_MS, PresenceBoard, PRESENCE_INTERVAL_MS, presenceInterval } from '../../src/sockets/presence.ts'
 import { specRoom } from '../../src/sockets/rooms.ts'
 import type { SpecNamespace } from '../../src/sockets/types.ts'
 
@@ -36,6 +36,43 @@ describe('the presence tick', () => {
     expect(sent).toHaveLength(1)
     await vi.advanceTimersByTimeAsync(1)
     expect(sent).toHaveLength(2)
+    board.close()
+  })
+
+  /** Someone new joins every `everyMs` for `forMs` (each join announced, as the join handler does). */
+  async function crowd(board: PresenceBoard, sockets: ReturnType<typeof room>['sockets'], everyMs: number, forMs: number) {
+    for (let t = 0; t < forMs; t += everyMs) {
+      await vi.advanceTimersByTimeAsync(everyMs)
+      const i = sockets.length
+      sockets.push({ id: `s${i}`, data: { user: { id: `usr_${i}`, name: `P${i}` }, unlisted: [] } })
+      board.announce('spec_crowd')
+    }
+  }
+
+  it('tells a crowd once it is in, not while it arrives', async () => {
+    vi.setSystemTime(0)
+    const { nsp, sockets, sent } = room('spec_crowd', 100)
+    const board = new PresenceBoard(nsp)
+    board.announce('spec_crowd') // one change on its own: told at once
+    await vi.advanceTimersByTimeAsync(0)
+    expect(sent).toEqual([0])
+    await crowd(board, sockets, CROWD_GAP_MS / 2, 1_000) // the tick (250 ms) comes twice meanwhile
+    expect(sent).toEqual([0])
+    await vi.advanceTimersByTimeAsync(CROWD_GAP_MS)
+    expect(sent).toEqual([0, 1_000 + CROWD_GAP_MS])
+    board.close()
+  })
+
+  it('tells a crowd that never pauses CROWD_WAIT_MS after the tick at the latest', async () => {
+    vi.setSystemTime(0)
+    const { nsp, sockets, sent } = room('spec_crowd', 100)
+    const board = new PresenceBoard(nsp)
+    board.announce('spec_crowd')
+    await vi.advanceTimersByTimeAsync(0)
+    await crowd(board, sockets, CROWD_GAP_MS / 2, 3 * CROWD_WAIT_MS)
+    // the room has 100 sockets: a slot comes a tick (250 ms) after the last message, and the crowd waits past it
+    const slot = PRESENCE_INTERVAL_MS + CROWD_WAIT_MS
+    expect(sent).toEqual([0, slot, 2 * slot])
     board.close()
   })
 })
