@@ -1,4 +1,5 @@
 import type { Sql } from './connect.ts'
+import type { SpecEvent } from '../schemas/events.ts'
 import type { SpecPhase } from '../schemas/phase-outputs.ts'
 
 export type SpecStatus = 'draft' | 'executing' | 'paused' | 'awaiting_approval' | 'completed' | 'failed' | 'cancelled'
@@ -153,23 +154,41 @@ export async function findSpecs(sql: Sql, ids: string[]): Promise<SpecRow[]> {
   return sql<SpecRow[]>`select * from specs where id = any(${ids})`
 }
 
+/** What the joins of one spec read together (src/sockets/join-reads.ts). */
+export interface JoinRead {
+  /** null: no such spec. */
+  spec: SpecRow | null
+  /** Each asking user who may see the spec, with their access; the others are missing. */
+  access: Map<string, SpecAccess>
+  /** The log after `afterSeq`, oldest first, at most `limit` events (what a viewer replays). */
+  events: SpecEvent[]
+}
+
 /**
- * `findSpecFor` for several users at once (viewers joining a spec's room together): each user id that may see the spec,
- * with the spec and that user's access; users who may not are absent.
+ * One statement for a crowd's joins of a spec: the spec row once, the access of each of `userIds` (owner of the spec,
+ * editor as the project's owner, else their membership role), and the events after `afterSeq`, as JSON in the shape
+ * `SpecEvent` has (`created_at` as `Date.toISOString()` writes it). Before, this was a read of the spec row per user
+ * and a second query for the log.
  */
-export async function findSpecForUsers(sql: Sql, specId: string, userIds: string[]): Promise<Map<string, SpecWithAccess>> {
-  const rows = await sql<(SpecWithAccess & { for_user: string })[]>`
-    select s.*, u.id as for_user,
-      case when s.user_id = u.id then 'owner'
-           when p.owner_id = u.id then 'editor'
-           else m.role end as access
-    from specs s
-    cross join unnest(${userIds}::text[]) as u(id)
-    left join projects p on p.id = s.project_id
-    left join project_members m on m.project_id = s.project_id and m.user_id = u.id
-    where s.id = ${specId}
-      and (s.user_id = u.id or p.owner_id = u.id or m.user_id is not null)`
-  return new Map(rows.map(({ for_user: user, ...spec }) => [user, spec as SpecWithAccess]))
+export async function readJoin(sql: Sql, specId: string, userIds: string[], afterSeq: number, limit = 10_000): Promise<JoinRead> {
+  const [row] = await sql<(SpecRow & { join_access: Record<string, SpecAccess>; join_events: SpecEvent[] })[]>`
+    select s.*,
+      coalesce((
+        select jsonb_object_agg(u.id, case when s.user_id = u.id then 'owner' when p.owner_id = u.id then 'editor' else m.role end)
+        from unnest(${userIds}::text[]) as u(id)
+        left join project_members m on m.project_id = s.project_id and m.user_id = u.id
+        where s.user_id = u.id or p.owner_id = u.id or m.user_id is not null
+      ), '{}'::jsonb) as join_access,
+      (select coalesce(json_agg(e order by e.seq), '[]'::json) from (
+        select seq, id, spec_id, sandbox_id, type, data, source,
+          to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as created_at
+        from sandbox_events where spec_id = s.id and seq > ${afterSeq} order by seq limit ${limit}
+      ) e) as join_events
+    from specs s left join projects p on p.id = s.project_id
+    where s.id = ${specId}`
+  if (!row) return { spec: null, access: new Map(), events: [] }
+  const { join_access: access, join_events: events, ...spec } = row
+  return { spec, access: new Map(Object.entries(access)), events }
 }
 
 /** specs.delivery as stored: the CONTRACT §4 `delivery` plus the base commit diffs are taken against. */

@@ -1,6 +1,5 @@
 import type { Sql } from '../db/connect.ts'
-import { eventsAfter } from '../db/events.ts'
-import { findSpecForUsers, type SpecWithAccess } from '../db/specs.ts'
+import { readJoin, type JoinRead, type SpecWithAccess } from '../db/specs.ts'
 import type { SpecEvent } from '../schemas/events.ts'
 
 interface Batch<I, O> {
@@ -42,29 +41,35 @@ class Coalesced<I, O> {
   }
 }
 
+/** One join's share of a read: who asks, and after which seq they want the log. */
+interface Joiner {
+  userId: string
+  afterSeq: number
+}
+
 /**
- * What a join reads, shared by the joins of one spec that arrive together: when a crowd opens a spec, one access query
- * for all of them (instead of one per viewer) and one replay read per `after_seq`.
+ * What a join reads, shared by the joins of one spec that arrive together: when a crowd opens a spec, ONE statement
+ * for all of them (the spec, each one's access, and the log after the smallest `after_seq`; src/db/specs.ts
+ * `readJoin`) instead of an access read and a replay read per viewer.
  */
 export class JoinReads {
-  private access: Coalesced<string, Map<string, SpecWithAccess>>
-  private replays: Coalesced<null, SpecEvent[]>
+  private reads: Coalesced<Joiner, JoinRead & { afterSeq: number }>
 
   constructor(sql: Sql) {
-    this.access = new Coalesced((specId, users) => findSpecForUsers(sql, specId, users))
-    this.replays = new Coalesced((key) => {
-      const [specId, afterSeq] = JSON.parse(key) as [string, number]
-      return eventsAfter(sql, specId, afterSeq)
+    this.reads = new Coalesced(async (specId, joiners) => {
+      const afterSeq = Math.min(...joiners.map((j) => j.afterSeq))
+      return { ...(await readJoin(sql, specId, [...new Set(joiners.map((j) => j.userId))], afterSeq)), afterSeq }
     })
   }
 
-  /** The spec and the user's access to it; null when the user may not see it. */
-  async specFor(specId: string, userId: string): Promise<SpecWithAccess | null> {
-    return (await this.access.run(specId, userId)).get(userId) ?? null
-  }
-
-  /** Every event after `afterSeq`, oldest first (up to the replay limit of `eventsAfter`). */
-  eventsAfter(specId: string, afterSeq: number): Promise<SpecEvent[]> {
-    return this.replays.run(JSON.stringify([specId, afterSeq]), null)
+  /**
+   * The spec with the user's access (null when the user may not see it) and every event after `afterSeq`, oldest
+   * first, up to the replay limit (a replay cut short goes on as live events, src/sockets/feed.ts).
+   */
+  async join(specId: string, userId: string, afterSeq: number): Promise<{ spec: SpecWithAccess | null; events: SpecEvent[] }> {
+    const read = await this.reads.run(specId, { userId, afterSeq })
+    const access = read.access.get(userId)
+    if (!read.spec || !access) return { spec: null, events: [] }
+    return { spec: { ...read.spec, access }, events: afterSeq === read.afterSeq ? read.events : read.events.filter((e) => e.seq > afterSeq) }
   }
 }

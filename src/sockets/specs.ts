@@ -42,10 +42,8 @@ export function registerSpecs(nsp: SpecNamespace, deps: SpecsDeps): void {
         const { spec_id: specId, after_seq: afterSeq = 0, presence: listed, batch } = parseInput(SpecJoinSchema, payload, 'payload')
         // Hold live events before reading the replay: whatever is committed from now on is either in it or held.
         const cursor = feed.hold(socket, specId, batch)
-        // both read after the hold, shared with the joins of the same spec arriving together (join-reads.ts)
-        const replay = reads.eventsAfter(specId, afterSeq)
-        replay.catch(() => {}) // not wanted when access is refused; awaited below otherwise
-        const spec = await reads.specFor(specId, user.id)
+        // read after the hold, shared with the joins of the same spec arriving together (join-reads.ts)
+        const { spec, events } = await reads.join(specId, user.id, afterSeq)
         if (!spec) {
           feed.release(socket.id, specId)
           if (socket.rooms.has(specRoom(specId))) {
@@ -56,7 +54,6 @@ export function registerSpecs(nsp: SpecNamespace, deps: SpecsDeps): void {
           }
           throw notFound('Spec')
         }
-        const events = await replay
         if (!socket.connected) return // gone meanwhile: joining now would leave a ghost in the room
         socket.data.unlisted = listed ? socket.data.unlisted.filter((id) => id !== specId) : [...new Set([...socket.data.unlisted, specId])]
         await socket.join(specRoom(specId))

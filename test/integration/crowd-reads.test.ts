@@ -3,10 +3,11 @@ import type { ExtendedError, Socket } from 'socket.io'
 import { createAuthService } from '../../src/auth/service.ts'
 import { createSessionStore } from '../../src/auth/sessions.ts'
 import type { Database, Sql } from '../../src/db/connect.ts'
+import { appendEvents, eventsAfter } from '../../src/db/events.ts'
 import { insertProject } from '../../src/db/projects.ts'
 import { insertSpec } from '../../src/db/specs.ts'
 import { insertUser } from '../../src/db/users.ts'
-import { newId } from '../../src/ids.ts'
+import { newId, newUuid } from '../../src/ids.ts'
 import { authenticate } from '../../src/sockets/handshake.ts'
 import { JoinReads } from '../../src/sockets/join-reads.ts'
 import type { SocketData } from '../../src/sockets/types.ts'
@@ -14,14 +15,14 @@ import { freshDatabase } from '../support/db.ts'
 
 /**
  * A crowd opening a spec: the handshakes of one turn share one session lookup (src/db/turn-batch.ts), and the joins of
- * one turn share one access read (src/sockets/join-reads.ts).
+ * one turn share one read of the spec, everyone's access and the log (src/sockets/join-reads.ts).
  */
 
 let database: Database
 /** Session lookups the store sent to the database. */
 let lookups = 0
-/** Access reads of joins (findSpecForUsers). */
-let accessReads = 0
+/** Reads of joins (readJoin). */
+let joinReads = 0
 let sql: Sql
 
 beforeAll(async () => {
@@ -30,7 +31,7 @@ beforeAll(async () => {
     apply(target, thisArg, args: unknown[]) {
       const text = Array.isArray(args[0]) ? (args[0] as string[]).join('?') : ''
       if (text.includes('from sessions s join users u')) lookups++
-      if (text.includes('cross join unnest')) accessReads++
+      if (text.includes('as join_access')) joinReads++
       return Reflect.apply(target as unknown as (...a: unknown[]) => unknown, thisArg, args)
     },
   }) as Sql
@@ -82,20 +83,28 @@ describe('session lookups', () => {
 })
 
 describe('join reads', () => {
-  it('answers the joins of one spec handled in one poll for I/O with one access read, each with its own access', async () => {
+  it('answers the joins of one spec handled in one poll for I/O with one read, each with its own access and replay', async () => {
     const { people } = await users(12)
     const [owner, ...viewers] = people.map((p) => p.user)
     const project = await insertProject(sql, { id: newId('prj'), owner_id: owner!.id, name: 'Crowd', repo_url: null, default_branch: 'main', check_command: null })
     const spec = await insertSpec(sql, { id: newId('spec'), project_id: project.id, user_id: owner!.id, title: 'Crowd', description: 'watched', approval: 'auto', budget_usd: null, kind: 'spec' })
     const members = viewers.slice(0, 10)
     await sql`insert into project_members ${sql(members.map((u) => ({ project_id: project.id, user_id: u.id, role: 'viewer' })), 'project_id', 'user_id', 'role')}`
+    const { written } = await appendEvents(sql, spec.id, [1, 2, 3].map((n) => ({ id: newUuid(), type: 'agent.message', data: { n }, source: 'agent' as const })))
     const reads = new JoinReads(sql)
-    accessReads = 0
-    // each join handled in a callback of its own, as a crowd's packets read in one poll for I/O are
-    const inOwnCallback = (u: { id: string }) => new Promise<Awaited<ReturnType<JoinReads['specFor']>>>((resolve) => setImmediate(() => resolve(reads.specFor(spec.id, u.id))))
-    const answers = await Promise.all([owner!, ...viewers].map(inOwnCallback))
-    expect(accessReads).toBe(1)
-    expect(answers.map((a) => a?.access ?? null)).toEqual(['owner', ...members.map(() => 'viewer'), null])
-    expect(answers[0]?.id).toBe(spec.id)
+    joinReads = 0
+    // each join handled in a callback of its own, as a crowd's packets read in one poll for I/O are; the owner
+    // rejoins after the first event it had
+    const inOwnCallback = (u: { id: string }, afterSeq: number) =>
+      new Promise<Awaited<ReturnType<JoinReads['join']>>>((resolve) => setImmediate(() => resolve(reads.join(spec.id, u.id, afterSeq))))
+    const answers = await Promise.all([inOwnCallback(owner!, 1), ...viewers.map((v) => inOwnCallback(v, 0))])
+    expect(joinReads).toBe(1)
+    expect(answers.map((a) => a.spec?.access ?? null)).toEqual(['owner', ...members.map(() => 'viewer'), null])
+    expect(answers[0]!.spec?.id).toBe(spec.id)
+    // the replay is the log as the event reads give it, cut at each one's after_seq; nothing for the outsider
+    expect(answers[0]!.events).toEqual(written.slice(1))
+    expect(answers[1]!.events).toEqual(written)
+    expect(await eventsAfter(sql, spec.id, 0)).toEqual(written)
+    expect(answers.at(-1)!.events).toEqual([])
   })
 })
