@@ -35,6 +35,9 @@ const types = {
   json: { to: 114, from: [114, 3802], serialize: (x: unknown) => cleanJson(JSON.stringify(x)), parse: (x: string) => JSON.parse(x) },
 }
 
+/** The server's connections end a statement running this long (ms); migrations use a connection of their own. */
+export const STATEMENT_TIMEOUT_MS = 20_000
+
 export function connectUrl(url: string, options: { max?: number; server?: boolean } = {}): Sql {
   return postgres(url, {
     max: options.max ?? 10,
@@ -42,9 +45,17 @@ export function connectUrl(url: string, options: { max?: number; server?: boolea
     types,
     connection: {
       application_name: 'omoi',
-      // a process paused inside a transaction (SIGSTOP, a long GC) must not hold a spec's lease row locked for good:
-      // the server ends such a transaction, and the fence refuses whatever that process writes when it wakes up
-      ...(options.server ? { idle_in_transaction_session_timeout: 10_000 } : {}),
+      // Every statement is planned with its parameters and the tables as they are now. A plan cached for a prepared
+      // statement is kept until the table's statistics change, and a young database's event log grows far faster
+      // than autovacuum re-analyzes it (embedded PGlite runs no autovacuum at all): the event append, planned at 8
+      // rows, scanned all 20,000 later (bench/README.md, issue 13). Planning costs a fraction of a millisecond.
+      plan_cache_mode: 'force_custom_plan',
+      // A process paused inside a transaction (SIGSTOP, a long GC) must not hold a spec's lease row locked for good:
+      // the server ends such a transaction, and the fence refuses whatever that process writes when it wakes up.
+      // Idle in a transaction is not the only way: paused between the two halves of a statement's first use on a
+      // connection (postgres.js describes it, then binds it), the backend waits for the client as if the statement
+      // ran. No statement of the server runs for seconds, so one that takes 20 s is ended.
+      ...(options.server ? { idle_in_transaction_session_timeout: 10_000, statement_timeout: STATEMENT_TIMEOUT_MS } : {}),
     },
   }) as unknown as Sql
 }
@@ -71,6 +82,8 @@ export async function openEmbedded(dir: string, options: { loadDataDir?: Blob } 
     dataDir = join(dir, 'pgdata')
   }
   const db = await PGlite.create(dataDir, options.loadDataDir ? { loadDataDir: options.loadDataDir } : {})
+  // pglite-socket does not apply a client's startup parameters; PGlite is one session, set here (see connectUrl)
+  await db.exec(`set plan_cache_mode = force_custom_plan`)
   const server = new PGLiteSocketServer({ db, port: 0, host: '127.0.0.1' })
   await server.start()
   const address = (server as unknown as { server: { address(): { port: number } } }).server.address()

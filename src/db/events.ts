@@ -8,32 +8,6 @@ interface EventRow extends Omit<SpecEvent, 'created_at'> {
 const toEvent = (r: EventRow): SpecEvent => ({ ...r, created_at: r.created_at.toISOString() })
 
 /**
- * The append (see `appendEvents`): $1 the spec, $2 the events as JSON, $3 their ids. The ids already stored are found
- * with `id = any($3)`, an index probe per id whatever the planner thinks of the log's size: with `not exists` against
- * the log it picked a sequential scan of the whole log while its statistics said the log was small (a young database,
- * before autovacuum's first ANALYZE), and a prepared statement kept that plan as the log grew: 4 ms per batch of 100
- * at 100 events, 12 ms at 20,000, without bound (bench/README.md, issue 13). It is also sent unprepared, so each call
- * is planned with the table as it is.
- */
-const APPEND = `
-  with spec as (select last_seq from specs where id = $1 for update),
-  incoming as (
-    select * from jsonb_to_recordset($2) as x(ord int, id uuid, type text, data jsonb, source text, sandbox_id text)
-  ),
-  stored as (select id from sandbox_events where id = any($3::uuid[])),
-  fresh as (
-    select i.*, (select last_seq from spec) + row_number() over (order by i.ord) as seq
-    from incoming i where i.id not in (select id from stored)
-  ),
-  inserted as (
-    insert into sandbox_events (seq, id, spec_id, sandbox_id, type, data, source)
-    select seq, id, $1, sandbox_id, type, data, source from fresh
-    returning seq, id, spec_id, sandbox_id, type, data, source, created_at
-  ),
-  counted as (update specs set last_seq = last_seq + (select count(*) from inserted) where id = $1)
-  select * from inserted order by seq`
-
-/**
  * Appends events to a spec's log in ONE statement (inside the caller's transaction, or alone): the spec row is locked,
  * so appends to one spec are serialized and `seq` has no gaps; events whose producer id is already stored are skipped
  * (idempotent retries). Returns the events written, in seq order, and how many were duplicates.
@@ -47,7 +21,29 @@ export async function appendEvents(
   const seen = new Set<string>()
   const unique = events.filter((e) => !seen.has(e.id) && seen.add(e.id))
   const rows = unique.map((e, ord) => ({ ord, id: e.id, type: e.type, data: e.data, source: e.source, sandbox_id: e.sandbox_id ?? null }))
-  const written = await tx.unsafe<EventRow[]>(APPEND, [specId, tx.json(rows as never), tx.array(rows.map((r) => r.id))], { prepare: false })
+  // The ids already stored are found with `id = any(…)`, an index probe per id. Written as `not exists` against the
+  // log, the check became a sequential scan of the whole log in the plan PostgreSQL cached for this statement while its
+  // statistics said the log was small (a young database: before autovacuum's first ANALYZE, and always on embedded
+  // PGlite, which runs no autovacuum), and the cached plan stayed as the log grew: 4 ms per batch of 100 at 100 events,
+  // 12 ms at 20,000, without bound (bench/README.md, issue 13).
+  const written = await tx<EventRow[]>`
+    with spec as (select last_seq from specs where id = ${specId} for update),
+    incoming as (
+      select * from jsonb_to_recordset(${tx.json(rows as never)})
+        as x(ord int, id uuid, type text, data jsonb, source text, sandbox_id text)
+    ),
+    stored as (select id from sandbox_events where id = any(${rows.map((r) => r.id)}::uuid[])),
+    fresh as (
+      select i.*, (select last_seq from spec) + row_number() over (order by i.ord) as seq
+      from incoming i where i.id not in (select id from stored)
+    ),
+    inserted as (
+      insert into sandbox_events (seq, id, spec_id, sandbox_id, type, data, source)
+      select seq, id, ${specId}, sandbox_id, type, data, source from fresh
+      returning seq, id, spec_id, sandbox_id, type, data, source, created_at
+    ),
+    counted as (update specs set last_seq = last_seq + (select count(*) from inserted) where id = ${specId})
+    select * from inserted order by seq`
   if (written.length === 0 && (await tx`select 1 from specs where id = ${specId}`).length === 0) {
     throw new Error(`spec ${specId} does not exist`)
   }

@@ -16,19 +16,21 @@ const MIGRATION_LOCK = 7_105_223
  * embedded PGlite has one connection and one process, so it needs none.
  */
 export async function migrate(db: Database): Promise<void> {
-  const run = () =>
+  const run = (sql: Sql) =>
     shift({
-      sql: db.sql as never,
+      sql: sql as never,
       path: MIGRATIONS_DIR,
       before: ({ migration_id, name }) => log.info('applying migration', { migration_id, name }),
     })
-  if (db.embedded) return run()
+  if (db.embedded) return run(db.sql)
+  // on connections of their own: the server's end a statement after STATEMENT_TIMEOUT_MS, and a migration may take longer
   const lock = connectUrl(db.url, { max: 1 })
+  const migrations = connectUrl(db.url, { max: 1 })
   try {
     await lock`select pg_advisory_lock(${MIGRATION_LOCK})`
-    await run()
+    await run(migrations)
   } finally {
-    await lock.end({ timeout: 5 })
+    await Promise.all([lock.end({ timeout: 5 }), migrations.end({ timeout: 5 })])
   }
 }
 
