@@ -2,7 +2,8 @@ import type { Sql } from '../db/connect.ts'
 import type { Histogram } from 'prom-client'
 
 /**
- * The same postgres.js client, timing each awaited query (tagged or `sql.unsafe`) and each `sql.begin` transaction into `histogram`
+ * The same postgres.js client, timing each awaited query (tagged or `sql.unsafe`) and each `sql.begin` transaction into
+ * `histogram`
  * (label `kind`). postgres.js runs a query when it is first awaited (`then`), so the timer starts there; fragments
  * nested in other queries are never awaited and are left alone.
  */

@@ -18,7 +18,7 @@ async function counts(histogram: Histogram<'kind'>): Promise<Record<string, numb
 }
 
 describe('instrumentSql', () => {
-  it('times tagged queries, unsafe ones (the event append) and transactions, and answers what the client answers', async () => {
+  it('times tagged queries, unsafe ones and transactions, and answers what the client answers', async () => {
     const histogram = new Histogram({ name: 'test_db_seconds', help: 'test', labelNames: ['kind'] as const, registers: [] })
     const sql = instrumentSql(fakeSql as unknown as Sql, histogram)
     expect(await sql`select 1`).toEqual([{ tagged: true }])
