@@ -3,9 +3,8 @@ import type { Histogram } from 'prom-client'
 
 /**
  * The same postgres.js client, timing each awaited query (tagged or `sql.unsafe`) and each `sql.begin` transaction into
- * `histogram`
- * (label `kind`). postgres.js runs a query when it is first awaited (`then`), so the timer starts there; fragments
- * nested in other queries are never awaited and are left alone.
+ * `histogram` (label `kind`). postgres.js runs a query when it is first awaited (`then`), so the timer starts there;
+ * fragments nested in other queries are never awaited and are left alone.
  */
 export function instrumentSql(sql: Sql, histogram: Histogram<'kind'>): Sql {
   return new Proxy(sql, {
