@@ -372,6 +372,7 @@ async function runPhase(job: FanoutJob, p: number, viewers: Viewers, settleMs: n
   let unanswered = 0
   const inflight: Promise<void>[] = []
   const abort = new AbortController()
+  collect?.({ type: 'major' }) // what joining and the last phase left behind, before the clock starts
   const sendStart = clock()
   for (let first = 0; first < N; first += spec.batch) {
     const last = Math.min(N, first + spec.batch) - 1
