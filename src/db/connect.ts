@@ -35,8 +35,15 @@ const types = {
   json: { to: 114, from: [114, 3802], serialize: (x: unknown) => cleanJson(JSON.stringify(x)), parse: (x: string) => JSON.parse(x) },
 }
 
-/** The server's connections end a statement running this long (ms); migrations use a connection of their own. */
-export const STATEMENT_TIMEOUT_MS = 20_000
+/**
+ * What a server connection asks for at its start, besides the planning mode: a process paused inside a transaction
+ * (SIGSTOP, a long GC) must not hold a spec's lease row locked for good. The server ends a transaction left idle, and
+ * the fence refuses whatever that process writes when it wakes up. Not covered: a process paused between the two
+ * halves of a statement's first use on a connection (postgres.js describes it, then binds it). PostgreSQL then waits
+ * for client input with the statement begun, where neither this timeout nor `statement_timeout` acts (PostgreSQL 17's
+ * `transaction_timeout` would); its locks are held until the process resumes or its connection dies.
+ */
+const SERVER_SESSION = { idle_in_transaction_session_timeout: 10_000 }
 
 export function connectUrl(url: string, options: { max?: number; server?: boolean } = {}): Sql {
   return postgres(url, {
@@ -50,12 +57,7 @@ export function connectUrl(url: string, options: { max?: number; server?: boolea
       // than autovacuum re-analyzes it (embedded PGlite runs no autovacuum at all): the event append, planned at 8
       // rows, scanned all 20,000 later (bench/README.md, issue 13). Planning costs a fraction of a millisecond.
       plan_cache_mode: 'force_custom_plan',
-      // A process paused inside a transaction (SIGSTOP, a long GC) must not hold a spec's lease row locked for good:
-      // the server ends such a transaction, and the fence refuses whatever that process writes when it wakes up.
-      // Idle in a transaction is not the only way: paused between the two halves of a statement's first use on a
-      // connection (postgres.js describes it, then binds it), the backend waits for the client as if the statement
-      // ran. No statement of the server runs for seconds, so one that takes 20 s is ended.
-      ...(options.server ? { idle_in_transaction_session_timeout: 10_000, statement_timeout: STATEMENT_TIMEOUT_MS } : {}),
+      ...(options.server ? SERVER_SESSION : {}),
     },
   }) as unknown as Sql
 }

@@ -16,21 +16,19 @@ const MIGRATION_LOCK = 7_105_223
  * embedded PGlite has one connection and one process, so it needs none.
  */
 export async function migrate(db: Database): Promise<void> {
-  const run = (sql: Sql) =>
+  const run = () =>
     shift({
-      sql: sql as never,
+      sql: db.sql as never,
       path: MIGRATIONS_DIR,
       before: ({ migration_id, name }) => log.info('applying migration', { migration_id, name }),
     })
-  if (db.embedded) return run(db.sql)
-  // on connections of their own: the server's end a statement after STATEMENT_TIMEOUT_MS, and a migration may take longer
+  if (db.embedded) return run()
   const lock = connectUrl(db.url, { max: 1 })
-  const migrations = connectUrl(db.url, { max: 1 })
   try {
     await lock`select pg_advisory_lock(${MIGRATION_LOCK})`
-    await run(migrations)
+    await run()
   } finally {
-    await Promise.all([lock.end({ timeout: 5 }), migrations.end({ timeout: 5 })])
+    await lock.end({ timeout: 5 })
   }
 }
 

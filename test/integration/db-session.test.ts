@@ -20,8 +20,7 @@ describe('a server connection', () => {
     expect(await setting('plan_cache_mode')).toBe('force_custom_plan')
   })
 
-  it.skipIf(!process.env.DATABASE_URL)('ends a transaction left idle, and a statement the client stopped in the middle of', async () => {
+  it.skipIf(!process.env.DATABASE_URL)('ends a transaction its process left idle', async () => {
     expect(await setting('idle_in_transaction_session_timeout')).toBe('10s')
-    expect(await setting('statement_timeout')).toBe('20s')
   })
 })
