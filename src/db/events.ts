@@ -21,11 +21,11 @@ export async function appendEvents(
   const seen = new Set<string>()
   const unique = events.filter((e) => !seen.has(e.id) && seen.add(e.id))
   const rows = unique.map((e, ord) => ({ ord, id: e.id, type: e.type, data: e.data, source: e.source, sandbox_id: e.sandbox_id ?? null }))
-  // The ids already stored are found with `id = any(…)`, an index probe per id. Written as `not exists` against the
-  // log, the check became a sequential scan of the whole log in the plan PostgreSQL cached for this statement while its
-  // statistics said the log was small (a young database: before autovacuum's first ANALYZE, and always on embedded
-  // PGlite, which runs no autovacuum), and the cached plan stayed as the log grew: 4 ms per batch of 100 at 100 events,
-  // 12 ms at 20,000, without bound (bench/README.md, issue 13).
+  // The ids already stored are found with `id = any(…)`: the planner knows how many there are and probes the index
+  // for each. Written as `not exists`, it took the incoming rows for 100 whatever their number and hashed the whole log
+  // with a sequential scan whenever it believed the log small: planned afresh, up to tens of thousands of rows; in a
+  // plan cached while the log was small (connect.ts now plans every statement afresh), for good — 4 ms per batch of
+  // 100 at 100 events, 12 ms at 20,000 (bench/README.md, issue 13).
   const written = await tx<EventRow[]>`
     with spec as (select last_seq from specs where id = ${specId} for update),
     incoming as (
@@ -72,8 +72,11 @@ export async function listEvents(sql: Sql, specId: string, q: EventQuery): Promi
   return { events: rows.map(toEvent), total: count?.total ?? 0 }
 }
 
+/** The most events one replay (or gap fill) reads; a replay cut at it goes on as live events (src/sockets/feed.ts). */
+export const REPLAY_LIMIT = 10_000
+
 /** Every event after `afterSeq`, oldest first: what a joining viewer replays. */
-export async function eventsAfter(sql: Sql, specId: string, afterSeq: number, limit = 10_000): Promise<SpecEvent[]> {
+export async function eventsAfter(sql: Sql, specId: string, afterSeq: number, limit = REPLAY_LIMIT): Promise<SpecEvent[]> {
   const rows = await sql<EventRow[]>`
     select * from sandbox_events where spec_id = ${specId} and seq > ${afterSeq} order by seq asc limit ${limit}`
   return rows.map(toEvent)

@@ -1,4 +1,5 @@
 import type { Sql } from './connect.ts'
+import { REPLAY_LIMIT } from './events.ts'
 import type { SpecEvent } from '../schemas/events.ts'
 import type { SpecPhase } from '../schemas/phase-outputs.ts'
 
@@ -170,7 +171,7 @@ export interface JoinRead {
  * `SpecEvent` has (`created_at` as `Date.toISOString()` writes it). Before, this was a read of the spec row per user
  * and a second query for the log.
  */
-export async function readJoin(sql: Sql, specId: string, userIds: string[], afterSeq: number, limit = 10_000): Promise<JoinRead> {
+export async function readJoin(sql: Sql, specId: string, userIds: string[], afterSeq: number, limit = REPLAY_LIMIT): Promise<JoinRead> {
   const [row] = await sql<(SpecRow & { join_access: Record<string, SpecAccess>; join_events: SpecEvent[] })[]>`
     select s.*,
       coalesce((

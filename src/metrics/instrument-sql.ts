@@ -2,9 +2,9 @@ import type { Sql } from '../db/connect.ts'
 import type { Histogram } from 'prom-client'
 
 /**
- * The same postgres.js client, timing each awaited query (tagged or `sql.unsafe`) and each `sql.begin` transaction into
- * `histogram` (label `kind`). postgres.js runs a query when it is first awaited (`then`), so the timer starts there;
- * fragments nested in other queries are never awaited and are left alone.
+ * The same postgres.js client, timing each awaited query and each `sql.begin` transaction into `histogram`
+ * (label `kind`). postgres.js runs a query when it is first awaited (`then`), so the timer starts there; fragments
+ * nested in other queries are never awaited and are left alone.
  */
 export function instrumentSql(sql: Sql, histogram: Histogram<'kind'>): Sql {
   return new Proxy(sql, {
@@ -16,13 +16,6 @@ export function instrumentSql(sql: Sql, histogram: Histogram<'kind'>): Sql {
     },
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver)
-      if (prop === 'unsafe' && typeof value === 'function') {
-        return (...args: unknown[]) => {
-          const query = (value as (...a: unknown[]) => PromiseLike<unknown>).apply(target, args)
-          timeThen(query, histogram, 'query')
-          return query
-        }
-      }
       if (prop !== 'begin' || typeof value !== 'function') return value
       return (...args: unknown[]) => {
         const end = histogram.startTimer({ kind: 'transaction' })

@@ -50,7 +50,7 @@ interface Joiner {
 /**
  * What a join reads, shared by the joins of one spec that arrive together: when a crowd opens a spec, ONE statement
  * for all of them (the spec, each one's access, and the log after the smallest `after_seq`; src/db/specs.ts
- * `readJoin`) instead of an access read and a replay read per viewer.
+ * `readJoin`) instead of an access query and a replay query.
  */
 export class JoinReads {
   private reads: Coalesced<Joiner, JoinRead & { afterSeq: number }>
