@@ -21,14 +21,19 @@ beforeAll(async () => {
 })
 afterAll(() => stack?.stop())
 
+/** A spec launched in a project of its own, its explore agent held inside its first model call, and its sandbox. */
+async function exploring(title: string, projectName: string) {
+  const hold = stack.gate.hold((r) => forSpec(title)(r) && r.submitTool === 'submit_exploration' && r.called.length === 1, 1)
+  const projectId = (await owner.post('/projects', { name: projectName, repo_url: await makeRepo() })).body.id
+  const specId = await launchSpec(owner, projectId, title)
+  await hold.first()
+  return { hold, specId, first: await runningSandbox(stack.database.sql, specId, { phase: 'explore' }) }
+}
+
 describe('a server down longer than OMOI_SILENCE_MS', () => {
   it('keeps the healthy worker it finds at restart: no replacement, the phase completes with its first sandbox', async () => {
     const title = 'Long restart'
-    const hold = stack.gate.hold((r) => forSpec(title)(r) && r.submitTool === 'submit_exploration' && r.called.length === 1, 1)
-    const projectId = (await owner.post('/projects', { name: 'Silence', repo_url: await makeRepo() })).body.id
-    const specId = await launchSpec(owner, projectId, title)
-    await hold.first()
-    const first = await runningSandbox(stack.database.sql, specId, { phase: 'explore' })
+    const { hold, specId, first } = await exploring(title, 'Silence')
 
     // The worker is frozen across the restart (SIGSTOP on its process group) so that its heartbeat is surely older than
     // the silence allowed when the new server first looks, and thawed a little after: what it missed was only downtime.
@@ -58,11 +63,7 @@ describe('a server down longer than OMOI_SILENCE_MS', () => {
 describe('a worker that died while the server was down', () => {
   it('is replaced under the next generation, once: one sandbox per (phase, attempt, generation)', async () => {
     const title = 'Died during restart'
-    const hold = stack.gate.hold((r) => forSpec(title)(r) && r.submitTool === 'submit_exploration' && r.called.length === 1, 1)
-    const projectId = (await owner.post('/projects', { name: 'Replaced', repo_url: await makeRepo() })).body.id
-    const specId = await launchSpec(owner, projectId, title)
-    await hold.first()
-    const first = await runningSandbox(stack.database.sql, specId, { phase: 'explore' })
+    const { hold, specId, first } = await exploring(title, 'Replaced')
 
     await stack.restart({}, async () => {
       process.kill(Number(first.external_id), 'SIGKILL')
