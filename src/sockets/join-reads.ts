@@ -1,6 +1,7 @@
 import type { Sql } from '../db/connect.ts'
-import { readJoin, type JoinRead, type SpecWithAccess } from '../db/specs.ts'
+import { readJoin, type JoinRead, type SpecAccess } from '../db/specs.ts'
 import type { SpecEvent } from '../schemas/events.ts'
+import { presentSpec, type PresentedSpec } from '../schemas/present.ts'
 
 interface Batch<I, O> {
   inputs: Set<I>
@@ -53,23 +54,32 @@ interface Joiner {
  * `readJoin`) instead of an access query and a replay query.
  */
 export class JoinReads {
-  private reads: Coalesced<Joiner, JoinRead & { afterSeq: number }>
+  private reads: Coalesced<Joiner, SharedRead>
 
   constructor(sql: Sql) {
     this.reads = new Coalesced(async (specId, joiners) => {
       const afterSeq = Math.min(...joiners.map((j) => j.afterSeq))
-      return { ...(await readJoin(sql, specId, [...new Set(joiners.map((j) => j.userId))], afterSeq)), afterSeq }
+      return { ...(await readJoin(sql, specId, [...new Set(joiners.map((j) => j.userId))], afterSeq)), afterSeq, shown: new Map() }
     })
   }
 
   /**
-   * The spec with the user's access (null when the user may not see it) and every event after `afterSeq`, oldest
-   * first, up to the replay limit (a replay cut short goes on as live events, src/sockets/feed.ts).
+   * The spec as the user may see it (CONTRACT §4, with their access; null when they may not see it) and every event
+   * after `afterSeq`, oldest first, up to the replay limit (a replay cut short goes on as live events,
+   * src/sockets/feed.ts). The joins sharing a read share its objects: callers must not change them.
    */
-  async join(specId: string, userId: string, afterSeq: number): Promise<{ spec: SpecWithAccess | null; events: SpecEvent[] }> {
+  async join(specId: string, userId: string, afterSeq: number): Promise<{ spec: PresentedSpec | null; events: SpecEvent[] }> {
     const read = await this.reads.run(specId, { userId, afterSeq })
     const access = read.access.get(userId)
     if (!read.spec || !access) return { spec: null, events: [] }
-    return { spec: { ...read.spec, access }, events: afterSeq === read.afterSeq ? read.events : read.events.filter((e) => e.seq > afterSeq) }
+    let shown = read.shown.get(access)
+    if (!shown) read.shown.set(access, (shown = presentSpec(read.spec, access)))
+    return { spec: shown, events: afterSeq === read.afterSeq ? read.events : read.events.filter((e) => e.seq > afterSeq) }
   }
+}
+
+/** A read shared by a crowd's joins: the spec is presented once per access level. */
+interface SharedRead extends JoinRead {
+  afterSeq: number
+  shown: Map<SpecAccess, PresentedSpec>
 }

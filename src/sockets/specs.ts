@@ -4,7 +4,6 @@ import type { Sql } from '../db/connect.ts'
 import { notFound } from '../errors.ts'
 import { SpecCommandSchema, SpecJoinSchema, SpecLeaveSchema } from '../schemas/api.ts'
 import { parseInput } from '../schemas/parse.ts'
-import { presentSpec } from '../schemas/present.ts'
 import { request } from './ack.ts'
 import type { SpecFeed } from './feed.ts'
 import { authenticate } from './handshake.ts'
@@ -43,8 +42,8 @@ export function registerSpecs(nsp: SpecNamespace, deps: SpecsDeps): void {
         // Hold live events before reading the replay: whatever is committed from now on is either in it or held.
         const cursor = feed.hold(socket, specId, batch)
         // read after the hold, shared with the joins of the same spec arriving together (join-reads.ts)
-        const { spec, events } = await reads.join(specId, user.id, afterSeq)
-        if (!spec) {
+        const { spec: shown, events } = await reads.join(specId, user.id, afterSeq)
+        if (!shown) {
           feed.release(socket.id, specId)
           if (socket.rooms.has(specRoom(specId))) {
             // watching until now (its access was taken away)
@@ -57,7 +56,6 @@ export function registerSpecs(nsp: SpecNamespace, deps: SpecsDeps): void {
         if (!socket.connected) return // gone meanwhile: joining now would leave a ghost in the room
         socket.data.unlisted = listed ? socket.data.unlisted.filter((id) => id !== specId) : [...new Set([...socket.data.unlisted, specId])]
         await socket.join(specRoom(specId))
-        const shown = presentSpec(spec, spec.access)
         if (batch) {
           // Entering the deltas room, reading the list deltas are computed against, and answering: one turn (presence.ts).
           // The adapters used here add a socket to a room synchronously; the promise is for others.
@@ -69,7 +67,7 @@ export function registerSpecs(nsp: SpecNamespace, deps: SpecsDeps): void {
           reply({ ok: true, spec: shown, events, viewers: await presence.viewers(specId) })
         }
         // A client asking for no replay (after_seq past the end) gets every event after what existed at its join.
-        feed.open(cursor, specId, Math.max(events.at(-1)?.seq ?? 0, Math.min(afterSeq, spec.last_seq)), shown)
+        feed.open(cursor, specId, Math.max(events.at(-1)?.seq ?? 0, Math.min(afterSeq, shown.last_seq)), shown)
         presence.announce(specId)
       }),
     )

@@ -14,8 +14,9 @@ import type { SocketData } from '../../src/sockets/types.ts'
 import { freshDatabase } from '../support/db.ts'
 
 /**
- * A crowd opening a spec: the handshakes of one turn share one session lookup (src/db/turn-batch.ts), and the joins of
- * one turn share one read of the spec, everyone's access and the log (src/sockets/join-reads.ts).
+ * A crowd opening a spec: the handshakes of one turn, or of the turns while a lookup is in flight, share one session
+ * lookup (src/db/turn-batch.ts), and the joins of one turn share one read of the spec, everyone's access and the log
+ * (src/sockets/join-reads.ts).
  */
 
 let database: Database
@@ -23,6 +24,8 @@ let database: Database
 let lookups = 0
 /** Reads of joins (readJoin). */
 let joinReads = 0
+/** While set, session lookups wait for it before they reach the database (a slow round trip). */
+let lookupGate: Promise<void> | null = null
 let sql: Sql
 
 beforeAll(async () => {
@@ -30,9 +33,11 @@ beforeAll(async () => {
   sql = new Proxy(database.sql, {
     apply(target, thisArg, args: unknown[]) {
       const text = Array.isArray(args[0]) ? (args[0] as string[]).join('?') : ''
-      if (text.includes('from sessions s join users u')) lookups++
+      const query = () => Reflect.apply(target as unknown as (...a: unknown[]) => unknown, thisArg, args)
       if (text.includes('as join_access')) joinReads++
-      return Reflect.apply(target as unknown as (...a: unknown[]) => unknown, thisArg, args)
+      if (!text.includes('from sessions s join users u')) return query()
+      lookups++
+      return lookupGate ? lookupGate.then(query) : query()
     },
   }) as Sql
 })
@@ -69,6 +74,28 @@ describe('session lookups', () => {
     expect(lookups).toBe(1)
     expect(results.slice(0, -1).map((r) => r.user)).toEqual(people.map((p) => p.user.id))
     expect(results.at(-1)).toEqual({ user: undefined, refused: 'unauthenticated' })
+  })
+
+  it('handshakes arriving while a lookup is in flight, one per turn, share the next lookup', async () => {
+    const { sessions, people } = await users(11)
+    const [first, ...crowd] = people as [(typeof people)[number], ...typeof people]
+    const middleware = authenticate(createAuthService(sql, sessions, new Set()), { allowedOrigins: [] })
+    let open = () => {}
+    lookupGate = new Promise<void>((resolve) => (open = resolve))
+    lookups = 0
+    const firstIn = handshake(middleware, first.token)
+    await new Promise((resolve) => setImmediate(resolve)) // its lookup has started and waits at the gate
+    expect(lookups).toBe(1)
+    const crowdIn: Promise<Handshook>[] = []
+    for (const p of crowd) {
+      crowdIn.push(handshake(middleware, p.token))
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    lookupGate = null
+    open()
+    expect((await firstIn).user).toBe(first.user.id)
+    expect((await Promise.all(crowdIn)).map((r) => r.user)).toEqual(crowd.map((p) => p.user.id))
+    expect(lookups).toBe(2)
   })
 
   it('keeps nothing between turns: a session revoked after one handshake refuses the next at once', async () => {
