@@ -1,4 +1,7 @@
+import { logger } from '../log.ts'
 import { transaction, type Sql } from './connect.ts'
+
+const log = logger('omoi:db')
 
 export interface ActorRow {
   spec_id: string
@@ -17,6 +20,14 @@ export interface ActorRow {
 /** A lease lives this long unless renewed; renewal runs every RENEW_MS, so a dead owner's specs move within ~LEASE_MS. */
 export const LEASE_MS = 10_000
 export const RENEW_MS = 3_000
+/**
+ * How long a claim waits for a spec's lease row that another transaction holds locked before it looks at who that is
+ * (`endStaleHolders`); also how long it waits for an ended holder's backend to exit. A live owner's fenced write holds
+ * the row for milliseconds.
+ */
+export const CLAIM_LOCK_WAIT_MS = 2_000
+/** SQLSTATE lock_not_available: `lock_timeout` ran out. */
+const LOCK_NOT_AVAILABLE = '55P03'
 
 /** The node's claim on one spec: every write of that spec's state must carry it (`assertFence`). */
 export interface Fence {
@@ -82,9 +93,11 @@ export async function loadActor(sql: Sql, specId: string): Promise<ActorRow | nu
 /**
  * Claims the leases of unfinished actors this node may run: unowned or expired ones, or every one when `all` (a single
  * node owns everything). Each claim increments the epoch. Rows another node is claiming or writing right now are
- * skipped (`FOR UPDATE SKIP LOCKED`), so two nodes never get the same row from one round.
+ * skipped (`FOR UPDATE SKIP LOCKED`), so two nodes never get the same row from one round; first, the transactions of
+ * nodes that stopped holding an expired lease's row are ended (`endStaleHolders`), so such a row is not skipped for good.
  */
 export async function claimActors(sql: Sql, node: string, all: boolean, limit = 100_000): Promise<ActorRow[]> {
+  await endStaleHolders(sql, null)
   return sql<ActorRow[]>`
     update spec_actors set owner_node = ${node}, lease_expires_at = ${leaseEnd(sql)}, epoch = epoch + 1
     where spec_id in (
@@ -98,22 +111,68 @@ export async function claimActors(sql: Sql, node: string, all: boolean, limit = 
 
 /**
  * Claims one unfinished spec for this node when nobody else holds a live lease on it (the epoch goes up). Answers the
- * claimed row, the live owner when another node holds it, `final` for a finished spec, `missing` without an actor row.
+ * claimed row, the owner the row names when another node holds a live lease (or is claiming it right now), `final` for
+ * a finished spec, `missing` without an actor row. Waits at most CLAIM_LOCK_WAIT_MS for a row another transaction has
+ * locked; when that transaction belongs to a node that stopped while it held the now expired lease, ends it
+ * (`endStaleHolders`) and claims again.
  */
 export async function claimActor(
   sql: Sql,
   specId: string,
   node: string,
 ): Promise<{ claimed: ActorRow } | { owner: string } | { final: true } | { missing: true }> {
-  const [claimed] = await sql<ActorRow[]>`
-    update spec_actors set owner_node = ${node}, lease_expires_at = ${leaseEnd(sql)}, epoch = epoch + 1
-    where spec_id = ${specId} and final = false and (owner_node is null or owner_node = ${node} or lease_expires_at < now())
-    returning *`
-  if (claimed) return { claimed }
+  for (;;) {
+    try {
+      const [claimed] = await transaction(sql, async (tx) => {
+        await tx`select set_config('lock_timeout', ${String(CLAIM_LOCK_WAIT_MS)}, true)`
+        return tx<ActorRow[]>`
+          update spec_actors set owner_node = ${node}, lease_expires_at = ${leaseEnd(tx)}, epoch = epoch + 1
+          where spec_id = ${specId} and final = false
+            and (owner_node is null or owner_node = ${node} or lease_expires_at < now())
+          returning *`
+      })
+      if (claimed) return { claimed }
+      break
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== LOCK_NOT_AVAILABLE) throw err
+      // again only after a holder exited: those begun before the lease ended are few, and no more can begin
+      if ((await endStaleHolders(sql, specId)) === 0) break
+    }
+  }
   const row = await loadActor(sql, specId)
   if (!row) return { missing: true }
   if (row.final) return { final: true }
   return { owner: row.owner_node ?? '' }
+}
+
+/**
+ * Ends the backends whose transactions hold an expired lease's row locked (one spec's, or every spec's when `specId` is
+ * null) and began before that lease ended: a node stopped in the middle of a write under its lease. PostgreSQL 15
+ * never ends such a transaction when the node stopped between the two halves of a statement (src/db/connect.ts), and
+ * every claim of the spec would wait on it until the node resumes. The node lost the spec anyway: the fence refuses
+ * what it writes when it wakes up. Never ends the holder of a live lease, nor a transaction begun after the lease ended
+ * (another node claiming the spec right now). Waits up to CLAIM_LOCK_WAIT_MS for each ended backend to exit, so its
+ * locks are free on return, and answers how many did; each one ended is logged as a warning. Nothing to do on embedded
+ * PGlite (one connection).
+ *
+ * The row's `xmax` is its locker's transaction id, whose lock `pg_locks` lists with the backend's pid. A multixact
+ * xmax (several lockers sharing the row; no statement of ours does that) would read as an unrelated transaction id, so
+ * the backend must also hold a lock on spec_actors in this database; and it must run as this role, which may end it.
+ */
+async function endStaleHolders(sql: Sql, specId: string | null): Promise<number> {
+  const ended = await sql<{ spec_id: string; owner_node: string | null; pid: number; exited: boolean }[]>`
+    select a.spec_id, a.owner_node, l.pid, pg_terminate_backend(l.pid, ${CLAIM_LOCK_WAIT_MS}) as exited
+    from spec_actors a
+    join pg_locks l on l.locktype = 'transactionid' and l.granted and l.transactionid = a.xmax
+    join pg_stat_activity s on s.pid = l.pid
+    where ${specId === null ? sql`true` : sql`a.spec_id = ${specId}`}
+      and a.final = false and a.lease_expires_at < now() and s.xact_start < a.lease_expires_at
+      and s.datname = current_database() and s.usename = current_user
+      and exists (select 1 from pg_locks t where t.pid = l.pid and t.locktype = 'relation' and t.relation = 'spec_actors'::regclass)`
+  for (const { spec_id, owner_node, pid, exited } of ended) {
+    log.warn('ended the transaction of a node that stopped holding an expired lease', { spec_id, owner: owner_node, pid, exited })
+  }
+  return ended.filter((e) => e.exited).length
 }
 
 /**

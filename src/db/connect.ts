@@ -38,10 +38,13 @@ const types = {
 /**
  * What a server connection asks for at its start, besides the planning mode: a process paused inside a transaction
  * (SIGSTOP, a long GC) must not hold a spec's lease row locked for good. The server ends a transaction left idle, and
- * the fence refuses whatever that process writes when it wakes up. Not covered: a process paused between the two
+ * the fence refuses whatever that process writes when it wakes up. Not covered by it: a process paused between the two
  * halves of a statement's first use on a connection (postgres.js describes it, then binds it). PostgreSQL then waits
  * for client input with the statement begun, where neither this timeout nor `statement_timeout` acts (PostgreSQL 17's
- * `transaction_timeout` would); its locks are held until the process resumes or its connection dies.
+ * `transaction_timeout` would). The claim covers that case: once the lease has expired, the node taking the spec over
+ * ends the backend of a transaction that has held the row since before then (`endStaleHolders` in actors.ts). Still
+ * not covered: a process that began its write after its lease had expired (it woke up and stopped again before any
+ * other node claimed the spec); the claim leaves that transaction alone, as it would another node's claim.
  */
 const SERVER_SESSION = { idle_in_transaction_session_timeout: 10_000 }
 
