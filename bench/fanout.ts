@@ -12,8 +12,10 @@ import { PRESENCE_INTERVAL_MS } from '../src/sockets/presence.ts'
 import { SpecFeed } from '../src/sockets/feed.ts'
 import type { SpecServer } from '../src/sockets/types.ts'
 import { hashToken, newId, newSecret } from '../src/ids.ts'
+import { AGENT_TEXT } from './support/agent-text.ts'
 import { runChild } from './support/child.ts'
 import { freshDatabase } from './support/db.ts'
+import { measureFloor, type Floor } from './support/floor.ts'
 import type { FanoutAnswer, FanoutJob, FanoutPhase, FanoutTarget, GcPauses, PhaseAnswer, TargetAnswer } from './support/fanout-clients.ts'
 import { progress, runIfMain, type BenchResult } from './support/result.ts'
 import { Client, runningSandbox, startRealServer } from './support/server.ts'
@@ -159,7 +161,7 @@ async function deliveryCost(
     spec_id: specId,
     sandbox_id: 'sbx_probe',
     type: 'agent.message',
-    data: { text: 'Reading src/todos/routes.ts to see how PATCH validates its body before adding due_at to the schema.', probe: true },
+    data: { text: AGENT_TEXT, probe: true },
     source: 'agent' as const,
     created_at: new Date().toISOString(),
   })
@@ -279,6 +281,8 @@ interface SizeRun {
   answer: FanoutAnswer
   server: ServerSide[]
   cost?: Awaited<ReturnType<typeof deliveryCost>>
+  /** At the first size: the machine's floor for the same fan-out (support/floor.ts). */
+  floor?: Floor
 }
 
 /** One size: the batched viewers and the bare ones (and at the first size the per-event ones), joined, then the phases. */
@@ -346,6 +350,10 @@ export async function fanoutBench(): Promise<BenchResult> {
   try {
     for (const [i, size] of SIZES.entries()) {
       const run = await measureSize(database, size, i === 0)
+      if (i === 0) {
+        progress(`fanout: the floor, a plain HTTP server writing each POST to ${size} raw TCP sockets`)
+        run.floor = await measureFloor({ viewers: size, events: EVENTS, batch: WORKER_BATCH, ratePerSec: RATE, text: AGENT_TEXT }, VIEWERS_NODE_OPTIONS)
+      }
       runs.push(run)
       // as it comes, so that a run cut short still shows its first size
       for (const [p, a] of run.answer.phases.entries()) progress(`${size}/${a.target}: ${line(a, run.server[p])}`)
@@ -409,6 +417,13 @@ export async function fanoutBench(): Promise<BenchResult> {
           ? [`  viewers that could not join: batched ${v.batched.failedViewers}, bare ${v.bare.failedViewers} (${[...v.batched.connectErrors, ...v.bare.connectErrors].join(' | ')})`]
           : []),
       ]),
+      ...(first.run.floor
+        ? [
+            `floor (same run): a plain Node HTTP server writing each POST's bytes to ${first.run.viewers} raw TCP sockets, no Socket.IO, WebSocket, auth or database: ` +
+              `p99 ${fmt(first.run.floor.p99)} ms (p50 ${fmt(first.run.floor.p50)} ms, max ${fmt(first.run.floor.max, 0)} ms) POST → receiver, ` +
+              `${fmt(first.run.floor.received, 0)}/${fmt(first.run.floor.expected, 0)} received; its write loop p50 ${fmt(first.run.floor.loopP50)} ms, max ${fmt(first.run.floor.loopMax)} ms per POST`,
+          ]
+        : []),
       ...(first.run.cost
         ? [
             `handing one event to ${first.run.cost.sockets} per-event viewers blocks the real server's event loop ${fmt(first.run.cost.feedMs, 2)} ms through SpecFeed ` +

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { PerformanceObserver } from 'node:perf_hooks'
 import { io, type Socket } from 'socket.io-client'
+import { AGENT_TEXT } from './agent-text.ts'
 import { serveChild } from './child.ts'
 import { decoded, holdDecoding, stampArrivals } from './receipts.ts'
 import { quantile, sleep } from './stats.ts'
@@ -166,7 +167,7 @@ function collectBetweenPosts(post: number, caughtUp: () => boolean): void {
   forced.push({ from, to: performance.now() })
 }
 
-const TEXT = 'Reading src/todos/routes.ts to see how PATCH validates its body before adding due_at to the schema.'
+const TEXT = AGENT_TEXT
 
 interface SpecEventLike {
   seq: number
