@@ -26,8 +26,9 @@ export interface SessionStore {
   create(userId: string, userAgent?: string): Promise<{ token: string; cookie: string }>
   /**
    * The user of a valid session token, or null (expired, unknown, revoked). Extends a session past half its life.
-   * The tokens checked during one turn of the event loop (a crowd's handshakes) are looked up with one query; nothing
-   * is cached, so a session revoked before the lookup is refused.
+   * The tokens checked during one turn of the event loop, or while the previous lookup is in flight (a crowd's
+   * handshakes), are looked up with one query (src/db/turn-batch.ts); nothing is cached, so a session revoked before
+   * the lookup is refused.
    */
   validate(token: string): Promise<{ user: PublicUser; sessionId: string; refreshCookie: string | null } | null>
   /** The user's live sessions, newest first. */

@@ -1,5 +1,6 @@
 import type { Sql } from '../db/connect.ts'
 import { readJoin, type JoinRead, type SpecAccess } from '../db/specs.ts'
+import { nextSlot, type InFlight } from '../db/turn-batch.ts'
 import type { SpecEvent } from '../schemas/events.ts'
 import { presentSpec, type PresentedSpec } from '../schemas/present.ts'
 
@@ -10,13 +11,13 @@ interface Batch<I, O> {
 
 /**
  * Runs `read` once for the calls with the same key that arrive in the same turn of the event loop, or while the previous
- * read of that key is in flight: they share the next read, which starts on the turn after (so that a crowd's joins
- * handled in one poll for I/O share the first read too, not only the second). Every call is answered by a read that
- * STARTED after it, so a read is never older than its caller (a join holds live events before it reads,
- * src/sockets/specs.ts).
+ * read of that key is in flight (for at most STALLED_READ_MS): they share the next read, which starts on the turn
+ * after (`nextSlot`, so that a crowd's joins handled in one poll for I/O share the first read too, not only the
+ * second). Every call is answered by a read that STARTED after it, so a read is never older than its caller (a join
+ * holds live events before it reads, src/sockets/specs.ts).
  */
 class Coalesced<I, O> {
-  private running = new Map<string, Promise<unknown>>()
+  private running = new Map<string, InFlight>()
   private next = new Map<string, Batch<I, O>>()
 
   constructor(private readonly read: (key: string, inputs: I[]) => Promise<O>) {}
@@ -25,15 +26,16 @@ class Coalesced<I, O> {
     let batch = this.next.get(key)
     if (!batch) {
       const inputs = new Set<I>()
-      const before = (this.running.get(key) ?? Promise.resolve()).then(() => new Promise<void>((resolve) => setImmediate(resolve)))
-      const result = before.then(() => {
+      const result = nextSlot(this.running.get(key)).then(() => {
         this.next.delete(key) // from now on, callers wait for the read after this one
-        return this.read(key, [...inputs])
+        const read = this.read(key, [...inputs])
+        const flight: InFlight = { settled: read.catch(() => {}), startedAt: performance.now() }
+        this.running.set(key, flight)
+        void flight.settled.then(() => {
+          if (this.running.get(key) === flight) this.running.delete(key)
+        })
+        return read
       })
-      const settled = result.catch(() => {}).finally(() => {
-        if (this.running.get(key) === settled) this.running.delete(key)
-      })
-      this.running.set(key, settled)
       batch = { inputs, result }
       this.next.set(key, batch)
     }

@@ -6,10 +6,11 @@ import type { Database, Sql } from '../../src/db/connect.ts'
 import { appendEvents, eventsAfter } from '../../src/db/events.ts'
 import { insertProject } from '../../src/db/projects.ts'
 import { insertSpec } from '../../src/db/specs.ts'
-import { insertUser } from '../../src/db/users.ts'
+import { insertUser, type UserRow } from '../../src/db/users.ts'
 import { newId, newUuid } from '../../src/ids.ts'
 import { authenticate } from '../../src/sockets/handshake.ts'
 import { JoinReads } from '../../src/sockets/join-reads.ts'
+import { STALLED_READ_MS } from '../../src/db/turn-batch.ts'
 import type { SocketData } from '../../src/sockets/types.ts'
 import { freshDatabase } from '../support/db.ts'
 
@@ -26,6 +27,8 @@ let lookups = 0
 let joinReads = 0
 /** While set, session lookups wait for it before they reach the database (a slow round trip). */
 let lookupGate: Promise<void> | null = null
+/** While set, join reads wait for it before they reach the database. */
+let joinGate: Promise<void> | null = null
 let sql: Sql
 
 beforeAll(async () => {
@@ -34,7 +37,10 @@ beforeAll(async () => {
     apply(target, thisArg, args: unknown[]) {
       const text = Array.isArray(args[0]) ? (args[0] as string[]).join('?') : ''
       const query = () => Reflect.apply(target as unknown as (...a: unknown[]) => unknown, thisArg, args)
-      if (text.includes('as join_access')) joinReads++
+      if (text.includes('as join_access')) {
+        joinReads++
+        return joinGate ? joinGate.then(query) : query()
+      }
       if (!text.includes('from sessions s join users u')) return query()
       lookups++
       return lookupGate ? lookupGate.then(query) : query()
@@ -133,5 +139,27 @@ describe('join reads', () => {
     expect(answers[1]!.events).toEqual(written)
     expect(await eventsAfter(sql, spec.id, 0)).toEqual(written)
     expect(answers.at(-1)!.events).toEqual([])
+  })
+
+  it(`does not let a read stuck in flight hold the spec's next joins for more than ${STALLED_READ_MS} ms`, async () => {
+    const { people } = await users(2)
+    const [owner, later] = people.map((p) => p.user) as [UserRow, UserRow]
+    const project = await insertProject(sql, { id: newId('prj'), owner_id: owner.id, name: 'Stuck', repo_url: null, default_branch: 'main', check_command: null })
+    const spec = await insertSpec(sql, { id: newId('spec'), project_id: project.id, user_id: owner.id, title: 'Stuck', description: 'd', approval: 'auto', budget_usd: null, kind: 'spec' })
+    const reads = new JoinReads(sql)
+    let open = () => {}
+    joinGate = new Promise<void>((resolve) => (open = resolve))
+    joinReads = 0
+    const stuck = reads.join(spec.id, owner.id, 0)
+    await new Promise((resolve) => setImmediate(resolve))
+    await new Promise((resolve) => setImmediate(resolve)) // its read has started and waits at the gate
+    expect(joinReads).toBe(1)
+    joinGate = null
+    const started = performance.now()
+    expect((await reads.join(spec.id, later.id, 0)).spec).toBeNull() // not a member: answered by a read of its own
+    expect(performance.now() - started).toBeGreaterThanOrEqual(STALLED_READ_MS - 5)
+    expect(joinReads).toBe(2)
+    open()
+    expect((await stuck).spec?.access).toBe('owner')
   })
 })
