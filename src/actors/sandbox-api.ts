@@ -2,10 +2,10 @@ import { AppError } from '../errors.ts'
 import type { Config } from '../config.ts'
 import type { Sql } from '../db/connect.ts'
 import { loadArtifacts } from '../db/artifacts.ts'
-import { pendingUserMessages } from '../db/events.ts'
 import { hashToken } from '../ids.ts'
+import { pendingUserMessages } from '../db/messages.ts'
 import { findSandbox, touchHeartbeat, type SandboxRow } from '../db/sandboxes.ts'
-import { addUsage, findSpec, FINAL_STATUSES } from '../db/specs.ts'
+import { addUsage, findSpec } from '../db/specs.ts'
 import { findTaskOfSpec } from '../db/tickets.ts'
 import type { Assignment } from '../schemas/assignment.ts'
 import type { IngestEvents, InjectedMessage, ResultVerdict, SandboxResult } from '../schemas/events.ts'
@@ -324,10 +324,6 @@ export class SandboxApi {
 
   async messages(row: SandboxRow, after: number | undefined): Promise<{ messages: InjectedMessage[] }> {
     await touchHeartbeat(this.sql, row.id)
-    // A spec that ended reports its untaken messages as undelivered (host.reportUndelivered); its sandboxes are ended
-    // a moment later, and an agent asking in between must not take them after all.
-    const spec = await findSpec(this.sql, row.spec_id)
-    if (!spec || FINAL_STATUSES.includes(spec.status)) return { messages: [] }
     const events = await pendingUserMessages(this.sql, row.spec_id, after)
     return {
       messages: events.map((e) => ({ seq: e.seq, text: String(e.data.text ?? ''), by: String(e.data.by_name ?? e.data.by ?? ''), created_at: e.created_at })),

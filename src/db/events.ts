@@ -1,11 +1,11 @@
 import type { Sql } from './connect.ts'
 import type { NewEvent, SpecEvent } from '../schemas/events.ts'
 
-interface EventRow extends Omit<SpecEvent, 'created_at'> {
+export interface EventRow extends Omit<SpecEvent, 'created_at'> {
   created_at: Date
 }
 
-const toEvent = (r: EventRow): SpecEvent => ({ ...r, created_at: r.created_at.toISOString() })
+export const toEvent = (r: EventRow): SpecEvent => ({ ...r, created_at: r.created_at.toISOString() })
 
 /**
  * Appends events to a spec's log in ONE statement (inside the caller's transaction, or alone): the spec row is locked,
@@ -79,24 +79,6 @@ export const REPLAY_LIMIT = 10_000
 export async function eventsAfter(sql: Sql, specId: string, afterSeq: number, limit = REPLAY_LIMIT): Promise<SpecEvent[]> {
   const rows = await sql<EventRow[]>`
     select * from sandbox_events where spec_id = ${specId} and seq > ${afterSeq} order by seq asc limit ${limit}`
-  return rows.map(toEvent)
-}
-
-/**
- * User messages no agent has taken yet: after `afterSeq` when the agent says where it is, else after the last message
- * any agent of the spec reported injected (`agent.message_injected {message_seq}`), so a message sent while one agent
- * was finishing reaches the next.
- */
-export async function pendingUserMessages(sql: Sql, specId: string, afterSeq: number | undefined): Promise<SpecEvent[]> {
-  if (afterSeq === undefined) {
-    const [row] = await sql<{ seq: number }[]>`
-      select coalesce(max((data->>'message_seq')::bigint), 0)::int8 as seq from sandbox_events
-      where spec_id = ${specId} and type = 'agent.message_injected'`
-    afterSeq = row?.seq ?? 0
-  }
-  const rows = await sql<EventRow[]>`
-    select * from sandbox_events where spec_id = ${specId} and type = 'user.message' and seq > ${afterSeq}
-    order by seq asc limit 100`
   return rows.map(toEvent)
 }
 
