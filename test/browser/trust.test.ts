@@ -182,10 +182,10 @@ describe.skipIf(!HAS_CHROMIUM)(SUITE, () => {
       ['/', 'command-page', '[data-testid="command-form"]'],
       ['/board', 'board', '[data-testid="board-column-done"] [data-testid="board-ticket"]'],
       ['/admin', 'admin', '[data-testid="actors-table"], [data-testid="actors-empty"]'],
-      ['/no/such/page', 'not-found', null],
+      ['/no/such/page', 'not-found', '[data-testid="not-found"]'],
     ] as const) {
       await page.goto(path)
-      if (ready) await page.locator(ready).first().waitFor()
+      await page.locator(ready).first().waitFor() // rendered by the app once its script ran, not at `load`
       expect(await page.locator('h1').count(), `${name} has one h1`).toBe(1)
       await checkPage(page, name)
     }
