@@ -42,6 +42,12 @@ export async function upsertInvitation(sql: Sql, i: { project_id: string; email:
     on conflict (project_id, email) do update set role = excluded.role`
 }
 
+/** Withdraws the open invitation of an email (matched lower-cased); false when there was none. */
+export async function deleteInvitation(sql: Sql, projectId: string, email: string): Promise<boolean> {
+  const rows = await sql`delete from project_invitations where project_id = ${projectId} and email = ${email.toLowerCase()} returning email`
+  return rows.length > 0
+}
+
 /** Changes a member's role; null when the user is not a member. */
 export async function setMemberRole(sql: Sql, projectId: string, userId: string, role: string): Promise<MemberView | null> {
   const [row] = await sql<MemberView[]>`

@@ -73,6 +73,11 @@ export async function readBody<const S extends v.GenericSchema>(c: Context, sche
   return parseInput(schema, json)
 }
 
+/** Validates the path's parameters (`:email`); schema failures are 400 `invalid_body` naming the parameter. */
+export function readParams<const S extends v.GenericSchema>(c: Context, schema: S): v.InferOutput<S> {
+  return parseInput(schema, c.req.param(), 'path')
+}
+
 export function readQuery<const S extends v.GenericSchema>(c: Context, schema: S): v.InferOutput<S> {
   return parseInput(schema, c.req.query(), 'query')
 }

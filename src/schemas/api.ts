@@ -87,6 +87,9 @@ export const AddMemberSchema = v.object({
 /** PATCH /projects/:id/members/:user_id. */
 export const MemberRoleSchema = v.object({ role: AddMemberSchema.entries.role })
 
+/** The path of DELETE /projects/:id/invitations/:email: the invited email, checked and lower-cased like a body's. */
+export const InvitationPathSchema = v.object({ email: EmailSchema })
+
 const SpecFields = {
   project_id: v.optional(v.nullable(v.string('project_id must be a string'))),
   title: nonEmpty('title', 300),

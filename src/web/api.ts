@@ -85,6 +85,7 @@ export const api = {
   setMemberRole: (projectId: string, userId: string, role: 'viewer' | 'editor') =>
     request<Member>('PATCH', `/projects/${id(projectId)}/members/${id(userId)}`, { role }),
   removeMember: (projectId: string, userId: string) => request<void>('DELETE', `/projects/${id(projectId)}/members/${id(userId)}`),
+  withdrawInvitation: (projectId: string, email: string) => request<void>('DELETE', `/projects/${id(projectId)}/invitations/${id(email)}`),
 
   launch: (body: { project_id: string; title: string; description: string; approval: 'auto' | 'manual'; budget_usd?: number }) =>
     request<LaunchResult>('POST', '/specs/launch', body),

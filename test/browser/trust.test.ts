@@ -1,7 +1,7 @@
 /**
  * Issue 14 in a real browser: a room that never goes stale across a dropped connection, the Sync coverage table,
- * documents to download, budgets, members (a removed person's open room closes live), and every page checked with
- * axe at 1440 and 390 px under the app's own Content-Security-Policy. One story, in order.
+ * documents to download, budgets, members (a removed person's open room closes live; an invitation is withdrawn), and
+ * every page checked with axe at 1440 and 390 px under the app's own Content-Security-Policy. One story, in order.
  */
 import { readFile } from 'node:fs/promises'
 import type { Browser } from 'playwright-core'
@@ -78,6 +78,23 @@ describe.skipIf(!HAS_CHROMIUM)(SUITE, () => {
     expect(await bob.page.getByTestId('spec-room').count()).toBe(0)
     expect(await stillSamePage(bob.page), 'Bob did not reload').toBe(true)
     await checkPage(bob.page, 'spec-access-revoked')
+  }, 60_000)
+
+  it('members: Ada invites an email without an account, then withdraws the invitation from the list', async () => {
+    const { page } = ada
+    const email = `erin-${ulid().toLowerCase()}@example.com`
+    await page.goto(`/projects/${projectId}`)
+    await page.getByTestId('project-page').waitFor()
+    await page.getByTestId('member-email').fill(email)
+    await page.getByTestId('member-add').click()
+    const row = page.locator(`[data-testid="invitation"][data-email="${email}"]`)
+    await row.waitFor()
+    await checkPage(page, 'project-page-invitation')
+
+    await row.getByTestId('invitation-withdraw').click()
+    await expect.poll(() => row.count()).toBe(0)
+    expect(await page.getByTestId('members-status').textContent()).toBe(`The invitation for ${email} was withdrawn.`)
+    expect((await inPage(page, 'GET', `/projects/${projectId}/members`)).body.invitations).toEqual([])
   }, 60_000)
 
   it('offline across approvals and task completions, the room comes back matching GET /specs/:id and the log', async () => {

@@ -110,6 +110,8 @@ describe('the OpenAPI document', () => {
     const viewerId: string = added.body.id ?? added.body.user.id
     expect((await call('PATCH', `/api/v1/projects/${project.id}/members/${viewerId}`, { token, body: { role: 'editor' } })).body.role).toBe('editor')
     expect((await call('GET', `/api/v1/projects/${project.id}/members`, { token })).body.invitations).toHaveLength(1)
+    expect((await call('DELETE', `/api/v1/projects/${project.id}/invitations/nobody-yet@example.com`, { token })).status).toBe(204)
+    expect((await call('DELETE', `/api/v1/projects/${project.id}/invitations/nobody-yet@example.com`, { token })).status).toBe(404)
     expect((await call('DELETE', `/api/v1/projects/${project.id}/members/${viewerId}`, { token })).status).toBe(204)
 
     // a draft, started

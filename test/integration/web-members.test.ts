@@ -6,7 +6,10 @@ import { startTestServer, type TestServer } from '../support/server.ts'
 import { ask, connect, connected, type TestSocket } from '../support/socket-client.ts'
 import { waitFor } from '../support/wait.ts'
 
-/** Issue 14 case 7: members with roles — list, add (also by invitation), change role, remove, and the removal is live. */
+/**
+ * Issue 14 case 7: members with roles — list, add (also by invitation), change role, remove, and the removal is live;
+ * and an open invitation withdrawn by the owner is not honoured at sign-up.
+ */
 
 let server: TestServer
 let owner: Api
@@ -75,6 +78,47 @@ describe('project members', () => {
     expect(Object.keys(bad.body.error.fields).sort()).toEqual(['email', 'role'])
     const badRole = await owner.request('PATCH', `/projects/${projectId}/members/${carol.user!.id}`, { role: 'owner' })
     expect(badRole.status).toBe(400)
+  })
+
+  it('the owner withdraws an open invitation (any case of the email); signing up with it then gives no access', async () => {
+    const email = `erin-${ulid().toLowerCase()}@example.com`
+    expect((await owner.post(`/projects/${projectId}/members`, { email: email.toUpperCase(), role: 'editor' })).status).toBe(201)
+    expect((await members()).invitations.map((i: any) => i.email)).toEqual([email])
+
+    const withdrawn = await owner.request('DELETE', `/projects/${projectId}/invitations/${encodeURIComponent(email.replace('erin', 'Erin'))}`)
+    expect(withdrawn.status, JSON.stringify(withdrawn.body)).toBe(204)
+    expect((await members()).invitations).toEqual([])
+    const again = await owner.request('DELETE', `/projects/${projectId}/invitations/${email}`)
+    expect(again.status).toBe(404)
+    expect(again.body).toEqual({ error: { code: 'not_found', message: expect.stringContaining(`no open invitation for ${email}`) } })
+
+    const erin = await new Api(server.url).signup('Erin', email)
+    expect((await erin.get('/projects')).body.projects).toEqual([])
+    expect((await erin.get(`/projects/${projectId}`)).status).toBe(404)
+    const after = await members()
+    expect(after.invitations).toEqual([])
+    expect(after.members.map((m: any) => m.user_id)).not.toContain(erin.user!.id)
+  })
+
+  it('only the owner withdraws: others are answered exactly as when removing a member; a malformed email is a 400', async () => {
+    const dan = await asUser(server.url, 'Dan')
+    const id: string = (await owner.post('/projects', { name: 'Invites', repo_url: await makeRepo() })).body.id
+    await owner.post(`/projects/${id}/members`, { email: bob.user!.email, role: 'viewer' })
+    await owner.post(`/projects/${id}/members`, { email: carol.user!.email, role: 'editor' })
+    const email = `fay-${ulid().toLowerCase()}@example.com`
+    await owner.post(`/projects/${id}/members`, { email, role: 'viewer' })
+
+    for (const [who, as, status] of [['viewer', bob, 403], ['editor', carol, 403], ['stranger', dan, 404]] as const) {
+      const withdraw = await as.request('DELETE', `/projects/${id}/invitations/${email}`)
+      const remove = await as.request('DELETE', `/projects/${id}/members/${owner.user!.id}`)
+      expect(withdraw.status, who).toBe(status)
+      expect(withdraw.body, who).toEqual(remove.body)
+    }
+    expect((await owner.get(`/projects/${id}/members`)).body.invitations.map((i: any) => i.email)).toEqual([email])
+
+    const bad = await owner.request('DELETE', `/projects/${id}/invitations/not-an-email`)
+    expect(bad.status).toBe(400)
+    expect(bad.body.error).toMatchObject({ code: 'invalid_body', fields: { email: ['email must be a valid address'] } })
   })
 
   it("a removed member's open room loses the spec at once: out of the room, told so, and refused on rejoin", async () => {

@@ -1,11 +1,11 @@
 import { Hono } from 'hono'
 import { AppError, notFound } from '../../errors.ts'
 import type { Sql } from '../../db/connect.ts'
-import { deleteMember, listInvitations, listMembers, setMemberRole, specsSeenAsMember, upsertInvitation } from '../../db/members.ts'
+import { deleteInvitation, deleteMember, listInvitations, listMembers, setMemberRole, specsSeenAsMember, upsertInvitation } from '../../db/members.ts'
 import { findProjectFor, upsertMember } from '../../db/projects.ts'
 import { findUserByEmail } from '../../db/users.ts'
-import { AddMemberSchema, MemberRoleSchema } from '../../schemas/api.ts'
-import { readBody, requireUser, type Env } from '../middleware.ts'
+import { AddMemberSchema, InvitationPathSchema, MemberRoleSchema } from '../../schemas/api.ts'
+import { readBody, readParams, requireUser, type Env } from '../middleware.ts'
 import { doc } from '../openapi.ts'
 import { MemberAddedAnswer, MemberListAnswer, MemberRowAnswer } from '../../schemas/responses.ts'
 
@@ -17,7 +17,7 @@ const iso = (d: Date) => d.toISOString()
 /**
  * CONTRACT §4: a project's members. Anyone on the project may list them; only the owner changes them. Adding an
  * email without an account answers exactly as adding a known one, and records an invitation that becomes a
- * membership when that email signs up (sql/00005).
+ * membership when that email signs up (sql/00007), unless the owner withdraws it first.
  */
 export function memberRoutes(sql: Sql, revokeAccess: RevokeAccess) {
   const project = async (projectId: string, userId: string, change: boolean) => {
@@ -55,6 +55,14 @@ export function memberRoutes(sql: Sql, revokeAccess: RevokeAccess) {
       const userId = c.req.param('user_id')
       if (!(await deleteMember(sql, p.id, userId))) throw notFound('Member')
       await revokeAccess(await specsSeenAsMember(sql, p.id, userId), userId)
+      return c.body(null, 204)
+    })
+    .delete('/:id/invitations/:email', doc({ summary: 'Withdraw an open invitation (owner only); that email then signs up without access', tag: 'projects', status: 204 }), async (c) => {
+      const p = await project(c.req.param('id'), requireUser(c).user.id, true)
+      const { email } = readParams(c, InvitationPathSchema)
+      if (!(await deleteInvitation(sql, p.id, email))) {
+        throw new AppError('not_found', `There is no open invitation for ${email} on this project (an accepted one is a member: remove them instead).`)
+      }
       return c.body(null, 204)
     })
 }

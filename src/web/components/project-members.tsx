@@ -6,7 +6,10 @@ import { controlProps, Field } from './field.tsx'
 
 type Role = 'viewer' | 'editor'
 
-/** Who is on the project, with roles; the owner adds (by email, also before they have an account), changes and removes. */
+/**
+ * Who is on the project, with roles; the owner adds (by email, also before they have an account), changes and removes,
+ * and withdraws open invitations.
+ */
 export function ProjectMembers(props: { projectId: string; canEdit: boolean }) {
   const { projectId, canEdit } = props
   const list = useSignal<MemberList | null>(null)
@@ -107,9 +110,22 @@ export function ProjectMembers(props: { projectId: string; canEdit: boolean }) {
             </li>
           ))}
           {m.invitations.map((i) => (
-            <li key={i.email} class="members__row" data-testid="invitation">
+            <li key={i.email} class="members__row" data-testid="invitation" data-email={i.email}>
               <span class="members__who wrap-anywhere">{i.email}</span>
-              <span class="badge">invited · {i.role}</span>
+              <span class="members__actions">
+                <span class="badge">invited · {i.role}</span>
+                {canEdit ? (
+                  <button
+                    type="button"
+                    class="btn btn--small btn--danger-ghost"
+                    data-testid="invitation-withdraw"
+                    disabled={busy.value}
+                    onClick={() => void act(() => api.withdrawInvitation(projectId, i.email), `The invitation for ${i.email} was withdrawn.`)}
+                  >
+                    Withdraw<span class="visually-hidden"> the invitation for {i.email}</span>
+                  </button>
+                ) : null}
+              </span>
             </li>
           ))}
         </ul>
