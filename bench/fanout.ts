@@ -276,6 +276,9 @@ const line = (a: PhaseAnswer, s: ServerSide | undefined) =>
   (a.clientCpu >= 85 ? ' (SATURATED: these latencies measure the viewers\' process as much as the server)' : '') +
   `; slowest (sent at → last viewer): ${a.worst.map((w) => `${w.atMs} → ${w.ms} ms`).join(', ')}`
 
+/** Whether phase `i` started before the previous phase's backlog was worked off (within SETTLE_MS). */
+const inBacklog = (answer: FanoutAnswer, i: number) => i > 0 && answer.phases[i - 1]!.backlogMs === null
+
 /** `0.62 s (median of 0.60, 0.62, 0.71 s)` */
 const rounds = (t: TargetAnswer) =>
   `${(t.joinMs / 1000).toFixed(2)} s (median of ${t.joinRoundsMs.map((ms) => (ms / 1000).toFixed(2)).join(', ')} s)`
@@ -370,8 +373,14 @@ export async function fanoutBench(): Promise<BenchResult> {
 
   const verdicts = runs.map((run) => {
     const { answer, server } = run
-    const of = (target: string) =>
-      answer.phases.flatMap((a, i) => (a.target === target ? [{ a, s: server[i] }] : []))
+    // Both servers share this process: a phase that began before the previous one's backlog was worked off measures
+    // that backlog (at 5,000 viewers, bare's froze the process for the next two phases), so it counts only when its
+    // target has no other phase.
+    const all = (target: string) => answer.phases.flatMap((a, i) => (a.target === target ? [{ a, s: server[i], i }] : []))
+    const of = (target: string) => {
+      const clear = all(target).filter((x) => !inBacklog(answer, x.i))
+      return clear.length ? clear : all(target)
+    }
     // a target measured in several phases is judged by its worse one (a median of two would be the better one)
     const p99 = (target: string) => Math.max(...of(target).map((x) => x.a.p99))
     const p50 = (target: string) => Math.max(...of(target).map((x) => x.a.p50))
@@ -416,7 +425,11 @@ export async function fanoutBench(): Promise<BenchResult> {
       ...verdicts.flatMap((v) => [
         `${v.run.viewers} viewers (${v.run.people} people): batched p99 ${fmt(v.p99('batched'))} ms, bare p99 ${fmt(v.p99('bare'))} ms → ${v.speedup.toFixed(1)}× lower` +
           (v.of('per-event').length ? `; per-event real (old path) p99 ${fmt(v.p99('per-event'))} ms` : ''),
-        ...v.run.answer.phases.map((a, i) => `  ${v.run.viewers}/${a.target}: ${line(a, v.run.server[i])}`),
+        ...v.run.answer.phases.map(
+          (a, i) =>
+            `  ${v.run.viewers}/${a.target}: ${line(a, v.run.server[i])}` +
+            (inBacklog(v.run.answer, i) ? ` (began in the previous phase's backlog: ${v.of(a.target).some((x) => x.i === i) ? 'counted, no other phase' : 'not counted'})` : ''),
+        ),
         `  joining ${v.run.viewers} viewers of ${v.run.people} people: ${['batched', 'bare', 'per-event'].map((l) => joining(v, l)).filter(Boolean).join('; ')}` +
           ` → batched/bare ${v.joinRatio.toFixed(2)}×`,
         ...(v.batched.failedViewers || v.bare.failedViewers
