@@ -147,13 +147,14 @@ export async function claimActor(
 
 /**
  * Ends the backends whose transactions hold an expired lease's row locked (one spec's, or every spec's when `specId` is
- * null) and began before that lease ended: a node stopped in the middle of a write under its lease. PostgreSQL 15
- * never ends such a transaction when the node stopped between the two halves of a statement (src/db/connect.ts), and
- * every claim of the spec would wait on it until the node resumes. The node lost the spec anyway: the fence refuses
- * what it writes when it wakes up. Never ends the holder of a live lease, nor a transaction begun after the lease ended
- * (another node claiming the spec right now). Waits up to CLAIM_LOCK_WAIT_MS for each ended backend to exit, so its
- * locks are free on return, and answers how many did; each one ended is logged as a warning. Nothing to do on embedded
- * PGlite (one connection).
+ * null) and either began before that lease ended (a node stopped in the middle of a write under its lease) or have
+ * waited for their client for a whole lease, LEASE_MS (a node that woke after its lease ended, began a write and stopped
+ * again). PostgreSQL 15 never ends such a transaction when the node stopped between the two halves of a statement
+ * (src/db/connect.ts), and every claim of the spec would wait on it until the node resumes. The node lost the spec
+ * anyway: the fence refuses what it writes when it wakes up. Never ends the holder of a live lease, nor a transaction
+ * begun after the lease ended that is still talking to its node (another node claiming the spec right now). Waits up to
+ * CLAIM_LOCK_WAIT_MS for each ended backend to exit, so its locks are free on return, and answers how many did; each
+ * one ended is logged as a warning. Nothing to do on embedded PGlite (one connection).
  *
  * The row's `xmax` is its locker's transaction id, whose lock `pg_locks` lists with the backend's pid. A multixact
  * xmax (several lockers sharing the row; no statement of ours does that) would read as an unrelated transaction id, so
@@ -166,7 +167,9 @@ async function endStaleHolders(sql: Sql, specId: string | null): Promise<number>
     join pg_locks l on l.locktype = 'transactionid' and l.granted and l.transactionid = a.xmax
     join pg_stat_activity s on s.pid = l.pid
     where ${specId === null ? sql`true` : sql`a.spec_id = ${specId}`}
-      and a.final = false and a.lease_expires_at < now() and s.xact_start < a.lease_expires_at
+      and a.final = false and a.lease_expires_at < now()
+      and (s.xact_start < a.lease_expires_at
+        or (s.wait_event = 'ClientRead' and s.state_change < now() - ${LEASE_MS / 1000} * interval '1 second'))
       and s.datname = current_database() and s.usename = current_user
       and exists (select 1 from pg_locks t where t.pid = l.pid and t.locktype = 'relation' and t.relation = 'spec_actors'::regclass)`
   for (const { spec_id, owner_node, pid, exited } of ended) {

@@ -42,9 +42,9 @@ const types = {
  * halves of a statement's first use on a connection (postgres.js describes it, then binds it). PostgreSQL then waits
  * for client input with the statement begun, where neither this timeout nor `statement_timeout` acts (PostgreSQL 17's
  * `transaction_timeout` would). The claim covers that case: once the lease has expired, the node taking the spec over
- * ends the backend of a transaction that has held the row since before then (`endStaleHolders` in actors.ts). Still
- * not covered: a process that began its write after its lease had expired (it woke up and stopped again before any
- * other node claimed the spec); the claim leaves that transaction alone, as it would another node's claim.
+ * ends the backend of a transaction that has held the row since before then, or that has waited for its client for a
+ * whole lease (a process that woke up after its lease expired, began a write and stopped again; `endStaleHolders` in
+ * actors.ts).
  */
 const SERVER_SESSION = { idle_in_transaction_session_timeout: 10_000 }
 

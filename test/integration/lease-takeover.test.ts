@@ -1,6 +1,6 @@
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { CLAIM_LOCK_WAIT_MS, claimActor, claimActors } from '../../src/db/actors.ts'
+import { CLAIM_LOCK_WAIT_MS, claimActor, claimActors, LEASE_MS } from '../../src/db/actors.ts'
 import type { Database } from '../../src/db/connect.ts'
 import { freshDatabase } from '../support/db.ts'
 
@@ -51,6 +51,30 @@ async function nodeTransaction(node: string): Promise<pg.Client> {
 const lockLeaseRow = (client: pg.Client, specId: string) =>
   client.query('select epoch from spec_actors where spec_id = $1 for update', [specId])
 
+/**
+ * The first half of a statement's first use on a connection, as postgres.js sends it (Parse, Describe, Flush; the Bind
+ * follows once the description arrives), and no second half: the process stopped in between. The backend then waits
+ * for its client with the statement begun, where no timeout of PostgreSQL 15 acts. pg's client sees an answer it did
+ * not ask for and says so on its 'error' listener.
+ */
+function stopMidStatement(client: pg.Client): void {
+  const connection = (client as unknown as { connection: { parse(q: object): void; describe(q: object): void; flush(): void } }).connection
+  connection.parse({ name: 'stopped', text: 'update spec_actors set snapshot = snapshot where spec_id = $1', types: [] })
+  connection.describe({ type: 'S', name: 'stopped' })
+  connection.flush()
+}
+
+/** Resolves once the backend of `node` has waited for its client for longer than a lease (polled; bounded by the test). */
+async function waitedForClientALease(node: string): Promise<void> {
+  for (;;) {
+    const [row] = await database.sql<{ waited: boolean }[]>`
+      select wait_event = 'ClientRead' and state_change < now() - ${LEASE_MS / 1000} * interval '1 second' as waited
+      from pg_stat_activity where application_name = ${node}`
+    if (row?.waited) return
+    await new Promise((resolve) => setTimeout(resolve, 250))
+  }
+}
+
 describe('claiming a spec whose lease row a stopped node holds locked', () => {
   it('claims an expired lease nobody holds, on either database', async () => {
     await specOnNodeA('spec_free_one')
@@ -82,6 +106,20 @@ describe('claiming a spec whose lease row a stopped node holds locked', () => {
     expect(claimed).toMatchObject([{ owner_node: 'node-b', epoch: 2 }])
     await expect(nodeA.query('select 1')).rejects.toThrow()
   }, BOUNDED_MS)
+
+  it.skipIf(!enabled)('ends a node that woke after its lease ran out, began a write and stopped in it, once it has waited a lease', async () => {
+    await specOnNodeA('spec_woke')
+    await leaseRunsOut('spec_woke')
+    const nodeA = await nodeTransaction('node-a-woke')
+    await lockLeaseRow(nodeA, 'spec_woke')
+    stopMidStatement(nodeA)
+
+    // as long as it might still be a node claiming the spec, it is left alone
+    expect(await claimActor(database.sql, 'spec_woke', 'node-b')).toEqual({ owner: 'node-a' })
+    await waitedForClientALease('node-a-woke')
+    expect(await claimActor(database.sql, 'spec_woke', 'node-b')).toMatchObject({ claimed: { owner_node: 'node-b', epoch: 2 } })
+    await expect(nodeA.query('select 1')).rejects.toThrow()
+  }, LEASE_MS + BOUNDED_MS)
 
   it.skipIf(!enabled)('leaves the holder of a live lease alone, and answers its owner (after one lock wait at most)', async () => {
     await specOnNodeA('spec_live')
