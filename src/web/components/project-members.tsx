@@ -37,6 +37,8 @@ export function ProjectMembers(props: { projectId: string; canEdit: boolean }) {
       await load()
       return true
     } catch (err) {
+      // gone already (changed in another tab): show the list as it now is, then say why nothing was done
+      if (err instanceof ApiError && err.status === 404) await load()
       error.value = errorMessage(err)
       return false
     } finally {
