@@ -27,6 +27,8 @@ export class AppError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly fields?: Record<string, string[]>,
+    /** When a retry may succeed, in seconds: HTTP answers it as `Retry-After`. */
+    readonly retryAfterS?: number,
   ) {
     super(message)
   }

@@ -13,18 +13,26 @@ import type { CommandInput } from './host-api.ts'
 import type { SpecHost } from './host.ts'
 import type { SpecEvent } from './machine-types.ts'
 import type { SpecRouter } from './router.ts'
+import { CommandKeys, commandFingerprint, type CommandAnswer, type CommandKey } from './command-keys.ts'
+import { logger } from '../log.ts'
+
+const log = logger('omoi:actors')
 
 /**
  * Everything a person can do to a spec, shared by REST and sockets: launch, execute, the steering commands, and
  * quick tickets. Checks who may do it (404 / 403), whether it applies now (409 naming the state), then drives the actor.
  */
 export class SpecCommands {
+  private readonly keys: CommandKeys
+
   constructor(
     private readonly sql: Sql,
     private readonly host: SpecHost,
     private readonly config: Config,
     private readonly router: SpecRouter,
-  ) {}
+  ) {
+    this.keys = new CommandKeys(sql)
+  }
 
   private requireModel(): void {
     if (!this.config.model.apiKey) {
@@ -89,15 +97,37 @@ export class SpecCommands {
     return { spec_id: spec.id, current_phase: now.current_phase, sandbox_id: this.sandboxOf(spec.id) }
   }
 
-  /** A steering command (CONTRACT §4 approve/revise/pause/resume/cancel/retry/messages), same answer over REST and sockets. */
-  async command(user: PublicUser, specId: string, input: CommandInput): Promise<{ code: number; body: Record<string, unknown> }> {
+  /**
+   * A steering command (CONTRACT §4 approve/revise/pause/resume/cancel/retry/messages), same answer over REST and sockets.
+   * With `idempotency` (the key, and `named`: the header or field it came in), the command is served once per key: a
+   * retry gets the first answer again (`replayed`), a 4xx included, and nothing is applied again (command-keys.ts).
+   * Without it, a 4xx is thrown as before; with it, a 4xx is answered (it is the answer a retry gets too).
+   */
+  async command(user: PublicUser, specId: string, input: CommandInput, idempotency?: { key: string; named: string }): Promise<CommandAnswer> {
     const spec = await this.load(user, specId)
     assertCanSteer(spec.access)
-    return this.router.run({ kind: 'command', specId, user, input }, () => this.commandHere(user, specId, input))
+    if (!idempotency) return this.router.run({ kind: 'command', specId, user, input }, () => this.commandHere(user, specId, input))
+    const key = { key: idempotency.key, fingerprint: commandFingerprint(specId, input) }
+    const reserved = await this.keys.reserve(user.id, key, idempotency.named)
+    if ('replay' in reserved) return reserved.replay
+    try {
+      return await this.router.run({ kind: 'command', specId, user, input, key }, () => this.commandHere(user, specId, input, key))
+    } catch (err) {
+      // a 5xx is never the answer: free the key for the retry (unless the node that applied it has answered it meanwhile)
+      await this.keys.release(user.id, key.key, reserved.holder).catch((releaseErr: unknown) => {
+        log.warn('an idempotency key stays reserved until it counts as abandoned', { spec_id: specId, err: releaseErr })
+      })
+      throw err
+    }
   }
 
-  /** `command` on the node that runs the spec (the router brings it here). */
-  async commandHere(user: PublicUser, specId: string, input: CommandInput): Promise<{ code: number; body: Record<string, unknown> }> {
+  /** `command` on the node that runs the spec (the router brings it here); with `key`, answered once per key. */
+  async commandHere(user: PublicUser, specId: string, input: CommandInput, key?: CommandKey): Promise<CommandAnswer> {
+    if (!key) return this.apply(user, specId, input)
+    return this.keys.applyOnce(user.id, specId, key, () => this.apply(user, specId, input))
+  }
+
+  private async apply(user: PublicUser, specId: string, input: CommandInput): Promise<CommandAnswer> {
     const spec = await this.load(user, specId)
     assertCanSteer(spec.access)
     if (spec.status !== 'draft' || input.command === 'cancel') await this.host.ensure(spec)

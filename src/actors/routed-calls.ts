@@ -7,7 +7,7 @@ export function serveRouted(commands: SpecCommands, sandboxes: SandboxApi): (cal
   return async (call) => {
     switch (call.kind) {
       case 'command':
-        return commands.commandHere(call.user, call.specId, call.input)
+        return commands.commandHere(call.user, call.specId, call.input, call.key)
       case 'assignment':
         return sandboxes.assignmentHere(await sandboxes.sandbox(call.sandboxId))
       case 'ingest':

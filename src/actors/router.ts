@@ -5,6 +5,7 @@ import { liveOwner } from '../db/actors.ts'
 import type { Sql } from '../db/connect.ts'
 import type { PublicUser } from '../db/users.ts'
 import type { IngestEvents, SandboxResult } from '../schemas/events.ts'
+import type { CommandKey } from './command-keys.ts'
 import type { CommandInput } from './host-api.ts'
 import { NotOwnerError, type SpecHost } from './host.ts'
 
@@ -15,7 +16,8 @@ export type RoutedCall = RoutedRequest & {
 }
 
 type RoutedRequest =
-  | { kind: 'command'; specId: string; user: PublicUser; input: CommandInput }
+  /** `key`: the command's idempotency key, for the node that applies it to store the answer under (command-keys.ts). */
+  | { kind: 'command'; specId: string; user: PublicUser; input: CommandInput; key?: CommandKey }
   | { kind: 'assignment'; specId: string; sandboxId: string }
   | { kind: 'ingest'; specId: string; sandboxId: string; body: IngestEvents }
   | { kind: 'result'; specId: string; sandboxId: string; body: SandboxResult }
@@ -35,7 +37,7 @@ export interface OwnerLink {
 }
 
 /** How long a request waits for a silent owner's lease to run out before it answers 503 (the caller retries). */
-const ROUTE_DEADLINE_MS = 20_000
+export const ROUTE_DEADLINE_MS = 20_000
 
 /** How long the owner remembers an answer for a retry of the same call (a lost or late acknowledgement). */
 const ANSWER_MEMORY_MS = 120_000

@@ -19,7 +19,10 @@ function fromDatabase(err: unknown): AppError | null {
 
 /** The one error mapper of the HTTP transport: every non-2xx body has the CONTRACT §2 shape. */
 export function onError(err: Error, c: Context): Response {
-  if (err instanceof AppError) return c.json({ error: err.toJSON() }, err.status as never)
+  if (err instanceof AppError) {
+    if (err.retryAfterS !== undefined) c.header('Retry-After', String(err.retryAfterS))
+    return c.json({ error: err.toJSON() }, err.status as never)
+  }
   if (err instanceof HTTPException) {
     const code = err.status === 413 ? 'too_large' : err.status === 401 ? 'unauthenticated' : 'bad_request'
     const message = err.status === 413 ? 'The request body is larger than 1 MiB.' : err.message || 'The request was not understood.'

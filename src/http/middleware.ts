@@ -6,6 +6,7 @@ import { AppError } from '../errors.ts'
 import type { AuthService, Identity } from '../auth/service.ts'
 import { originAllowed } from '../auth/tokens.ts'
 import { parseInput } from '../schemas/parse.ts'
+import { IdempotencyKeySchema } from '../schemas/api.ts'
 
 export type Env = { Variables: { identity: Identity | null } }
 
@@ -76,6 +77,21 @@ export async function readBody<const S extends v.GenericSchema>(c: Context, sche
 /** Validates the path's parameters (`:email`); schema failures are 400 `invalid_body` naming the parameter. */
 export function readParams<const S extends v.GenericSchema>(c: Context, schema: S): v.InferOutput<S> {
   return parseInput(schema, c.req.param(), 'path')
+}
+
+const IDEMPOTENCY_KEY = 'Idempotency-Key'
+const IdempotencyHeaderSchema = v.object({ [IDEMPOTENCY_KEY]: IdempotencyKeySchema })
+
+/**
+ * The request's `Idempotency-Key` header (IETF draft "The Idempotency-Key HTTP Header Field"), undefined without one.
+ * The draft sends it as a structured-field string (`"8e03978e-…"`): the quotes are taken off; a bare value is taken as
+ * it is. Not 1 to 255 printable ASCII characters: 400 `invalid_body` naming the header.
+ */
+export function readIdempotencyKey(c: Context): { key: string; named: string } | undefined {
+  const raw = c.req.header(IDEMPOTENCY_KEY)
+  if (raw === undefined) return undefined
+  const value = /^"[^"\\]*"$/.test(raw) ? raw.slice(1, -1) : raw
+  return { key: parseInput(IdempotencyHeaderSchema, { [IDEMPOTENCY_KEY]: value }, 'header')[IDEMPOTENCY_KEY], named: IDEMPOTENCY_KEY }
 }
 
 export function readQuery<const S extends v.GenericSchema>(c: Context, schema: S): v.InferOutput<S> {

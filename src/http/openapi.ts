@@ -33,6 +33,23 @@ export interface RouteDoc {
   errors?: Schema
   /** Other success answers, by status. */
   also?: Record<number, { summary: string; answer: Schema }>
+  /** Takes an `Idempotency-Key` header, and a replayed answer carries `Idempotent-Replayed: true` (README). */
+  idempotent?: boolean
+}
+
+/** The request header of an idempotent route (IETF draft "The Idempotency-Key HTTP Header Field"). */
+const IDEMPOTENCY_KEY = {
+  in: 'header' as const,
+  name: 'Idempotency-Key',
+  required: false,
+  description:
+    'Makes a retry safe (after a 503, a 504 or a lost answer): the same key with the same request, within 24 h, gets the first answer ' +
+    'again (a 4xx too) without applying anything; with a different request it is a 400 invalid_body; while the first is still ' +
+    'served, a 409 conflict with Retry-After. 1 to 255 printable ASCII characters, bare or as a quoted string.',
+  schema: { type: 'string' as const, minLength: 1, maxLength: 257 },
+}
+const REPLAYED = {
+  'Idempotent-Replayed': { description: '`true` when this is the stored answer of an earlier request with the same Idempotency-Key', schema: { type: 'string' as const, enum: ['true'] } },
 }
 
 const json = (schema: Schema) => ({ 'application/json': { schema: resolver(schema) } })
@@ -47,22 +64,22 @@ export function doc(d: RouteDoc): MiddlewareHandler {
   const status = String(d.status ?? 200)
   const success = d.media
     ? { description: d.summary, content: { [d.media]: { schema: { type: 'string' as const } } } }
-    : { description: d.summary, ...(d.answer ? { content: json(d.answer) } : {}) }
+    : { description: d.summary, ...(d.answer ? { content: json(d.answer) } : {}), ...(d.idempotent ? { headers: REPLAYED } : {}) }
+  const parameters = [
+    ...Object.entries(d.query?.entries ?? {}).map(([name, entry]) => ({
+      in: 'query' as const,
+      name,
+      required: entry.type !== 'optional',
+      schema: { type: 'string' as const },
+    })),
+    ...(d.idempotent ? [IDEMPOTENCY_KEY] : []),
+  ]
   return describeRoute({
     summary: d.summary,
     tags: [d.tag],
     security: SECURITY[d.auth ?? 'session'],
     ...(d.body ? { requestBody: { required: true, content: json(d.body) } } : {}),
-    ...(d.query
-      ? {
-          parameters: Object.entries(d.query.entries).map(([name, entry]) => ({
-            in: 'query' as const,
-            name,
-            required: entry.type !== 'optional',
-            schema: { type: 'string' as const },
-          })),
-        }
-      : {}),
+    ...(parameters.length ? { parameters } : {}),
     responses: {
       [status]: success,
       ...Object.fromEntries(Object.entries(d.also ?? {}).map(([s, a]) => [s, { description: a.summary, content: json(a.answer) }])),

@@ -182,6 +182,15 @@ export const SpecJoinSchema = v.object({
 })
 export const SpecLeaveSchema = v.object({ spec_id: v.string('spec_id must be a string') })
 
+/**
+ * An idempotency key (IETF draft "The Idempotency-Key HTTP Header Field"): REST's `Idempotency-Key` header and the
+ * socket command's `idempotency_key`. 1 to 255 printable ASCII characters (a UUID is the usual choice).
+ */
+export const IdempotencyKeySchema = v.pipe(
+  v.string('an idempotency key must be a string'),
+  v.regex(/^[\x20-\x7e]{1,255}$/, 'an idempotency key must be 1 to 255 printable ASCII characters'),
+)
+
 export const COMMANDS = ['approve', 'revise', 'pause', 'resume', 'cancel', 'retry', 'message'] as const
 export type CommandName = (typeof COMMANDS)[number]
 
@@ -192,11 +201,13 @@ export const SpecCommandSchema = v.object({
   feedback: v.optional(v.string()),
   text: v.optional(v.string()),
   task_id: v.optional(v.string()),
+  /** The command's idempotency key: a retry with it gets the first answer again (README, Idempotency keys). */
+  idempotency_key: v.optional(IdempotencyKeySchema),
 })
 export const ActorInspectSchema = v.object({ spec_id: v.string('spec_id must be a string') })
 
 /** The body of each steering command's REST route (`POST /specs/:id/<command>`, `/messages` for message). */
-export const COMMAND_BODIES: Record<CommandName, v.GenericSchema> = {
+export const COMMAND_BODIES: Record<CommandName, v.ObjectSchema<v.ObjectEntries, undefined>> = {
   approve: ApproveSchema,
   revise: ReviseSchema,
   pause: v.object({}),

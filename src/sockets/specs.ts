@@ -10,7 +10,7 @@ import { authenticate } from './handshake.ts'
 import { JoinReads } from './join-reads.ts'
 import type { PresenceBoard } from './presence.ts'
 import { deltasRoom, specOfRoom, specRoom } from './rooms.ts'
-import type { ClientToServerEvents, SpecNamespace, SpecSocket } from './types.ts'
+import type { ClientToServerEvents, SocketError, SpecNamespace, SpecSocket } from './types.ts'
 
 export interface SpecsDeps {
   sql: Sql
@@ -88,9 +88,11 @@ export function registerSpecs(nsp: SpecNamespace, deps: SpecsDeps): void {
     socket.on(
       'spec:command',
       request<Events['spec:command']>('spec:command', async (payload, reply) => {
-        const { spec_id: specId, ...input } = parseInput(SpecCommandSchema, payload, 'payload')
-        const { body } = await commands.command(user, specId, input)
-        reply({ ok: true, ...body })
+        const { spec_id: specId, idempotency_key: key, ...input } = parseInput(SpecCommandSchema, payload, 'payload')
+        const { code, body, replayed } = await commands.command(user, specId, input, key === undefined ? undefined : { key, named: 'idempotency_key' })
+        // a keyed command answers its refusal (it is the answer its retries get too) instead of throwing it
+        const answer = code >= 400 ? { ok: false as const, error: body.error as SocketError } : { ok: true as const, ...body }
+        reply(replayed ? { ...answer, replayed } : answer)
       }),
     )
 

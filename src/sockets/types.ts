@@ -51,12 +51,13 @@ export interface JoinPayload {
 export interface LeavePayload {
   spec_id: string
 }
-export type CommandPayload = { spec_id: string } & CommandInput
+/** `idempotency_key`: a retry with it gets the first answer again, marked `replayed: true` (README, Idempotency keys). */
+export type CommandPayload = { spec_id: string; idempotency_key?: string } & CommandInput
 
 export type JoinAnswer = { ok: true; spec: PresentedSpec; events: SpecEvent[]; viewers: Viewer[] } | Refusal
 export type LeaveAnswer = { ok: true } | Refusal
-/** `{ok: true}` plus the body the REST call answers. */
-export type CommandAnswer = ({ ok: true } & Record<string, unknown>) | Refusal
+/** `{ok: true}` plus the body the REST call answers; `replayed` when it is a keyed command's stored answer. */
+export type CommandAnswer = (({ ok: true } & Record<string, unknown>) | Refusal) & { replayed?: true }
 
 /** Namespace `/`: what clients emit, each with an ack. */
 export interface ClientToServerEvents {

@@ -1,7 +1,7 @@
 import { Hono } from 'hono'
 import type { SpecCommands } from '../../actors/commands.ts'
 import { COMMAND_BODIES, COMMANDS, LaunchSpecSchema } from '../../schemas/api.ts'
-import { readBody, requireUser, type Env } from '../middleware.ts'
+import { readBody, readIdempotencyKey, requireUser, type Env } from '../middleware.ts'
 import * as v from 'valibot'
 import { doc } from '../openapi.ts'
 import { CommandAnswer, ExecuteAnswer, LaunchAnswer, MessageAnswer } from '../../schemas/responses.ts'
@@ -20,10 +20,13 @@ export function specCommandRoutes(commands: SpecCommands) {
     })
   for (const command of COMMANDS) {
     const path = command === 'message' ? '/:id/messages' : `/:id/${command}`
-    app.post(path, doc({ summary: `${command} a spec`, tag: 'specs', body: COMMAND_BODIES[command], ...(command === 'message' ? { status: 201, answer: MessageAnswer } : { answer: CommandAnswer }) }), async (c) => {
+    const answers = command === 'message' ? { status: 201, answer: MessageAnswer } : { answer: CommandAnswer }
+    app.post(path, doc({ summary: `${command} a spec`, tag: 'specs', body: COMMAND_BODIES[command], ...answers, idempotent: true }), async (c) => {
       const { user } = requireUser(c)
+      const key = readIdempotencyKey(c)
       const body = await readBody(c, v.record(v.string(), v.unknown()))
-      const { code, body: answer } = await commands.command(user, c.req.param('id')!, { ...body, command } as never)
+      const { code, body: answer, replayed } = await commands.command(user, c.req.param('id')!, { ...body, command } as never, key)
+      if (replayed) c.header('Idempotent-Replayed', 'true')
       return c.json(answer, code as 200)
     })
   }

@@ -1,0 +1,124 @@
+import { createHash } from 'node:crypto'
+import { AppError } from '../errors.ts'
+import { newUuid } from '../ids.ts'
+import type { Sql } from '../db/connect.ts'
+import { findKey, recordAnswer, releaseKey, reserveKey, type StoredAnswer } from '../db/idempotency.ts'
+import { COMMAND_BODIES } from '../schemas/api.ts'
+import type { CommandInput } from './host-api.ts'
+import { ROUTE_DEADLINE_MS } from './router.ts'
+import { writeUntilStored } from './write-retry.ts'
+
+/**
+ * Idempotency keys of steering commands (IETF draft "The Idempotency-Key HTTP Header Field"). The node that receives a
+ * keyed command reserves the key (`reserve`); the node that applies it (the spec's owner, perhaps another node) stores
+ * its answer right after the transition is stored (`applyOnce`), so a retry through any node gets that answer again
+ * instead of a 409 from applying it twice. Answers are kept in the database (src/db/idempotency.ts), never only here.
+ */
+
+/** A command's key as it travels to the node that applies it (inside the RoutedCall): the key and the request's fingerprint. */
+export interface CommandKey {
+  key: string
+  fingerprint: string
+}
+
+/** A command's answer: status and body (a CONTRACT §2 error body for a 4xx); `replayed` when it is a stored one. */
+export type CommandAnswer = StoredAnswer & { replayed?: true }
+
+/**
+ * A reservation unanswered this long is abandoned (its node gave up or died) and a retry may take it over: the route
+ * deadline (a receiving node answers 503 by then and releases its reservation) plus a margin for a paused one.
+ */
+const ABANDONED_AFTER_MS = ROUTE_DEADLINE_MS + 40_000
+
+/** What the in-progress answer tells the client to wait before asking again. */
+const IN_PROGRESS_RETRY_S = 1
+
+/**
+ * The request a key was used for: spec, command and the command's canonical body (the fields its schema takes, in one
+ * order; fields the command ignores do not count, as CONTRACT ignores unknown fields). Hex SHA-256.
+ */
+export function commandFingerprint(specId: string, input: CommandInput): string {
+  const fields = Object.keys(COMMAND_BODIES[input.command].entries).sort()
+  const body = fields.map((f) => [f, input[f as keyof CommandInput] ?? null])
+  return createHash('sha256').update(JSON.stringify([specId, input.command, body])).digest('hex')
+}
+
+export class CommandKeys {
+  /** The keys this node applies now: a late forwarded call and its retry, meeting here, take turns. */
+  private applying = new Map<string, Promise<unknown>>()
+
+  constructor(private readonly sql: Sql) {}
+
+  /**
+   * On the node that received the command: reserves the key for this request. Resolves `{holder}` when it is this
+   * request's to serve, or `{replay}` with the stored answer of an earlier serving. Throws 400 `invalid_body` naming
+   * `named` (the header or field the key came in) when the key was used for a different request, and 409 `conflict`
+   * with a Retry-After when that request is still being served.
+   */
+  async reserve(userId: string, k: CommandKey, named: string): Promise<{ holder: string } | { replay: CommandAnswer }> {
+    const holder = newUuid()
+    for (;;) {
+      if (await reserveKey(this.sql, { userId, ...k, holder, abandonedAfterMs: ABANDONED_AFTER_MS })) return { holder }
+      const row = await findKey(this.sql, userId, k.key)
+      if (!row) continue // released or expired between the two statements: reserve again
+      if (row.fingerprint !== k.fingerprint) {
+        const problem = 'was already used for a different request; use a new key for a new request'
+        throw new AppError('invalid_body', `This ${named} ${problem}.`, { [named]: [problem] })
+      }
+      if (row.answer) return { replay: { ...row.answer, replayed: true } }
+      throw new AppError(
+        'conflict',
+        `A request with this ${named} is still being served; ask again in a moment for its answer.`,
+        undefined,
+        IN_PROGRESS_RETRY_S,
+      )
+    }
+  }
+
+  /**
+   * On the node that received the command, when its serving ended without an answer to keep (a 5xx: it never stands as
+   * the answer): frees the reservation for a retry, unless the applying node has answered it meanwhile.
+   */
+  release(userId: string, key: string, holder: string): Promise<void> {
+    return releaseKey(this.sql, { userId, key, holder })
+  }
+
+  /**
+   * On the node that applies the command: answers the stored answer when the key has one (a retry that reached it
+   * after the first serving completed), else runs `apply` and stores what it answered, a 4xx AppError included (the
+   * first answer is the answer). A 5xx or another error is thrown and not stored. The store is retried while the
+   * database is briefly away (the command is applied by then), up to the time a reservation counts as abandoned.
+   */
+  applyOnce(userId: string, specId: string, k: CommandKey, apply: () => Promise<StoredAnswer>): Promise<CommandAnswer> {
+    const id = `${userId}\n${k.key}`
+    const turn = (this.applying.get(id) ?? Promise.resolve()).then(() => this.applyNow(userId, specId, k, apply))
+    const done = turn.then(
+      () => {},
+      () => {},
+    )
+    this.applying.set(id, done)
+    void done.then(() => {
+      if (this.applying.get(id) === done) this.applying.delete(id)
+    })
+    return turn
+  }
+
+  private async applyNow(userId: string, specId: string, k: CommandKey, apply: () => Promise<StoredAnswer>): Promise<CommandAnswer> {
+    const row = await findKey(this.sql, userId, k.key)
+    if (row?.answer && row.fingerprint === k.fingerprint) return { ...row.answer, replayed: true }
+    let answer: StoredAnswer
+    try {
+      answer = await apply()
+    } catch (err) {
+      if (!(err instanceof AppError) || err.status >= 500) throw err
+      answer = { code: err.status, body: { error: err.toJSON() } }
+    }
+    const outcome = await writeUntilStored(
+      { spec_id: specId },
+      () => recordAnswer(this.sql, { userId, key: k.key, fingerprint: k.fingerprint, answer }),
+      AbortSignal.timeout(ABANDONED_AFTER_MS),
+    )
+    if (!outcome.stored) throw outcome.error
+    return outcome.value.replayed ? { ...outcome.value.answer, replayed: true } : outcome.value.answer
+  }
+}
