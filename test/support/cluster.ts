@@ -21,7 +21,7 @@ export interface ClusterNode {
  * skips nodes a test has stopped and retries another node when one refuses the connection (as a load balancer's
  * health checks would). Sandboxes call back on the proxy's URL (OMOI_PUBLIC_URL), whichever node launched them.
  */
-/** How long the proxy waits for a node's answer before it answers 504 itself. */
+/** How long the proxy waits for a node's answer before it answers 504 itself (unless a test sets its own). */
 const UPSTREAM_TIMEOUT_MS = 15_000
 
 export class TestCluster {
@@ -30,10 +30,14 @@ export class TestCluster {
   private next = 0
   url = ''
 
-  private constructor(private readonly env: Record<string, string>) {}
+  private constructor(
+    private readonly env: Record<string, string>,
+    private readonly upstreamTimeoutMs: number,
+  ) {}
 
-  static async start(size: number, env: Record<string, string>): Promise<TestCluster> {
-    const cluster = new TestCluster(env)
+  /** `upstreamTimeoutMs`: the proxy's 504 bound, as a load balancer's upstream timeout (default 15 s). */
+  static async start(size: number, env: Record<string, string>, options: { upstreamTimeoutMs?: number } = {}): Promise<TestCluster> {
+    const cluster = new TestCluster(env, options.upstreamTimeoutMs ?? UPSTREAM_TIMEOUT_MS)
     const port = await freePort()
     cluster.url = `http://127.0.0.1:${port}`
     cluster.proxy = createServer((req, res) => cluster.forward(req, res))
@@ -131,7 +135,7 @@ export class TestCluster {
     })
     // a node that stops answering (SIGSTOP) holds a request no longer than a load balancer's upstream timeout: 504
     let timedOut = false
-    upstream.setTimeout(UPSTREAM_TIMEOUT_MS, () => {
+    upstream.setTimeout(this.upstreamTimeoutMs, () => {
       timedOut = true
       upstream.destroy()
     })
