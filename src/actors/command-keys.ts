@@ -43,6 +43,7 @@ export function commandFingerprint(specId: string, input: CommandInput): string 
   return createHash('sha256').update(JSON.stringify([specId, input.command, body])).digest('hex')
 }
 
+/** The two halves of a keyed command: `reserve`/`release` where it is received, `applyOnce` where it is applied. */
 export class CommandKeys {
   /** The keys this node applies now: a late forwarded call and its retry, meeting here, take turns. */
   private applying = new Map<string, Promise<unknown>>()

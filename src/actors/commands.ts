@@ -1,5 +1,6 @@
 import { AppError } from '../errors.ts'
 import { newId, newUuid } from '../ids.ts'
+import { logger } from '../log.ts'
 import type { Config } from '../config.ts'
 import { transaction, type Sql } from '../db/connect.ts'
 import { findSpec, findSpecFor, FINAL_STATUSES, type SpecRow, type SpecWithAccess } from '../db/specs.ts'
@@ -14,7 +15,6 @@ import type { SpecHost } from './host.ts'
 import type { SpecEvent } from './machine-types.ts'
 import type { SpecRouter } from './router.ts'
 import { CommandKeys, commandFingerprint, type CommandAnswer, type CommandKey } from './command-keys.ts'
-import { logger } from '../log.ts'
 
 const log = logger('omoi:actors')
 

@@ -44,19 +44,26 @@ const on = (nodeId: string) => Object.assign(new Api(cluster.node(nodeId).url), 
 const approve = (api: Api, specId: string, key: string) => api.request('POST', `/specs/${specId}/approve`, { phase: 'requirements' }, { 'idempotency-key': key })
 const approvals = async (specId: string) => (await allEvents(owner, specId)).filter((e) => e.type === 'spec.approved').length
 
-/** Retries through the load balancer as a client told 409 + Retry-After does, until the key's answer is there. */
-const retryUntilAnswered = (specId: string, key: string) =>
-  waitFor(
+/**
+ * Retries through the load balancer as a client told 409 + Retry-After does, until the key's answer is there; `waits`:
+ * how many retries were told the first request is still being served.
+ */
+async function retryUntilAnswered(specId: string, key: string) {
+  let waits = 0
+  const res = await waitFor(
     async () => {
       const res = await approve(owner, specId, key)
       if (res.status === 409 && res.body.error.message.includes('still being served')) {
         expect(res.headers.get('retry-after')).toBe('1')
+        waits++
         return null
       }
       return res
     },
     { timeoutMs: 30_000, intervalMs: 250, what: `the answer of idempotency key ${key}` },
   )
+  return Object.assign(res, { waits })
+}
 
 describe('a keyed command whose caller was cut off while the owner was stopped', () => {
   it.skipIf(!enabled)('the retry answers what was applied (200, replayed), whether the owner woke in time or the spec was taken over', async () => {
@@ -98,6 +105,7 @@ describe('a keyed command whose caller was cut off while the owner was stopped',
       const cut2 = await approve(owner, takenOver, key2)
       expect(cut2.status).toBe(504)
       const answer2 = await retryUntilAnswered(takenOver, key2)
+      expect(answer2.waits, 'retries while the node reached still waited for the owner').toBeGreaterThan(0)
       expect(answer2.status, JSON.stringify(answer2.body)).toBe(200)
       expect(answer2.headers.get('idempotent-replayed')).toBe('true')
       expect(await ownerOf(takenOver)).not.toBe('node-1')
