@@ -33,7 +33,9 @@ export async function reserveKey(
   sql: Sql,
   r: { userId: string; key: string; fingerprint: string; holder: string; abandonedAfterMs: number },
 ): Promise<boolean> {
-  await sql`delete from idempotency_keys where (user_id, key) in (
+  // the expiry is checked again on the row deleted: one taken over by a new request since the subquery read it (its
+  // created_at is now) is kept, as PostgreSQL re-evaluates only the outer conditions on the row's newest version
+  await sql`delete from idempotency_keys where created_at < now() - ${RETENTION}::interval and (user_id, key) in (
     select user_id, key from idempotency_keys where created_at < now() - ${RETENTION}::interval limit ${EXPIRED_PER_RESERVATION})`
   const rows = await sql`
     insert into idempotency_keys (user_id, key, fingerprint, holder) values (${r.userId}, ${r.key}, ${r.fingerprint}, ${r.holder})
