@@ -43,6 +43,19 @@ export function commandFingerprint(specId: string, input: CommandInput): string 
   return createHash('sha256').update(JSON.stringify([specId, input.command, body])).digest('hex')
 }
 
+/**
+ * The event id of a keyed command's event (a message): the same for every serving of one request, so the event log's
+ * duplicate check (src/db/events.ts `appendEvents`) keeps a retry from appending it twice. A UUID made of the SHA-256
+ * of user, key and fingerprint, with the version 8 and RFC 9562 variant bits set.
+ */
+export function keyedEventId(userId: string, k: CommandKey): string {
+  const bytes = createHash('sha256').update(`${userId}\n${k.key}\n${k.fingerprint}`).digest().subarray(0, 16)
+  bytes[6] = (bytes[6]! & 0x0f) | 0x80
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80
+  const hex = bytes.toString('hex')
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
+}
+
 /** The two halves of a keyed command: `reserve`/`release` where it is received, `applyOnce` where it is applied. */
 export class CommandKeys {
   /** The keys this node applies now: a late forwarded call and its retry, meeting here, take turns. */

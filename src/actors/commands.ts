@@ -3,6 +3,7 @@ import { newId, newUuid } from '../ids.ts'
 import { logger } from '../log.ts'
 import type { Config } from '../config.ts'
 import { transaction, type Sql } from '../db/connect.ts'
+import { eventSeq } from '../db/events.ts'
 import { findSpec, findSpecFor, FINAL_STATUSES, type SpecRow, type SpecWithAccess } from '../db/specs.ts'
 import type { PublicUser } from '../db/users.ts'
 import { assertCanSteer } from '../auth/access.ts'
@@ -14,7 +15,7 @@ import type { CommandInput } from './host-api.ts'
 import type { SpecHost } from './host.ts'
 import type { SpecEvent } from './machine-types.ts'
 import type { SpecRouter } from './router.ts'
-import { CommandKeys, commandFingerprint, type CommandAnswer, type CommandKey } from './command-keys.ts'
+import { CommandKeys, commandFingerprint, keyedEventId, type CommandAnswer, type CommandKey } from './command-keys.ts'
 
 const log = logger('omoi:actors')
 
@@ -124,14 +125,14 @@ export class SpecCommands {
   /** `command` on the node that runs the spec (the router brings it here); with `key`, answered once per key. */
   async commandHere(user: PublicUser, specId: string, input: CommandInput, key?: CommandKey): Promise<CommandAnswer> {
     if (!key) return this.apply(user, specId, input)
-    return this.keys.applyOnce(user.id, specId, key, () => this.apply(user, specId, input))
+    return this.keys.applyOnce(user.id, specId, key, () => this.apply(user, specId, input, key))
   }
 
-  private async apply(user: PublicUser, specId: string, input: CommandInput): Promise<CommandAnswer> {
+  private async apply(user: PublicUser, specId: string, input: CommandInput, key?: CommandKey): Promise<CommandAnswer> {
     const spec = await this.load(user, specId)
     assertCanSteer(spec.access)
     if (spec.status !== 'draft' || input.command === 'cancel') await this.host.ensure(spec)
-    if (input.command === 'message') return { code: 201, body: await this.message(user, spec, parseInput(MessageSchema, input).text) }
+    if (input.command === 'message') return { code: 201, body: await this.message(user, spec, parseInput(MessageSchema, input).text, key) }
 
     const event = this.toEvent(user, input)
     // whether it applies now comes first: a draft is not "over budget", it is not running
@@ -178,13 +179,19 @@ export class SpecCommands {
     return new AppError('conflict', `Cannot ${input.command} while the spec is ${where}.`)
   }
 
-  private async message(user: PublicUser, spec: SpecRow, text: string) {
+  /**
+   * Appends a person's message for the agents. A keyed one gets its event id from the key (`keyedEventId`), so a retry
+   * that runs it again (its first answer was lost to a 5xx after the append) finds it stored and answers its seq.
+   */
+  private async message(user: PublicUser, spec: SpecRow, text: string, key?: CommandKey) {
     if (spec.status !== 'executing') {
       throw new AppError('conflict', `No agent is working on this spec now (it is ${spec.status}); the message was not sent.`)
     }
+    const id = key ? keyedEventId(user.id, key) : newUuid()
     const { written } = await this.host.appendEvents(spec.id, [
-      { id: newUuid(), type: 'user.message', data: { text, by: user.id, by_name: user.name }, source: 'user', sandbox_id: null },
+      { id, type: 'user.message', data: { text, by: user.id, by_name: user.name }, source: 'user', sandbox_id: null },
     ])
+    if (written.length === 0) return { spec_id: spec.id, seq: await eventSeq(this.sql, spec.id, id), text }
     // the last agent may have finished between the check above and the append: no agent will take it, so say so
     const now = await findSpec(this.sql, spec.id)
     if (now && FINAL_STATUSES.includes(now.status)) await this.host.reportUndelivered(spec.id)

@@ -50,6 +50,12 @@ export async function appendEvents(
   return { written: written.map(toEvent), duplicates: events.length - written.length }
 }
 
+/** The seq of a spec's event by its id; null when it is not stored. */
+export async function eventSeq(sql: Sql, specId: string, id: string): Promise<number | null> {
+  const [row] = await sql<{ seq: number }[]>`select seq from sandbox_events where spec_id = ${specId} and id = ${id}`
+  return row?.seq ?? null
+}
+
 export interface EventQuery {
   limit: number
   offset: number

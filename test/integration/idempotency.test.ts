@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { projectCast, type Api } from '../support/api.ts'
+import { forSpec } from '../support/model-gate.ts'
 import { launchSpec, waitForStatus } from '../support/omoi.ts'
 import { makeRepo } from '../support/repo.ts'
 import { ask, connect, connected, type TestSocket } from '../support/socket-client.ts'
-import { everyEvent, startStack, type Stack } from '../support/stack.ts'
+import { everyEvent, runningSandbox, startStack, type Stack } from '../support/stack.ts'
 
 /**
  * Idempotency keys on steering commands (IETF draft "The Idempotency-Key HTTP Header Field"; README, Idempotency keys):
@@ -126,6 +127,39 @@ describe('idempotency_key on the socket command', () => {
 
     const events = await everyEvent(owner, specId)
     expect(events.filter((e) => e.type === 'spec.approved').map((e) => e.data.phase)).toEqual(['requirements'])
+    expect((await owner.post(`/specs/${specId}/cancel`)).status).toBe(200)
+  }, 150_000)
+})
+
+describe('a keyed message whose first answer was lost', () => {
+  it('is appended once: the retry after a 5xx finds it stored and answers its seq', async () => {
+    const title = 'Keyed message'
+    const hold = stack.gate.hold((r) => forSpec(title)(r) && r.submitTool === 'submit_exploration' && r.called.length === 1, 1)
+    const specId = await launchSpec(owner, projectId, title)
+    await hold.first()
+    await runningSandbox(stack.database.sql, specId, { phase: 'explore' })
+
+    // the message is appended, then storing its answer fails: the client gets a 5xx and the key is freed for a retry
+    const key = `lost-answer-${randomUUID()}`
+    await stack.database.sql.unsafe(`
+      create function refuse_answers() returns trigger language plpgsql as $$
+      begin
+        if new.status is not null and new.key like 'lost-answer-%' then raise exception 'answer store refused (test)'; end if;
+        return new;
+      end $$;
+      create trigger refuse_answers before insert or update on idempotency_keys for each row execute function refuse_answers();`)
+    const first = await keyed(key, `/specs/${specId}/messages`, { text: 'only once, please' })
+    await stack.database.sql.unsafe('drop trigger refuse_answers on idempotency_keys; drop function refuse_answers()')
+    expect(first.status, JSON.stringify(first.body)).toBeGreaterThanOrEqual(500)
+
+    const retry = await keyed(key, `/specs/${specId}/messages`, { text: 'only once, please' })
+    expect(retry.status, JSON.stringify(retry.body)).toBe(201)
+    const messages = (await everyEvent(owner, specId)).filter((e) => e.type === 'user.message' && e.data.text === 'only once, please')
+    expect(messages).toHaveLength(1)
+    expect(retry.body).toMatchObject({ spec_id: specId, seq: messages[0]!.seq, text: 'only once, please' })
+    expect(await keyed(key, `/specs/${specId}/messages`, { text: 'only once, please' })).toMatchObject({ status: 201, body: retry.body })
+
+    hold.release()
     expect((await owner.post(`/specs/${specId}/cancel`)).status).toBe(200)
   }, 150_000)
 })
