@@ -80,18 +80,28 @@ export function readParams<const S extends v.GenericSchema>(c: Context, schema: 
 }
 
 const IDEMPOTENCY_KEY = 'Idempotency-Key'
-const IdempotencyHeaderSchema = v.object({ [IDEMPOTENCY_KEY]: IdempotencyKeySchema })
+const QUOTED = /^"[^"\\]*"$/
+/**
+ * One value: the draft's structured-field string (`"8e03978e-…"`, the quotes taken off) or a bare key without quotes,
+ * commas or backslashes. Several header lines arrive joined with ", " and are refused, as is a half-quoted value.
+ */
+const IdempotencyHeaderSchema = v.object({
+  [IDEMPOTENCY_KEY]: v.pipe(
+    v.string(),
+    v.check((raw) => QUOTED.test(raw) || !/[",\\]/.test(raw), 'send one Idempotency-Key header with one value: a quoted string, or a key without quotes, commas or backslashes'),
+    v.transform((raw) => (QUOTED.test(raw) ? raw.slice(1, -1) : raw)),
+    IdempotencyKeySchema,
+  ),
+})
 
 /**
  * The request's `Idempotency-Key` header (IETF draft "The Idempotency-Key HTTP Header Field"), undefined without one.
- * The draft sends it as a structured-field string (`"8e03978e-…"`): the quotes are taken off; a bare value is taken as
- * it is. Not 1 to 255 printable ASCII characters: 400 `invalid_body` naming the header.
+ * Not one value of 1 to 255 printable ASCII characters: 400 `invalid_body` naming the header.
  */
 export function readIdempotencyKey(c: Context): { key: string; named: string } | undefined {
   const raw = c.req.header(IDEMPOTENCY_KEY)
   if (raw === undefined) return undefined
-  const value = /^"[^"\\]*"$/.test(raw) ? raw.slice(1, -1) : raw
-  return { key: parseInput(IdempotencyHeaderSchema, { [IDEMPOTENCY_KEY]: value }, 'header')[IDEMPOTENCY_KEY], named: IDEMPOTENCY_KEY }
+  return { key: parseInput(IdempotencyHeaderSchema, { [IDEMPOTENCY_KEY]: raw }, 'header')[IDEMPOTENCY_KEY], named: IDEMPOTENCY_KEY }
 }
 
 export function readQuery<const S extends v.GenericSchema>(c: Context, schema: S): v.InferOutput<S> {

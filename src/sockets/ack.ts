@@ -27,7 +27,7 @@ export function refuseHandshake(reason: keyof typeof HANDSHAKE_REFUSALS): Extend
 }
 
 export function toRefusal(err: unknown, event: string): Refusal {
-  if (err instanceof AppError) return { ok: false, error: err.toJSON() }
+  if (err instanceof AppError) return { ok: false, error: err.toJSON(), ...(err.retryAfterS !== undefined ? { retry_after_s: err.retryAfterS } : {}) }
   // a database outage is a wait, as over REST (503): the client retries
   if (isTransientDbError(err)) return { ok: false, error: { code: 'unavailable', message: 'The database is unavailable for a moment; retry shortly.' } }
   log.error('socket request failed', { event, err })

@@ -17,6 +17,8 @@ export interface SocketError {
 export interface Refusal {
   ok: false
   error: SocketError
+  /** When asking again may succeed, in seconds (REST's Retry-After): a keyed command still being served. */
+  retry_after_s?: number
 }
 
 export interface Viewer {
