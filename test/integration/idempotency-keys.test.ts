@@ -3,6 +3,7 @@ import type { Database } from '../../src/db/connect.ts'
 import { findKey, recordAnswer, releaseKey, reserveKey } from '../../src/db/idempotency.ts'
 import { ulid } from '../../src/ids.ts'
 import { freshDatabase } from '../support/db.ts'
+import { waitFor } from '../support/wait.ts'
 
 /**
  * The idempotency key queries (src/db/idempotency.ts) on a real database (PGlite, or PostgreSQL with DATABASE_URL):
@@ -79,5 +80,56 @@ describe('idempotency key reservations', () => {
     const stored = await findKey(sql(), userId, 'text')
     expect(stored!.answer!.body).toEqual({ zeta: 'NUL \u2400 and a lone \ufffd surrogate', alpha: 1 })
     expect(Object.keys(stored!.answer!.body)).toEqual(['zeta', 'alpha'])
+  })
+
+  it('the first answer is the one stored, the same its replay gets, when the text boundary changed it', async () => {
+    expect(await reserveKey(sql(), { userId, key: 'surrogate', fingerprint: 'fp', holder: 'h1', abandonedAfterMs: 60_000 })).toBe(true)
+    const answer = { code: 201, body: { spec_id: 'spec_1', seq: 7, text: 'a lone \ud800 surrogate' } }
+    const first = await recordAnswer(sql(), { userId, key: 'surrogate', fingerprint: 'fp', answer })
+    const replay = await findKey(sql(), userId, 'surrogate')
+    expect(first).toEqual({ answer: { code: 201, body: { spec_id: 'spec_1', seq: 7, text: 'a lone \ufffd surrogate' } }, replayed: false })
+    expect(replay!.answer).toEqual(first.answer)
+    expect(JSON.stringify(replay!.answer!.body)).toBe(JSON.stringify(first.answer.body))
+  })
+})
+
+/**
+ * The expired-key cleanup of reserveKey against a concurrent takeover of the same key (PostgreSQL only: PGlite has one
+ * connection). The cleanup picks expired rows in a subquery and deletes them by (user, key); a row taken over by a new
+ * request between the pick and the delete is no longer expired and must stay.
+ */
+describe.runIf(process.env.DATABASE_URL)('expired-key cleanup', () => {
+  it('does not delete a key taken over (made fresh) while the cleanup waited for its row', async () => {
+    expect(await reserveKey(sql(), { userId, key: 'reused', fingerprint: 'fp-old', holder: 'h1', abandonedAfterMs: 60_000 })).toBe(true)
+    await recordAnswer(sql(), { userId, key: 'reused', fingerprint: 'fp-old', answer: { code: 200, body: { old: true } } })
+    await sql()`update idempotency_keys set created_at = now() - interval '25 hours' where user_id = ${userId} and key = 'reused'`
+
+    // another connection takes the expired key over for a new request, as reserveKey's conflict branch does, and
+    // holds its row lock (not yet committed) while a cleanup, started meanwhile, waits for that row
+    let commit!: () => void
+    const committed = new Promise<void>((resolve) => (commit = resolve))
+    let updated!: () => void
+    const takenOver = new Promise<void>((resolve) => (updated = resolve))
+    const takeover = sql().begin(async (tx) => {
+      await tx`update idempotency_keys set fingerprint = 'fp-new', holder = 'h2', status = null, answer = null, created_at = now(), completed_at = null
+        where user_id = ${userId} and key = 'reused'`
+      updated()
+      await committed
+    })
+    await takenOver
+    const cleanup = reserveKey(sql(), { userId, key: 'another', fingerprint: 'fp-a', holder: 'h3', abandonedAfterMs: 60_000 })
+    await waitFor(
+      async () => {
+        const [row] = await sql()<{ n: number }[]>`select count(*)::int as n from pg_stat_activity
+          where datname = current_database() and wait_event_type = 'Lock' and query like 'delete from idempotency_keys%'`
+        return row!.n > 0
+      },
+      { timeoutMs: 10_000, what: 'the cleanup to wait for the taken-over row' },
+    )
+    commit()
+    await takeover
+    expect(await cleanup).toBe(true)
+
+    expect(await findKey(sql(), userId, 'reused'), 'the new request’s reservation is kept').toEqual({ fingerprint: 'fp-new', answer: null })
   })
 })
