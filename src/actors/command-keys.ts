@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { v5 as uuidv5 } from 'uuid'
 import { AppError } from '../errors.ts'
 import { newUuid } from '../ids.ts'
 import type { Sql } from '../db/connect.ts'
@@ -43,17 +44,16 @@ export function commandFingerprint(specId: string, input: CommandInput): string 
   return createHash('sha256').update(JSON.stringify([specId, input.command, body])).digest('hex')
 }
 
+/** The namespace of keyed command events' name-based UUIDs (a random UUID, fixed here). */
+const KEYED_EVENTS = 'a3f1c0de-5b7e-4c2a-9d4f-0e6b8c1d2f37'
+
 /**
  * The event id of a keyed command's event (a message): the same for every serving of one request, so the event log's
- * duplicate check (src/db/events.ts `appendEvents`) keeps a retry from appending it twice. A UUID made of the SHA-256
- * of user, key and fingerprint, with the version 8 and RFC 9562 variant bits set.
+ * duplicate check (src/db/events.ts `appendEvents`) keeps a retry from appending it twice. A name-based UUID (RFC 9562
+ * version 5, the `uuid` package) of user, key and fingerprint.
  */
 export function keyedEventId(userId: string, k: CommandKey): string {
-  const bytes = createHash('sha256').update(`${userId}\n${k.key}\n${k.fingerprint}`).digest().subarray(0, 16)
-  bytes[6] = (bytes[6]! & 0x0f) | 0x80
-  bytes[8] = (bytes[8]! & 0x3f) | 0x80
-  const hex = bytes.toString('hex')
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
+  return uuidv5(`${userId}\n${k.key}\n${k.fingerprint}`, KEYED_EVENTS)
 }
 
 /** The two halves of a keyed command: `reserve`/`release` where it is received, `applyOnce` where it is applied. */

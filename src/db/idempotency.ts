@@ -1,5 +1,4 @@
 import type { Sql } from './connect.ts'
-import { cleanJson } from './text-boundary.ts'
 
 /**
  * Table `idempotency_keys` (migration 00011): per (user, Idempotency-Key) the fingerprint of the request it was first
@@ -62,31 +61,25 @@ export async function findKey(sql: Sql, userId: string, key: string): Promise<Ke
  * Stores `answer` as the answer of (user, key) unless one is stored already: completes the reservation (whoever holds
  * it), or inserts the row when the receiving node released its reservation meanwhile. Resolves the answer that stands:
  * `answer` itself, or (`replayed: true`) the one stored first. A key taken by a different request meanwhile is not
- * overwritten (`answer` itself is resolved). An answer stored now is resolved as stored (asStored). The column is json,
+ * overwritten (`answer` itself is resolved). An answer stored now is resolved as the column holds it. The column is json,
  * not jsonb: a replay is the same text, keys in order.
  */
 export async function recordAnswer(
   sql: Sql,
   r: { userId: string; key: string; fingerprint: string; answer: StoredAnswer },
 ): Promise<{ answer: StoredAnswer; replayed: boolean }> {
-  const rows = await sql`
+  // returned as the column holds it, after the text boundary (a lone surrogate is U+FFFD there): the first answer must
+  // be the very answer its retries get
+  const [stored] = await sql<{ status: number; answer: Record<string, unknown> }[]>`
     insert into idempotency_keys (user_id, key, fingerprint, status, answer, completed_at)
     values (${r.userId}, ${r.key}, ${r.fingerprint}, ${r.answer.code}, ${r.answer.body as never}, now())
     on conflict (user_id, key) do update
       set status = excluded.status, answer = excluded.answer, completed_at = now()
       where idempotency_keys.status is null and idempotency_keys.fingerprint = excluded.fingerprint
-    returning 1`
-  if (rows.length === 1) return { answer: asStored(r.answer), replayed: false }
+    returning status, answer`
+  if (stored) return { answer: { code: stored.status, body: stored.answer }, replayed: false }
   const standing = await findKey(sql, r.userId, r.key)
   return standing?.answer && standing.fingerprint === r.fingerprint ? { answer: standing.answer, replayed: true } : { answer: r.answer, replayed: false }
-}
-
-/**
- * `answer` as the column holds it, after the text boundary (a lone surrogate is U+FFFD there): the first answer must be
- * the very answer its retries get.
- */
-function asStored(answer: StoredAnswer): StoredAnswer {
-  return { code: answer.code, body: JSON.parse(cleanJson(JSON.stringify(answer.body))) as Record<string, unknown> }
 }
 
 /** Gives up `holder`'s reservation if it is still unanswered (the node that applies the command may have answered it). */

@@ -12,6 +12,11 @@ export interface InFlight {
   startedAt: number
 }
 
+/** `read` as a read in flight from now on. */
+export function startFlight(read: Promise<unknown>): InFlight {
+  return { settled: read.then(() => {}, () => {}), startedAt: performance.now() }
+}
+
 /**
  * When the next batched read may start: on the turn after `inFlight` settled (the next turn when nothing is in flight,
  * so that requests handled in the same poll for I/O still share it), or once it has run for STALLED_READ_MS.
@@ -83,7 +88,7 @@ export class TurnBatch<K, V> {
         ),
       )
     }
-    const flight: InFlight = { settled: Promise.all(parts), startedAt: performance.now() }
+    const flight = startFlight(Promise.all(parts))
     this.inFlight = flight
     void flight.settled.then(() => {
       if (this.inFlight === flight) this.inFlight = undefined

@@ -1,6 +1,6 @@
 import type { Sql } from '../db/connect.ts'
 import { readJoin, type JoinRead, type SpecAccess } from '../db/specs.ts'
-import { nextSlot, type InFlight } from '../db/turn-batch.ts'
+import { nextSlot, startFlight, type InFlight } from '../db/turn-batch.ts'
 import type { SpecEvent } from '../schemas/events.ts'
 import { presentSpec, type PresentedSpec } from '../schemas/present.ts'
 
@@ -29,7 +29,7 @@ class Coalesced<I, O> {
       const result = nextSlot(this.running.get(key)).then(() => {
         this.next.delete(key) // from now on, callers wait for the read after this one
         const read = this.read(key, [...inputs])
-        const flight: InFlight = { settled: read.catch(() => {}), startedAt: performance.now() }
+        const flight = startFlight(read)
         this.running.set(key, flight)
         void flight.settled.then(() => {
           if (this.running.get(key) === flight) this.running.delete(key)
