@@ -62,9 +62,10 @@ const BUDGET_JOIN_RATIO = 1.5
 const WARMUP_MAX = 1_000
 /**
  * Each crowd joins this many times, in ABBA order; the median counts (fanout-clients.ts `joinRounds`). With three, one
- * slow round on this shared machine moved the ratio by 0.3 from run to run (1.10–1.66× for the same code).
+ * slow round on this shared machine moved the ratio by 0.3 from run to run (1.10–1.66× for the same code); with five,
+ * still by 0.5 (1.06–1.62×). A round here is 0.2–0.4 s, and single rounds of the same code differ by half.
  */
-const JOIN_ROUNDS = 5
+const JOIN_ROUNDS = 9
 /**
  * The viewers' process stands in for a thousand browsers on machines of their own, but all of them share one heap, and
  * a collection there stalls every viewer at once. It collects between posts (fanout-clients.ts `collectBetweenPosts`,
@@ -227,6 +228,10 @@ async function runViewers(
     execArgv: VIEWERS_NODE_OPTIONS,
     onMessage: (m) => {
       const { msg, mark } = m as { msg: string; mark?: string }
+      if (mark === 'collect') {
+        ;(globalThis as { gc?: (options: { type: 'major' }) => void }).gc?.({ type: 'major' })
+        return void child.send('collected')
+      }
       progress(msg)
       if (mark === 'joined') {
         onJoined().then(
