@@ -136,7 +136,10 @@ export class SpecCommands {
 
     const event = this.toEvent(user, input)
     // whether it applies now comes first: a draft is not "over budget", it is not running
-    if (!this.host.can(spec.id, event)) throw this.notApplicable(spec, input)
+    if (!this.host.can(spec.id, event)) {
+      await this.host.confirmClaim(spec.id) // a stale copy (its lease taken over) hands the command to the owner instead
+      throw this.notApplicable(spec, input)
+    }
     if (input.command === 'resume' && spec.budget_usd !== null && spec.cost_usd >= spec.budget_usd) {
       throw new AppError('budget_exceeded', `The spec has spent $${spec.cost_usd} of its $${spec.budget_usd} budget; it cannot resume.`)
     }

@@ -2,7 +2,7 @@ import { createActor, type Actor } from 'xstate'
 import { newUuid } from '../ids.ts'
 import { logger } from '../log.ts'
 import { transaction, type Sql } from '../db/connect.ts'
-import { assertFence, claimActor, claimActors, FencedError, loadActor, type Fence, releaseLeases, renewLeases, RENEW_MS } from '../db/actors.ts'
+import { assertFence, claimActor, claimActors, FencedError, holdsClaim, loadActor, type Fence, releaseLeases, renewLeases, RENEW_MS } from '../db/actors.ts'
 import { appendEvents, eventsAfter, GroupCommit, type AppendResult } from '../db/events.ts'
 import { reportUndelivered } from '../db/messages.ts'
 import { endUnfinishedPhases, findSpec, findSpecs, type PhaseSummary, type SpecRow } from '../db/specs.ts'
@@ -190,6 +190,21 @@ export class SpecHost implements SpecHostView {
   fencedOut(specId: string, epoch: number): void {
     const live = this.live.get(specId)
     if (live?.epoch === epoch) this.drop(specId, 'a sandbox write was refused: another node holds its lease', live)
+  }
+
+  /**
+   * Before an answer drawn from this node's copy alone (a command it refuses with 409): resolves when the copy still
+   * holds the spec's claim (always on a single node, or without a copy here); otherwise stops the stale copy and throws NotOwnerError, so the
+   * caller hands the request to the owner. A node that woke after losing its lease would else refuse what the new owner,
+   * whose spec has moved on, accepts, until its next renewal (DESIGN §4, fencing).
+   */
+  async confirmClaim(specId: string): Promise<void> {
+    const live = this.live.get(specId)
+    // no copy here (a draft, a finished spec): the refusal comes from what is stored, not from a copy
+    if (!live || this.opts.singleNode) return
+    if (await holdsClaim(this.opts.sql, specId, { node: this.nodeId, epoch: live.epoch })) return
+    this.drop(specId, 'its lease was taken over by another node (found before refusing a command)', live)
+    throw new NotOwnerError(specId, '')
   }
 
   stateOf(specId: string): string | null {

@@ -203,6 +203,16 @@ export async function releaseLeases(sql: Sql, node: string): Promise<void> {
   await sql`update spec_actors set lease_expires_at = now() where owner_node = ${node}`
 }
 
+/**
+ * Whether `fence` is still the spec's claim (its node and epoch), read without locking: for answers drawn from a live
+ * copy's state alone, which a node that lost the lease must not give. A spec without an actor row yet passes, as in
+ * `assertFence`. An expired lease nobody has claimed since still passes: the copy is then what is stored.
+ */
+export async function holdsClaim(sql: Sql, specId: string, fence: Fence): Promise<boolean> {
+  const [row] = await sql<{ owner_node: string | null; epoch: number }[]>`select owner_node, epoch from spec_actors where spec_id = ${specId}`
+  return !row || (row.owner_node === fence.node && row.epoch === fence.epoch)
+}
+
 /** The node that holds a live lease on the spec, or null (no row, final, unowned or expired). */
 export async function liveOwner(sql: Sql, specId: string): Promise<string | null> {
   const [row] = await sql<{ owner_node: string }[]>`
