@@ -6,6 +6,7 @@ import { getRequestListener } from '@hono/node-server'
 import type { Config } from './config.ts'
 import { openEmbedded, openPostgres, type Database } from './db/connect.ts'
 import { migrate } from './db/migrate.ts'
+import { startEmbeddedVacuum } from './db/embedded-vacuum.ts'
 import { createSessionStore } from './auth/sessions.ts'
 import { createAuthService } from './auth/service.ts'
 import { createApp } from './http/app.ts'
@@ -148,6 +149,7 @@ export async function startServer(config: Config, options: { database?: Database
     reconcile(sql, host, provider).catch((err: unknown) => log.warn('could not reconcile rows with the actors', { when, err }))
   await reconcileNow('boot')
   const offDatabaseBack = onDatabaseBack(() => void reconcileNow('after a database outage'))
+  const vacuum = database.embedded ? startEmbeddedVacuum(database.sql) : null
 
   let closing: Promise<void> | undefined
   const close = () =>
@@ -166,6 +168,7 @@ export async function startServer(config: Config, options: { database?: Database
       await host.shutdown()
       await stops.drain()
       await provider.close()
+      await vacuum?.stop()
       if (!options.database) await database.close()
     })())
 
