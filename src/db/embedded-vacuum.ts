@@ -7,31 +7,31 @@ const log = logger('omoi:db')
 export const EMBEDDED_VACUUM_EVERY_MS = 60_000
 
 /**
- * The tables of the public schema that autovacuum would vacuum and analyze now, by its default thresholds (PostgreSQL
- * documentation, "The Autovacuum Daemon": vacuum past 50 + 20 % of the rows dead, analyze past 50 + 10 % of them
- * changed since the last analyze). Dead rows of a table's TOAST table (where a snapshot of tens of kB lives) count for
+ * The tables of the public schema that autovacuum would take now, by its default thresholds (PostgreSQL documentation,
+ * "The Autovacuum Daemon"): vacuum (and analyze) past 50 + 20 % of the rows dead, analyze alone past 50 + 10 % of them
+ * changed since the last analyze. Dead rows of a table's TOAST table (where a snapshot of tens of kB lives) count for
  * the table: vacuuming the table vacuums it. Statistics reach these views a moment after a transaction ends.
  */
-async function tablesDue(sql: Sql): Promise<string[]> {
-  const rows = await sql<{ name: string }[]>`
-    select c.relname as name
-    from pg_class c
-    join pg_namespace n on n.oid = c.relnamespace
-    join pg_stat_all_tables s on s.relid = c.oid
-    left join pg_stat_all_tables t on t.relid = c.reltoastrelid
-    where n.nspname = 'public' and c.relkind = 'r' and (
-      s.n_dead_tup > 50 + 0.2 * s.n_live_tup
-      or t.n_dead_tup > 50 + 0.2 * t.n_live_tup
-      or s.n_mod_since_analyze > 50 + 0.1 * s.n_live_tup)
-    order by c.relname`
-  return rows.map((r) => r.name)
+async function tablesDue(sql: Sql): Promise<{ name: string; vacuum: boolean }[]> {
+  return sql<{ name: string; vacuum: boolean }[]>`
+    select name, vacuum from (
+      select c.relname as name,
+        (s.n_dead_tup > 50 + 0.2 * s.n_live_tup or coalesce(t.n_dead_tup > 50 + 0.2 * t.n_live_tup, false)) as vacuum,
+        s.n_mod_since_analyze > 50 + 0.1 * s.n_live_tup as stale
+      from pg_class c
+      join pg_namespace n on n.oid = c.relnamespace
+      join pg_stat_all_tables s on s.relid = c.oid
+      left join pg_stat_all_tables t on t.relid = c.reltoastrelid
+      where n.nspname = 'public' and c.relkind = 'r') due
+    where vacuum or stale
+    order by name`
 }
 
-/** One round: `VACUUM (ANALYZE)` on each table due. Answers the tables vacuumed. */
+/** One round: `VACUUM (ANALYZE)` on each table with dead rows due, `ANALYZE` on each only changed. Answers the tables taken. */
 export async function vacuumDueTables(sql: Sql): Promise<string[]> {
   const due = await tablesDue(sql)
-  for (const table of due) await sql.unsafe(`vacuum (analyze) "${table.replaceAll('"', '""')}"`)
-  return due
+  for (const { name, vacuum } of due) await sql.unsafe(`${vacuum ? 'vacuum (analyze)' : 'analyze'} "${name.replaceAll('"', '""')}"`)
+  return due.map((t) => t.name)
 }
 
 /**
