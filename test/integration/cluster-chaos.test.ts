@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Database } from '../../src/db/connect.ts'
-import { Api, asUser } from '../support/api.ts'
-import { TestCluster } from '../support/cluster.ts'
+import { asUser, type Api } from '../support/api.ts'
+import { ownerOf as clusterOwnerOf, TestCluster } from '../support/cluster.ts'
 import { freshDatabase } from '../support/db.ts'
 import { startFakeModel, type FakeModel } from '../support/fake-model.ts'
 import { allEvents, launchSpec, waitForStatus } from '../support/omoi.ts'
@@ -59,8 +59,7 @@ afterAll(async () => {
   await database?.close()
 })
 
-const ownerOf = async (specId: string) =>
-  (await database.sql<{ owner_node: string }[]>`select owner_node from spec_actors where spec_id = ${specId}`)[0]?.owner_node
+const ownerOf = (specId: string) => clusterOwnerOf(database.sql, specId)
 const ended = async (specId: string) => (await database.sql`select final from spec_actors where spec_id = ${specId}`)[0]?.final === true
 const lastSeq = async (specId: string) => Number((await database.sql`select coalesce(max(seq), 0) as n from sandbox_events where spec_id = ${specId}`)[0]!.n)
 /** The error lines the nodes logged, for a failure message. */
@@ -154,7 +153,7 @@ describe('a cluster under kill -9 and long pauses', () => {
     const project = (await owner.post('/projects', { name: 'Chaos', repo_url: await makeRepo() })).body
     // specs are launched on the node they should start on (a launch runs where it lands): node-1's are there to be
     // killed under, node-2's (launched later, so still running then) to be paused under; one more through the proxy
-    const on = (id: string) => Object.assign(new Api(cluster.node(id).url), { token: owner.token })
+    const on = (id: string) => cluster.on(id, owner)
     const ids: string[] = []
     for (let i = 1; i <= SPECS - 3; i++) ids.push(await launchSpec(on('node-1'), project.id, `Chaos ${i}`))
     ids.push(await launchSpec(owner, project.id, `Chaos ${SPECS - 2}`))

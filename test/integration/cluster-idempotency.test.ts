@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Database } from '../../src/db/connect.ts'
-import { Api, asUser } from '../support/api.ts'
-import { TestCluster } from '../support/cluster.ts'
+import { asUser, type Api } from '../support/api.ts'
+import { ownerOf as clusterOwnerOf, TestCluster } from '../support/cluster.ts'
 import { freshDatabase } from '../support/db.ts'
 import { startFakeModel, type FakeModel } from '../support/fake-model.ts'
 import { allEvents, launchSpec, waitForStatus } from '../support/omoi.ts'
@@ -37,10 +37,9 @@ afterAll(async () => {
   await database?.close()
 })
 
-const ownerOf = async (specId: string) =>
-  (await database.sql<{ owner_node: string }[]>`select owner_node from spec_actors where spec_id = ${specId}`)[0]!.owner_node
+const ownerOf = (specId: string) => clusterOwnerOf(database.sql, specId)
 /** The same person's client on one node (not through the load balancer). */
-const on = (nodeId: string) => Object.assign(new Api(cluster.node(nodeId).url), { token: owner.token, user: owner.user })
+const on = (nodeId: string) => cluster.on(nodeId, owner)
 const approve = (api: Api, specId: string, key: string) => api.request('POST', `/specs/${specId}/approve`, { phase: 'requirements' }, { 'idempotency-key': key })
 const approvals = async (specId: string) => (await allEvents(owner, specId)).filter((e) => e.type === 'spec.approved').length
 

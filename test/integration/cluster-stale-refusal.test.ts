@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Database } from '../../src/db/connect.ts'
-import { Api, asUser } from '../support/api.ts'
-import { TestCluster } from '../support/cluster.ts'
+import { asUser, type Api } from '../support/api.ts'
+import { ownerOf as clusterOwnerOf, TestCluster } from '../support/cluster.ts'
 import { freshDatabase } from '../support/db.ts'
 import { startFakeModel, type FakeModel } from '../support/fake-model.ts'
 import { allEvents, launchSpec, waitForStatus } from '../support/omoi.ts'
@@ -34,10 +34,9 @@ afterAll(async () => {
   await database?.close()
 })
 
-const ownerOf = async (specId: string) =>
-  (await database.sql<{ owner_node: string }[]>`select owner_node from spec_actors where spec_id = ${specId}`)[0]!.owner_node
+const ownerOf = (specId: string) => clusterOwnerOf(database.sql, specId)
 /** The same person's client on one node (not through the load balancer). */
-const on = (nodeId: string) => Object.assign(new Api(cluster.node(nodeId).url), { token: owner.token, user: owner.user })
+const on = (nodeId: string) => cluster.on(nodeId, owner)
 
 describe('a command reaching a node whose copy of the spec is stale', () => {
   it.skipIf(!enabled)('is handed to the node that took the spec over, not refused from the stale copy', async () => {

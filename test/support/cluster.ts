@@ -2,6 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { Sql } from '../../src/db/connect.ts'
+import { Api } from './api.ts'
 import { startChildServer, type ChildServer } from './child-server.ts'
 import { freePort, killWorkersUnder } from './stack.ts'
 
@@ -70,6 +72,11 @@ export class TestCluster {
     const node = this.nodes.find((n) => n.id === id)
     if (!node) throw new Error(`no node ${id}`)
     return node
+  }
+
+  /** `api`'s person talking to node `id` directly, not through the load balancer. */
+  on(id: string, api: Api): Api {
+    return Object.assign(new Api(this.node(id).url), { token: api.token, user: api.user })
   }
 
   async kill(id: string): Promise<void> {
@@ -146,4 +153,10 @@ export class TestCluster {
     })
     upstream.end(body)
   }
+}
+
+/** The node holding the spec's lease as stored (its actor row's owner), or undefined before the row is written. */
+export async function ownerOf(sql: Sql, specId: string): Promise<string | undefined> {
+  const [row] = await sql<{ owner_node: string }[]>`select owner_node from spec_actors where spec_id = ${specId}`
+  return row?.owner_node
 }
