@@ -58,6 +58,8 @@ export interface RunningServer {
 /** The composition root: database, auth, HTTP. `database` may be handed in (tests); otherwise it is opened here. */
 export async function startServer(config: Config, options: { database?: Database } = {}): Promise<RunningServer> {
   await checkDataDir(config.dataDir)
+  // sandboxes that cannot be confined as configured stop the start before anything is opened
+  const isolation = await sandboxIsolation(config)
   const database =
     options.database ??
     (config.databaseUrl
@@ -71,7 +73,6 @@ export async function startServer(config: Config, options: { database?: Database
 
   const sessions = createSessionStore(sql, { secureCookies: (config.publicUrl ?? '').startsWith('https://') })
   const auth = createAuthService(sql, sessions, config.adminEmails)
-  const isolation = await sandboxIsolation(config)
   const provider = createProvider(config, await buildWorker(), isolation)
   let callbackUrl = ''
   const stops = new SandboxStops()
