@@ -10,7 +10,6 @@ export interface ClusterNode {
   id: string
   url: string
   port: number
-  /** Shared by every node of the cluster, as `npm start` in one directory shares `./.omoi`. */
   dataDir: string
   process: ChildServer
   /** false while SIGSTOPped or after a kill: the proxy sends it nothing. */
@@ -20,9 +19,9 @@ export interface ClusterNode {
 /**
  * N server processes on one PostgreSQL with OMOI_CLUSTER=postgres behind one URL: a tiny round-robin HTTP proxy that
  * skips nodes a test has stopped and retries another node when one refuses the connection (as a load balancer's
- * health checks would). The nodes share one data directory: bubblewrap sandboxes call back on whichever node's socket
- * in it answers (src/sandbox/callback-socket.ts), Daytona and unconfined ones on the proxy's URL (OMOI_PUBLIC_URL),
- * whichever node launched them.
+ * health checks would). Sandboxes call back on the proxy's URL (OMOI_PUBLIC_URL), whichever node launched them: so
+ * they run unconfined unless a test says otherwise (a bubblewrap sandbox calls back on a socket of its node's data
+ * directory, which the other nodes, each with a data directory of its own, do not serve).
  */
 /** How long the proxy waits for a node's answer before it answers 504 itself (unless a test sets its own). */
 const UPSTREAM_TIMEOUT_MS = 15_000
@@ -32,7 +31,6 @@ export class TestCluster {
   private proxy: Server | undefined
   private next = 0
   url = ''
-  private dataDir = ''
 
   private constructor(
     private readonly env: Record<string, string>,
@@ -44,19 +42,19 @@ export class TestCluster {
     const cluster = new TestCluster(env, options.upstreamTimeoutMs ?? UPSTREAM_TIMEOUT_MS)
     const port = await freePort()
     cluster.url = `http://127.0.0.1:${port}`
-    cluster.dataDir = await mkdtemp(join(tmpdir(), 'omoi-cluster-'))
     cluster.proxy = createServer((req, res) => cluster.forward(req, res))
     await new Promise<void>((resolve) => cluster.proxy!.listen(port, '127.0.0.1', resolve))
     for (let i = 1; i <= size; i++) await cluster.startNode(`node-${i}`)
     return cluster
   }
 
-  /** Starts a node (a new one, or one that was killed: same id and port). */
+  /** Starts a node (a new one, or one that was killed: same id, port and data directory). */
   async startNode(id: string): Promise<ClusterNode> {
     const known = this.nodes.find((n) => n.id === id)
     const port = known?.port ?? (await freePort())
-    const dataDir = this.dataDir
+    const dataDir = known?.dataDir ?? (await mkdtemp(join(tmpdir(), `omoi-${id}-`)))
     const process = await startChildServer({
+      OMOI_SANDBOX_ISOLATION: 'none',
       ...this.env,
       PORT: String(port),
       HOST: '127.0.0.1',
@@ -103,9 +101,9 @@ export class TestCluster {
         // already gone
       }
       await node.process.kill('SIGKILL')
+      await killWorkersUnder(node.dataDir)
+      await rm(node.dataDir, { recursive: true, force: true, maxRetries: 5 })
     }
-    await killWorkersUnder(this.dataDir)
-    await rm(this.dataDir, { recursive: true, force: true, maxRetries: 5 })
     // requests still waiting on the proxy (a failed test's leftovers) are cut, not waited for
     this.proxy?.closeAllConnections()
     await new Promise<void>((resolve) => (this.proxy ? this.proxy.close(() => resolve()) : resolve()))

@@ -13,8 +13,8 @@ const HIDDEN_ENV = ['OMOI_SANDBOX_TOKEN', 'ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_T
  * With OMOI_COMMAND_SANDBOX=bwrap (set by the local provider when the worker itself runs in bubblewrap) each command
  * runs in a nested sandbox: its own PID namespace, so the worker process (and what it holds) is out of sight, and an
  * empty /proc (the kernel refuses a fresh proc mount there); `hidden` directories are empty there (the servers'
- * sockets: a command has nothing to say to the server). It shares the worker's network namespace, so it reaches what the worker
- * does. Whatever the command leaves behind ends with it. The arguments end with `--`, before the command.
+ * sockets: a command has nothing to say to the server). It shares the worker's network namespace, so it reaches what
+ * the worker does. Whatever the command leaves behind ends with it. The arguments end with `--`, before the command.
  */
 export function nestedSandboxArgs(hidden: string[]): string[] {
   return ['--unshare-pid', '--unshare-ipc', '--die-with-parent', '--dev-bind', '/', '/', '--tmpfs', '/proc', ...hidden.flatMap((dir) => ['--tmpfs', dir]), '--']
