@@ -67,6 +67,14 @@ const EnvSchema = v.object({
   OMOI_MODEL_TIMEOUT_MS: intInRange('OMOI_MODEL_TIMEOUT_MS', 1000, 3_600_000, '600000'),
   OMOI_SANDBOX: v.optional(v.picklist(['local', 'daytona'], 'OMOI_SANDBOX must be "local" or "daytona"'), 'local'),
   OMOI_SANDBOX_ISOLATION: v.optional(v.picklist(['bwrap', 'none'], 'OMOI_SANDBOX_ISOLATION must be "bwrap" or "none"'), 'bwrap'),
+  OMOI_SANDBOX_NETWORK: v.optional(
+    v.pipe(
+      v.string(),
+      v.trim(),
+      v.transform((s) => (s === '' ? undefined : s)),
+      v.optional(v.picklist(['nat', 'none'], 'OMOI_SANDBOX_NETWORK must be "nat", "none" or unset')),
+    ),
+  ),
   OMOI_REPO_ROOTS: optionalText,
   DAYTONA_API_KEY: optionalText,
   DAYTONA_API_URL: url('DAYTONA_API_URL'),
@@ -121,7 +129,15 @@ export interface Config {
     timeoutMs: number
   }
   sandbox:
-    | { kind: 'local'; isolation: 'bwrap' | 'none' }
+    | {
+        kind: 'local'
+        isolation: 'bwrap' | 'none'
+        /**
+         * What a bwrap sandbox's own network reaches besides the server's socket: `nat` the outside through slirp4netns,
+         * `none` nothing; undefined: `nat` where slirp4netns is installed, else `none` (src/sandbox/probe.ts decides).
+         */
+        network: 'nat' | 'none' | undefined
+      }
     | { kind: 'daytona'; apiKey: string; apiUrl: string | undefined; target: string | undefined; gitToken: string | undefined }
   publicUrl: string | undefined
   /** Absolute directories a local `repo_url` must lie under (OMOI_REPO_ROOTS; default: the data directory). */
@@ -206,6 +222,12 @@ export function loadConfig(
   if (e.OMOI_SANDBOX === 'daytona' && !e.DAYTONA_API_KEY) {
     throw new ConfigError('invalid setting DAYTONA_API_KEY: required when OMOI_SANDBOX=daytona')
   }
+  if (e.OMOI_SANDBOX_NETWORK && (e.OMOI_SANDBOX !== 'local' || e.OMOI_SANDBOX_ISOLATION !== 'bwrap')) {
+    throw new ConfigError(
+      'invalid setting OMOI_SANDBOX_NETWORK: it applies to local sandboxes in bubblewrap only ' +
+        '(OMOI_SANDBOX=local, OMOI_SANDBOX_ISOLATION=bwrap); unconfined or Daytona sandboxes have the network of where they run',
+    )
+  }
   if (e.OMOI_FORGE && !e.OMOI_FORGE_TOKEN) {
     throw new ConfigError('invalid setting OMOI_FORGE_TOKEN: required when OMOI_FORGE is set')
   }
@@ -222,7 +244,7 @@ export function loadConfig(
     sandbox:
       e.OMOI_SANDBOX === 'daytona'
         ? { kind: 'daytona', apiKey: e.DAYTONA_API_KEY!, apiUrl: e.DAYTONA_API_URL, target: e.DAYTONA_TARGET, gitToken: e.OMOI_GIT_TOKEN }
-        : { kind: 'local', isolation: e.OMOI_SANDBOX_ISOLATION },
+        : { kind: 'local', isolation: e.OMOI_SANDBOX_ISOLATION, network: e.OMOI_SANDBOX_NETWORK },
     publicUrl: e.OMOI_PUBLIC_URL?.replace(/\/+$/, ''),
     repoRoots: (e.OMOI_REPO_ROOTS ?? e.OMOI_DATA_DIR)
       .split(':')

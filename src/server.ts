@@ -10,6 +10,7 @@ import { startEmbeddedVacuum } from './db/embedded-vacuum.ts'
 import { createSessionStore } from './auth/sessions.ts'
 import { createAuthService } from './auth/service.ts'
 import { createApp } from './http/app.ts'
+import { createSandboxApp } from './http/sandbox-app.ts'
 import { logger } from './log.ts'
 import { buildWorker } from '../scripts/build-worker.ts'
 import { buildWeb } from '../scripts/build-web.ts'
@@ -29,8 +30,10 @@ import { Metrics } from './metrics/registry.ts'
 import { instrumentSql } from './metrics/instrument-sql.ts'
 import { createSyncWriter } from './actors/sync.ts'
 import { createDaytonaProvider } from './sandbox/daytona.ts'
-import { probeBwrap, type Isolation } from './sandbox/bwrap.ts'
+import type { Isolation } from './sandbox/bwrap.ts'
+import { listenOnCallbackSocket } from './sandbox/callback-socket.ts'
 import { createLocalProvider } from './sandbox/local.ts'
+import { probeBwrap } from './sandbox/probe.ts'
 import type { SandboxProvider } from './sandbox/provider.ts'
 import { attachSockets } from './sockets/index.ts'
 import { checkDataDir, databaseUnreachable, listenFailed } from './start-errors.ts'
@@ -56,6 +59,8 @@ export interface RunningServer {
 /** The composition root: database, auth, HTTP. `database` may be handed in (tests); otherwise it is opened here. */
 export async function startServer(config: Config, options: { database?: Database } = {}): Promise<RunningServer> {
   await checkDataDir(config.dataDir)
+  // sandboxes that cannot be confined as configured stop the start before anything is opened
+  const isolation = await sandboxIsolation(config)
   const database =
     options.database ??
     (config.databaseUrl
@@ -69,7 +74,6 @@ export async function startServer(config: Config, options: { database?: Database
 
   const sessions = createSessionStore(sql, { secureCookies: (config.publicUrl ?? '').startsWith('https://') })
   const auth = createAuthService(sql, sessions, config.adminEmails)
-  const isolation = await sandboxIsolation(config)
   const provider = createProvider(config, await buildWorker(), isolation)
   let callbackUrl = ''
   const stops = new SandboxStops()
@@ -140,10 +144,19 @@ export async function startServer(config: Config, options: { database?: Database
     http.once('error', (err) => reject(listenFailed(config, err)))
     http.listen(config.port, config.host, () => resolve())
   })
+  // bubblewrap sandboxes have a network of their own: they reach the sandbox routes, and only those, over a unix socket
+  const sandboxApp = provider.callbackUrl ? createSandboxApp({ config, sandboxApi, stopping: stopping.signal }) : null
+  const sandboxHttp = sandboxApp ? createServer(getRequestListener(sandboxApp.fetch)) : null
+  const sandboxSocket = sandboxHttp
+    ? await listenOnCallbackSocket(sandboxHttp, config.dataDir).catch(async (err: unknown) => {
+        await stopServing(http)
+        throw err
+      })
+    : undefined
   const port = (http.address() as AddressInfo).port
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`
-  callbackUrl = `${config.publicUrl ?? url}/api/v1`
-  log.info('listening', { url, node: config.nodeId, embedded: database.embedded, sandbox: provider.name })
+  callbackUrl = provider.callbackUrl ?? `${config.publicUrl ?? url}/api/v1`
+  log.info('listening', { url, sandboxSocket, node: config.nodeId, embedded: database.embedded, sandbox: provider.name })
   await host.boot()
   const reconcileNow = (when: string) =>
     reconcile(sql, host, provider).catch((err: unknown) => log.warn('could not reconcile rows with the actors', { when, err }))
@@ -156,15 +169,9 @@ export async function startServer(config: Config, options: { database?: Database
     (closing ??= (async () => {
       stopping.abort()
       offDatabaseBack()
-      const stopped = new Promise<void>((resolve) => http.close(() => resolve()))
-      // keep-alive connections that were busy when closing began are closed as soon as they go idle
-      const idle = setInterval(() => http.closeIdleConnections(), 100)
-      const force = setTimeout(() => http.closeAllConnections(), 10_000)
-      http.closeIdleConnections()
+      const stopped = Promise.all([http, ...(sandboxHttp ? [sandboxHttp] : [])].map(stopServing))
       await sockets.close()
       await stopped
-      clearInterval(idle)
-      clearTimeout(force)
       await host.shutdown()
       await stops.drain()
       await provider.close()
@@ -175,6 +182,20 @@ export async function startServer(config: Config, options: { database?: Database
   return { url, port, database, config, host, io: sockets.io, app, close }
 }
 
+/**
+ * Stops accepting and finishes in-flight requests; keep-alive connections that were busy when closing began are closed
+ * as soon as they go idle, and whatever is left after 10 s is cut.
+ */
+async function stopServing(server: HttpServer): Promise<void> {
+  const stopped = new Promise<void>((resolve) => server.close(() => resolve()))
+  const idle = setInterval(() => server.closeIdleConnections(), 100)
+  const force = setTimeout(() => server.closeAllConnections(), 10_000)
+  server.closeIdleConnections()
+  await stopped
+  clearInterval(idle)
+  clearTimeout(force)
+}
+
 /** How local sandboxes (agents' and checks') are confined; Daytona sandboxes run nothing on this machine. */
 async function sandboxIsolation(config: Config): Promise<Isolation> {
   if (config.sandbox.kind === 'daytona') return { kind: 'none' }
@@ -182,7 +203,9 @@ async function sandboxIsolation(config: Config): Promise<Isolation> {
     log.warn('OMOI_SANDBOX_ISOLATION=none: agents run unconfined, with everything this server can reach')
     return { kind: 'none' }
   }
-  return probeBwrap()
+  const isolation = await probeBwrap(config.sandbox.network, (line) => log.warn(line))
+  log.info('local sandboxes run in bubblewrap', { network: isolation.network.kind, userns: isolation.userns })
+  return isolation
 }
 
 function createProvider(config: Config, workerPath: string, isolation: Isolation): SandboxProvider {

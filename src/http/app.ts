@@ -18,8 +18,7 @@ import { specDiffRoutes } from './routes/spec-diff.ts'
 import { webRoutes } from './static.ts'
 import { specCommandRoutes } from './routes/spec-commands.ts'
 import { quickTicketRoutes } from './routes/tickets.ts'
-import { sandboxRoutes } from './routes/sandboxes.ts'
-import { modelProxyRoutes } from './routes/model-proxy.ts'
+import { sandboxFacingRoutes } from './sandbox-app.ts'
 import { closedSignup, userRoutes } from './routes/users.ts'
 import { metricsRoutes } from './routes/metrics.ts'
 import { openApiRoutes } from './openapi.ts'
@@ -47,10 +46,8 @@ export interface AppDeps {
 export function createApp(deps: AppDeps) {
   const { config, sql, auth, commands } = deps
   const api = new Hono<Env>()
-    .route('/sandboxes', modelProxyRoutes(deps.sandboxApi, config, deps.stopping))
+    .route('/sandboxes', sandboxFacingRoutes(deps))
     .use(limitBody())
-    // sandboxes authenticate with their own token, not a session (and are not browsers: no Origin check)
-    .route('/sandboxes', sandboxRoutes(deps.sandboxApi))
     .use(identify(auth))
     .use(checkOrigin({ allowed: () => (config.publicUrl ? [config.publicUrl] : []) }))
     .use('/auth/signup', closedSignup(config))

@@ -1,26 +1,48 @@
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { writeFile } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
 import { CHECK_OUTPUT_CAP } from '../schemas/task-report.ts'
 import type { CheckResult } from '../schemas/task-report.ts'
 import { tail } from '../schemas/text.ts'
 import { checkResult } from './worker/check.ts'
 import { killGroup } from './worker/command.ts'
 import { commandArgs, type Isolation } from './bwrap.ts'
+import { spawnConfined } from './confined-spawn.ts'
+import { NAT_RESOLV_CONF } from './network.ts'
 import { SandboxError, SandboxLostError, type CheckRun } from './provider.ts'
 
 /**
- * Runs a check command in a local check sandbox's working copy: confined by bubblewrap as an agent's commands are
- * (`commandArgs`: the system read-only, the working copy the only writable place, nothing else of the host), or with
- * isolation `none` unconfined, as every local sandbox then is. In a process group of its own, so the time limit or a
- * stop kills all it started; bubblewrap's --die-with-parent ends it with the server. The environment is PATH, a HOME
- * in the working copy and the sandbox's id and spec: nothing of the server's settings or secrets.
+ * Starts the check: in bubblewrap, with a network namespace as an agent's sandbox has (src/sandbox/network.ts) but no
+ * server socket, its resolver file beside the working copy; or unconfined. Detached (a process group of its own).
  */
-export function runConfinedCheck(workspace: string, isolation: Isolation, run: CheckRun): Promise<CheckResult> {
-  const [file, args] =
-    isolation.kind === 'bwrap' ? [isolation.bwrap, commandArgs(isolation, workspace, run.command)] : ['bash', ['-lc', run.command]]
+async function startCheck(workspace: string, isolation: Isolation, run: CheckRun, env: NodeJS.ProcessEnv): Promise<ChildProcess> {
+  const stdio: ('ignore' | 'pipe')[] = ['ignore', 'pipe', 'pipe']
+  if (isolation.kind === 'none') return spawn('bash', ['-lc', run.command], { cwd: workspace, env, detached: true, stdio })
+  const resolvConf = join(dirname(workspace), 'resolv.conf')
+  if (isolation.network.kind === 'nat') await writeFile(resolvConf, NAT_RESOLV_CONF)
+  const { child } = await spawnConfined(isolation, run.id, (fds) => commandArgs(isolation, { cwd: workspace, command: run.command, infoFd: fds.info, net: fds.net }), {
+    cwd: workspace,
+    env,
+    stdio,
+    resolvConf,
+    log: 'ignore',
+  })
+  return child
+}
+
+/**
+ * Runs a check command in a local check sandbox's working copy: confined by bubblewrap as an agent's commands are
+ * (`commandArgs`: the system read-only, the working copy the only writable place, nothing else of the host, nothing
+ * of the host's loopback), or with isolation `none` unconfined, as every local sandbox then is. In a process group of
+ * its own, so the time limit or a stop kills all it started; bubblewrap's --die-with-parent ends it with the server.
+ * The environment is PATH, a HOME in the working copy and the sandbox's id and spec: nothing of the server's settings
+ * or secrets.
+ */
+export async function runConfinedCheck(workspace: string, isolation: Isolation, run: CheckRun): Promise<CheckResult> {
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: workspace, LANG: 'C.UTF-8', OMOI_SANDBOX_ID: run.id, SPEC_ID: run.specId }
   const started = Date.now()
+  const child = await startCheck(workspace, isolation, run, env)
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { cwd: workspace, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
     let output = ''
     let timedOut = false
     let stopped = false
@@ -28,8 +50,8 @@ export function runConfinedCheck(workspace: string, isolation: Isolation, run: C
       output += chunk.toString('utf8')
       if (output.length > 8 * CHECK_OUTPUT_CAP) output = tail(output, 4 * CHECK_OUTPUT_CAP)
     }
-    child.stdout.on('data', append)
-    child.stderr.on('data', append)
+    child.stdout!.on('data', append)
+    child.stderr!.on('data', append)
     const timer = setTimeout(() => {
       timedOut = true
       if (child.pid) killGroup(child.pid)

@@ -1,13 +1,16 @@
-import { execFile, spawn } from 'node:child_process'
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { closeSync, openSync } from 'node:fs'
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { isAbsolute, join, resolve } from 'node:path'
-import type { Readable, Writable } from 'node:stream'
+import type { Writable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
 import { logger } from '../log.ts'
 import { bwrapArgs, type Isolation } from './bwrap.ts'
+import { CALLBACK_DIR_INSIDE, callbackDir, SOCKET_CALLBACK_URL } from './callback-socket.ts'
+import { spawnConfined } from './confined-spawn.ts'
 import { runConfinedCheck } from './local-check.ts'
+import { NAT_RESOLV_CONF } from './network.ts'
 import { SandboxError, type SandboxHandle, type SandboxLiveness, type SandboxProvider, type SandboxSpec } from './provider.ts'
 
 const log = logger('omoi:sandbox:local')
@@ -104,28 +107,12 @@ async function killCarriers(sandboxId: string): Promise<void> {
 }
 
 /**
- * Reads bwrap's `--info-fd` report to its end: the host pid of the first process of the sandbox's PID namespace.
- * (Closing the pipe before bwrap has written all of it would kill bwrap with SIGPIPE half-way through its setup.)
- */
-function namespacePid(info: Readable, exited: Promise<number | null>): Promise<number> {
-  return new Promise((resolve, reject) => {
-    let text = ''
-    info.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')))
-    info.once('end', () => {
-      const pid = Number(/"child-pid"\s*:\s*(\d+)/.exec(text)?.[1])
-      if (pid > 0) resolve(pid)
-      else reject(new SandboxError(`bwrap reported no sandbox (${text.trim() || 'nothing'}): see its worker.log`))
-    })
-    void exited.then((code) => reject(new SandboxError(`bwrap exited (${code}) before the sandbox started: see its worker.log`)))
-    setTimeout(() => reject(new SandboxError('bwrap did not report its sandbox within 10 s')), 10_000).unref()
-  })
-}
-
-/**
  * The default provider: each sandbox is a working copy under `<dataDir>/sandboxes/<id>/workspace` and a detached
  * worker process, so it outlives a server restart and can be re-attached by pid. With `isolation.kind === 'bwrap'`
  * the worker runs in bubblewrap (src/sandbox/bwrap.ts) and the recorded pid is the first process of its PID namespace:
- * when it ends, the kernel ends everything in the namespace. The token is handed over on fd 3, never in an environment.
+ * when it ends, the kernel ends everything in the namespace. Such a sandbox has a network namespace of its own
+ * (src/sandbox/network.ts) and calls the server back over a socket in `<dataDir>/callback/`, where the servers
+ * listen (src/sandbox/callback-socket.ts). The token is handed over on fd 3, never in an environment.
  * Linux only (liveness is read from /proc). A check sandbox (`runCheck`) is a working copy and the check command
  * alone, run by src/sandbox/local-check.ts.
  */
@@ -136,9 +123,47 @@ export function createLocalProvider(opts: { dataDir: string; workerPath: string;
     (await isOurWorker(Number(handle.externalId), workerPath)) ? 'running' : 'exited'
   const sandboxDir = (id: string) => join(resolve(opts.dataDir), 'sandboxes', id)
 
+  /**
+   * Starts the worker of `spec` (its token pipe on fd 3, output to `logFd`): in bubblewrap, with a network namespace of
+   * its own and the server's socket directory shown, answering the pid of the sandbox's first process; or unconfined.
+   */
+  async function startWorker(spec: SandboxSpec, dir: string, workspace: string, env: Record<string, string>, logFd: number) {
+    const stdio: ('ignore' | 'pipe' | number)[] = ['ignore', logFd, logFd, 'pipe']
+    if (isolation.kind === 'none') {
+      if (process.env.HOME) env.HOME = process.env.HOME
+      const child: ChildProcess = spawn(process.execPath, [workerPath], { cwd: workspace, env, detached: true, stdio })
+      if (child.pid === undefined) {
+        const error = await new Promise<Error>((done) => child.once('error', done))
+        throw new SandboxError(`could not start the worker: ${error.message}`)
+      }
+      return { child, pid: child.pid }
+    }
+    env.HOME = '/tmp'
+    env.OMOI_COMMAND_SANDBOX = 'bwrap'
+    env.OMOI_CALLBACK_SOCKET_DIR = CALLBACK_DIR_INSIDE
+    // the server may not have made it yet (a provider used on its own); the server keeps it, sandboxes bind it
+    await mkdir(callbackDir(opts.dataDir), { recursive: true, mode: 0o700 })
+    const resolvConf = join(dir, 'resolv.conf')
+    if (isolation.network.kind === 'nat') await writeFile(resolvConf, NAT_RESOLV_CONF)
+    // task branches are pushed to the project's repository: a local one must be writable inside
+    const writable = spec.repo.url && isAbsolute(spec.repo.url) ? [spec.repo.url] : []
+    const layout = { workspace, workerPath, nodePath: process.execPath, writable, userns: isolation.userns, callbackDir: callbackDir(opts.dataDir) }
+    const { child, namespacePid } = await spawnConfined(isolation, spec.id, (fds) => bwrapArgs({ ...layout, infoFd: fds.info, net: fds.net }), {
+      cwd: workspace,
+      env,
+      stdio,
+      resolvConf,
+      log: logFd,
+    }).catch((err: unknown) => {
+      throw err instanceof SandboxError ? new SandboxError(`${err.message}: see its worker.log`) : err
+    })
+    return { child, pid: namespacePid }
+  }
+
   return {
     name: 'local',
     statusEveryMs: 1000,
+    callbackUrl: isolation.kind === 'bwrap' ? SOCKET_CALLBACK_URL : undefined,
 
     async start(spec) {
       const dir = sandboxDir(spec.id)
@@ -154,37 +179,17 @@ export function createLocalProvider(opts: { dataDir: string; workerPath: string;
       if (!token) throw new SandboxError('no sandbox token to hand over')
       env.OMOI_SANDBOX_TOKEN_FD = '3'
       if (process.env.PATH) env.PATH = process.env.PATH
-      let command: [string, string[]]
-      if (isolation.kind === 'bwrap') {
-        env.HOME = '/tmp'
-        env.OMOI_COMMAND_SANDBOX = 'bwrap'
-        // task branches are pushed to the project's repository: a local one must be writable inside
-        const writable = spec.repo.url && isAbsolute(spec.repo.url) ? [spec.repo.url] : []
-        const args = bwrapArgs({ workspace, workerPath, nodePath: process.execPath, writable, userns: isolation.userns, infoFd: 4 })
-        command = [isolation.bwrap, args]
-      } else {
-        if (process.env.HOME) env.HOME = process.env.HOME
-        command = [process.execPath, [workerPath]]
-      }
       const logFd = openSync(join(dir, 'worker.log'), 'a')
       try {
-        const bwrap = isolation.kind === 'bwrap'
-        const child = spawn(command[0], command[1], { cwd: workspace, env, detached: true, stdio: ['ignore', logFd, logFd, 'pipe', bwrap ? 'pipe' : 'ignore'] })
-        if (child.pid === undefined) {
-          const error = await new Promise<Error>((done) => child.once('error', done))
-          throw new SandboxError(`could not start the worker: ${error.message}`)
-        }
+        const { child, pid } = await startWorker(spec, dir, workspace, env, logFd)
         child.on('error', (err) => log.error('worker process error', { sandbox_id: spec.id, err }))
-        const exited = new Promise<number | null>((done) => child.once('exit', done))
         // the worker closes its end once it has read the token: a reset then is no error of ours
         const tokenPipe = (child.stdio[3] as Writable).on('error', () => {})
         // written into the worker's end at once; ours is closed then, so nothing of the server waits on bwrap's copies
         tokenPipe.end(`${token}\n`, () => tokenPipe.destroy())
-        const info = bwrap ? (child.stdio[4] as Readable).on('error', () => {}) : null
-        const pid = info ? await namespacePid(info, exited) : child.pid
         child.unref()
         await writeFile(join(dir, 'pid'), `${pid}\n`)
-        log.info('sandbox started', { sandbox_id: spec.id, pid, isolation: isolation.kind })
+        log.info('sandbox started', { sandbox_id: spec.id, pid, isolation: isolation.kind, network: isolation.kind === 'bwrap' ? isolation.network.kind : 'host' })
         return { id: spec.id, externalId: String(pid) }
       } finally {
         closeSync(logFd)

@@ -60,6 +60,11 @@ export interface SandboxProvider {
   readonly name: 'local' | 'daytona'
   /** How often `status` may be asked: a process check is cheap, a remote API call is not. */
   readonly statusEveryMs: number
+  /**
+   * The URL its sandboxes call the server back on, when the provider brings its own way there (local bubblewrap
+   * sandboxes: the server's unix socket, src/sandbox/callback-socket.ts); undefined: OMOI_PUBLIC_URL's /api/v1.
+   */
+  readonly callbackUrl?: string
   /** Create the sandbox, prepare its workspace, and start the worker in it. */
   start(spec: SandboxSpec): Promise<SandboxHandle>
   /** Is the sandbox (recorded with this external id) still alive? Used to re-attach after a restart. */

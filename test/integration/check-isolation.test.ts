@@ -1,8 +1,10 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises'
+import { createServer, type Server } from 'node:net'
+import { networkInterfaces } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildWorker } from '../../scripts/build-worker.ts'
-import { probeBwrap } from '../../src/sandbox/bwrap.ts'
+import { probeBwrap } from '../../src/sandbox/probe.ts'
 import { createLocalProvider } from '../../src/sandbox/local.ts'
 import { SandboxError, type CheckRun, type SandboxHandle, type SandboxProvider } from '../../src/sandbox/provider.ts'
 import { CHECK_OUTPUT_CAP } from '../../src/schemas/task-report.ts'
@@ -15,6 +17,7 @@ import { tempDir } from '../support/temp.ts'
  * time-limited and its output capped as a task's check; nothing of it is left once it has answered.
  */
 let provider: SandboxProvider
+let noNetwork: SandboxProvider
 let unconfined: SandboxProvider
 let dataDir: string
 let repo: string
@@ -26,7 +29,8 @@ const BRANCH = 'omoi/0123456789/spec'
 beforeAll(async () => {
   const workerPath = await buildWorker()
   dataDir = await tempDir('check-data')
-  provider = createLocalProvider({ dataDir, workerPath, isolation: await probeBwrap() })
+  provider = createLocalProvider({ dataDir, workerPath, isolation: await probeBwrap('nat') })
+  noNetwork = createLocalProvider({ dataDir, workerPath, isolation: await probeBwrap('none') })
   unconfined = createLocalProvider({ dataDir, workerPath, isolation: { kind: 'none' } })
   repo = await makeRepo()
   await git(repo, 'checkout', '-q', '-b', BRANCH)
@@ -41,6 +45,7 @@ beforeAll(async () => {
 })
 afterAll(async () => {
   await provider?.close()
+  await noNetwork?.close()
   await unconfined?.close()
 })
 
@@ -110,5 +115,54 @@ describe('the check on the spec branch, in a local check sandbox', () => {
     const check = await unconfined.runCheck(run)
     expect(check).toMatchObject({ passed: true, output_tail: `${join(dataDir, 'sandboxes', run.id, 'workspace')}\ndo not read me` })
     expect(await readFile(join(secrets, 'token'), 'utf8')).toBe('do not read me')
+  })
+})
+
+/** A TCP listener on `host` that counts who reached it. */
+async function listener(host: string): Promise<{ server: Server; port: number; connections: () => number }> {
+  let connections = 0
+  const server = createServer((socket) => {
+    connections++
+    socket.destroy()
+  })
+  await new Promise<void>((resolve) => server.listen(0, host, resolve))
+  return { server, port: (server.address() as { port: number }).port, connections: () => connections }
+}
+
+/** A check that passes when it connects to host:port within 5 s. */
+const connects = (host: string, port: number) => `timeout 5 bash -c "echo > /dev/tcp/${host}/${port}"`
+
+/** An IPv4 address of this machine that is not loopback, if it has one. */
+const hostAddress = Object.values(networkInterfaces())
+  .flat()
+  .find((a) => a && a.family === 'IPv4' && !a.internal)?.address
+
+describe('the network of a check sandbox', () => {
+  it('reaches nothing listening on the host’s loopback, not even through the NAT’s gateway, whatever its network', async () => {
+    const local = await listener('127.0.0.1')
+    try {
+      for (const [name, sandboxes] of [['nat', provider], ['none', noNetwork]] as const) {
+        for (const command of [connects('127.0.0.1', local.port), connects('10.0.2.2', local.port), connects('127.0.0.1', 5432)]) {
+          expect((await sandboxes.runCheck(checkRun(command))).passed, `${name}: ${command}`).toBe(false)
+        }
+        // its own loopback works: a check may start a server and test against it
+        const own = 'node -e "const s = require(\'net\').createServer().listen(7777, \'127.0.0.1\', () => require(\'net\').connect(7777, \'127.0.0.1\', () => process.exit(0)))"'
+        expect((await sandboxes.runCheck(checkRun(own))).passed, `${name}: its own loopback`).toBe(true)
+      }
+      expect(local.connections()).toBe(0)
+    } finally {
+      local.server.close()
+    }
+  })
+
+  it.skipIf(!hostAddress)('with nat reaches this machine’s other addresses as any machine of the network would; with none, nothing', async () => {
+    const outside = await listener(hostAddress!)
+    try {
+      expect((await provider.runCheck(checkRun(connects(hostAddress!, outside.port)))).passed).toBe(true)
+      expect((await noNetwork.runCheck(checkRun(connects(hostAddress!, outside.port)))).passed).toBe(false)
+      expect(outside.connections()).toBe(1)
+    } finally {
+      outside.server.close()
+    }
   })
 })

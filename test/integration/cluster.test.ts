@@ -17,6 +17,8 @@ import { waitFor } from '../support/wait.ts'
 /**
  * Two nodes on one PostgreSQL with OMOI_CLUSTER=postgres (CI sets DATABASE_URL; embedded PGlite is one node). Node A's
  * sandboxes call back on node B's URL, as behind one public address: B hands every callback to A, which owns the spec.
+ * (So node A's sandboxes are unconfined: a bubblewrap sandbox calls back on a socket of its own data directory, and B
+ * has another.)
  */
 const enabled = !!process.env.DATABASE_URL
 const adminEmail = `admin-${ulid().toLowerCase()}@example.com`
@@ -42,7 +44,7 @@ beforeAll(async () => {
   }
   const portB = await freePort()
   nodeB = await startTestServer({ ...env, OMOI_NODE_ID: 'node-b', PORT: String(portB) }, { database: secondConnection })
-  nodeA = await startTestServer({ ...env, OMOI_NODE_ID: 'node-a', OMOI_PUBLIC_URL: nodeB.url }, { database })
+  nodeA = await startTestServer({ ...env, OMOI_NODE_ID: 'node-a', OMOI_PUBLIC_URL: nodeB.url, OMOI_SANDBOX_ISOLATION: 'none' }, { database })
 })
 afterAll(async () => {
   await nodeA?.close()

@@ -1,5 +1,7 @@
+import { readdir } from 'node:fs/promises'
 import { conversationSteps } from '../support/model-gate.ts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { callbackDir } from '../../src/sandbox/callback-socket.ts'
 import { asUser, type Api } from '../support/api.ts'
 import { waitForStatus } from '../support/omoi.ts'
 import { makeRepo } from '../support/repo.ts'
@@ -42,9 +44,17 @@ describe('a server stopped mid-phase and started again', () => {
     const pid = Number(sandbox.external_id)
 
     let before!: ActorRow
+    const sockets = () => readdir(callbackDir(stack.dataDir))
+    const oldSockets = await sockets()
+    expect(oldSockets).toHaveLength(1)
     const server = await stack.restart({ OMOI_NODE_ID: 'node-b' }, async () => {
       before = await actorRow(specId)
+      // the worker's way back (bubblewrap: a sandbox socket) went with the old server; it has to find the new one's
+      expect(await sockets(), 'sandbox sockets while no server is up').toEqual([])
     })
+    const newSockets = await sockets()
+    expect(newSockets).toHaveLength(1)
+    expect(newSockets, 'a new sandbox socket').not.toEqual(oldSockets)
     const seqAtRestart = (await owner.get(`/specs/${specId}`)).body.last_seq as number
 
     // the same state, the same attempt, generation, submissions, deadline and sandbox, on the new node
@@ -98,9 +108,17 @@ describe('a server stopped mid-phase and started again', () => {
     const specId: string = launch.body.spec_id
     await waitForStatus(owner, specId, ['awaiting_approval', 'failed'], 90_000)
     let before!: ActorRow
+    const sockets = () => readdir(callbackDir(stack.dataDir))
+    const oldSockets = await sockets()
+    expect(oldSockets).toHaveLength(1)
     const server = await stack.restart({ OMOI_NODE_ID: 'node-b' }, async () => {
       before = await actorRow(specId)
+      // the worker's way back (bubblewrap: a sandbox socket) went with the old server; it has to find the new one's
+      expect(await sockets(), 'sandbox sockets while no server is up').toEqual([])
     })
+    const newSockets = await sockets()
+    expect(newSockets).toHaveLength(1)
+    expect(newSockets, 'a new sandbox socket').not.toEqual(oldSockets)
     expect(before.state).toBe('active.requirements.awaiting')
     expect(server.host.stateOf(specId)).toBe('active.requirements.awaiting')
     expect(server.host.context(specId)).toEqual(before.snapshot.context)

@@ -1,6 +1,9 @@
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises'
+import { createServer, type Server } from 'node:net'
+import { networkInterfaces } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { probeBwrap } from '../../src/sandbox/probe.ts'
 import { ROOT_DIR } from '../../src/server.ts'
 import { asUser, type Api } from '../support/api.ts'
 import { forSpec, type SeenRequest } from '../support/model-gate.ts'
@@ -27,6 +30,25 @@ async function sleepers(seconds: number): Promise<number[]> {
   }
   return found
 }
+
+/** A TCP listener on `host` (loopback: as a database or another service with trust auth would be); counts its callers. */
+async function listener(host: string): Promise<{ server: Server; port: number; connections: () => number }> {
+  let connections = 0
+  const server = createServer((socket) => {
+    connections++
+    socket.destroy()
+  })
+  await new Promise<void>((resolve) => server.listen(0, host, resolve))
+  return { server, port: (server.address() as { port: number }).port, connections: () => connections }
+}
+
+/** An IPv4 address of this machine that is not loopback, if it has one. */
+const hostAddress = Object.values(networkInterfaces())
+  .flat()
+  .find((a) => a && a.family === 'IPv4' && !a.internal)?.address
+
+/** A shell test that connects to host:port within 5 s (bash's /dev/tcp). */
+const connects = (host: string, port: number | string) => `timeout 5 bash -c "echo > /dev/tcp/${host}/${port}"`
 
 /** The output of the task's `run_command`, as the worker handed it back to the model. */
 function commandOutput(request: SeenRequest): string {
@@ -76,8 +98,12 @@ describe('with bubblewrap (the default)', () => {
     await stack?.stop()
   })
 
-  it('the agent reaches nothing of the server, other sandboxes or the data directory, and leaves nothing running', async () => {
+  it('the agent reaches nothing of the server, other sandboxes, the data directory or the host’s loopback, and leaves nothing running', async () => {
     const { dataDir } = stack
+    const local = await listener('127.0.0.1')
+    // on the nat network (the default where slirp4netns works, as in CI) the outside is reachable: this machine's other address
+    const nat = (await probeBwrap()).network.kind === 'nat'
+    const outside = nat && hostAddress ? await listener(hostAddress) : null
     // another user's task at work (its worker holds its own token), and an old workspace left on disk
     const hold = stack.gate.hold((r) => forSpec('Victim task')(r) && r.submitTool === 'complete_task', 1)
     const victimSpec = (await victim.post('/tickets', { project_id: victimProject, title: 'Victim task', description: 'work' })).body.spec_id as string
@@ -105,12 +131,22 @@ describe('with bubblewrap (the default)', () => {
       ['server home', 'ls -A /root | grep -q .'],
       ['write server source', `touch ${join(ROOT_DIR, 'pwned')}`],
       ['write system', 'touch /usr/pwned'],
+      // the host's loopback: a service listening there, the server's own port, the model behind it, and the way a NAT
+      // gateway would lead there (slirp4netns's 10.0.2.2)
+      ['host loopback listener', connects('127.0.0.1', local.port)],
+      ['host loopback by name', connects('localhost', local.port)],
+      ['host loopback through the gateway', connects('10.0.2.2', local.port)],
+      ['server port', connects('127.0.0.1', stack.port)],
+      ['model behind the server', connects('127.0.0.1', new URL(stack.gate.url).port)],
+      // the server's socket is the worker's way back, not the agent's
+      ['server socket', 'ls /omoi/callback | grep -q .'],
     ]
     const script = [
       'probe() { if eval "$2" >/dev/null 2>&1; then echo "LEAK $1"; else echo "BLOCKED $1"; fi; }',
       ...probes.map(([name, command]) => `probe '${name}' '${command.replace(/'/g, `'\\''`)}'`),
       // the data directory may lie under /tmp, which is the sandbox's own: whether this lands on the host is checked there
       `touch ${dataDir}/pwned`,
+      ...(outside ? [`${connects(hostAddress!, outside.port)} && echo "REACHED the network"`] : []),
       'setsid sleep 31337 >/dev/null 2>&1 < /dev/null &',
       'nohup sleep 31338 >/dev/null 2>&1 < /dev/null &',
       'echo started the leftovers',
@@ -122,7 +158,13 @@ describe('with bubblewrap (the default)', () => {
     expect(output).not.toContain('LEAK')
     for (const secret of [SERVER_KEY, 'VICTIM-SECRET', 'OLD-SECRET', 'DATADIR-MARKER', stack.database.url]) expect(output).not.toContain(secret)
     for (const path of [join(dataDir, 'pwned'), join(ROOT_DIR, 'pwned'), '/usr/pwned']) expect(await exists(path), path).toBe(false)
-    // the agent's work itself goes on: it completes its task in its workspace
+    expect(local.connections(), 'connections that reached the host’s loopback').toBe(0)
+    local.server.close()
+    if (outside) {
+      expect(output, 'the NAT’ed network reaches beyond the sandbox').toContain('REACHED the network')
+      outside.server.close()
+    }
+    // the agent's work itself goes on: its worker, confined as it is, delivers its events and completes the task
     expect((await waitForStatus(attacker, specId, ['completed', 'failed', 'cancelled'])).status).toBe('completed')
 
     // what the command left in the background (setsid, nohup) is gone, and so is the finished sandbox's workspace

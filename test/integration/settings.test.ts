@@ -41,6 +41,20 @@ describe('start-up failures name the setting in one line', () => {
     expect(stderr.trim()).toMatch(new RegExp(`^omoi: invalid setting OMOI_DATA_DIR: ${scratch}/file/data is not writable \\(ENOTDIR`))
   })
 
+  it('a sandbox network that cannot be had here, or has nothing to apply to', async () => {
+    const scratch = await tempDir('settings')
+    // a slirp4netns that cannot connect anything, first on PATH, as on a machine without /dev/net/tun
+    await writeFile(join(scratch, 'slirp4netns'), '#!/bin/sh\necho "open(/dev/net/tun): No such device" >&2\nexit 1\n', { mode: 0o755 })
+    const nat = await startFails({ OMOI_SANDBOX_NETWORK: 'nat', OMOI_DATA_DIR: join(scratch, 'data'), PATH: `${scratch}:${process.env.PATH}` })
+    expect(nat.code).toBe(1)
+    expect(nat.stderr.trim().split('\n')).toHaveLength(1)
+    expect(nat.stderr).toMatch(/^omoi: could not start: OMOI_SANDBOX_NETWORK=nat cannot be had here: slirp4netns exited \(1\) .*No such device; or set OMOI_SANDBOX_NETWORK=none\n$/)
+
+    const unconfined = await startFails({ OMOI_SANDBOX_NETWORK: 'none', OMOI_SANDBOX_ISOLATION: 'none' })
+    expect(unconfined.code).toBe(1)
+    expect(unconfined.stderr).toMatch(/^omoi: invalid setting OMOI_SANDBOX_NETWORK: it applies to local sandboxes in bubblewrap only/)
+  })
+
   it('a HOST this machine cannot listen on', async () => {
     const database = await freshDatabase()
     try {

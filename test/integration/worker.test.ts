@@ -1,13 +1,12 @@
 import { execFile } from 'node:child_process'
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildWorker } from '../../scripts/build-worker.ts'
-import { probeBwrap } from '../../src/sandbox/bwrap.ts'
+import { probeBwrap } from '../../src/sandbox/probe.ts'
 import { createLocalProvider, ensureProjectRepo } from '../../src/sandbox/local.ts'
 import type { SandboxHandle, SandboxProvider } from '../../src/sandbox/provider.ts'
 import type { Assignment } from '../../src/schemas/assignment.ts'
@@ -15,6 +14,7 @@ import type { AgentEvent, InjectedMessage, ResultVerdict, SandboxResult } from '
 import { phaseSubmitTool, taskSubmitTool, WORKSPACE_TOOLS } from '../../src/schemas/tools.ts'
 import { startFakeModel, type FakeModel } from '../support/fake-model.ts'
 import { goodExploration, goodRequirements, goodTasks } from '../support/fixtures.ts'
+import { startSandboxSocket, type SandboxSocket } from '../support/sandbox-socket.ts'
 import { waitFor } from '../support/wait.ts'
 
 const exec = promisify(execFile)
@@ -29,7 +29,7 @@ async function startFakeApi(assignment: Assignment) {
   const verdicts = new Map<string, ResultVerdict>()
   const messages: InjectedMessage[] = []
   let ended = false
-  const server = createServer(async (req, res) => {
+  const handler = async (req: IncomingMessage, res: ServerResponse) => {
     const send = (status: number, body: unknown) =>
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
     if (ended || req.headers.authorization !== `Bearer ${TOKEN}`) return send(401, { error: { code: 'unauthenticated' } })
@@ -57,16 +57,14 @@ async function startFakeApi(assignment: Assignment) {
       return send(200, verdicts.get(result.id))
     }
     send(404, { error: { code: 'not_found' } })
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  }
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1`,
+    handler: (req: IncomingMessage, res: ServerResponse) => void handler(req, res),
     events,
     results,
     types: () => events.map((e) => e.type),
     inject: (text: string) => messages.push({ seq: messages.length + 1, text, by: 'usr_1', created_at: new Date().toISOString() }),
     end: () => void (ended = true),
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   }
 }
 
@@ -95,6 +93,7 @@ let dataDir: string
 let origin: string
 let model: FakeModel
 let provider: SandboxProvider
+let socket: SandboxSocket
 let runs = 0
 const cleanups: (() => Promise<void>)[] = []
 
@@ -102,28 +101,33 @@ beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'omoi-worker-'))
   ;[origin, model] = await Promise.all([ensureProjectRepo(dataDir, 'prj_test', 'main'), startFakeModel()])
   provider = createLocalProvider({ dataDir, workerPath: await buildWorker(), isolation: await probeBwrap() })
+  socket = await startSandboxSocket(dataDir, model.url)
 })
 
 afterAll(async () => {
   for (const cleanup of cleanups) await cleanup()
+  await socket.close()
   await model.close()
   await rm(dataDir, { recursive: true, force: true })
 })
 
-/** Starts the bundled worker through the local provider against a fresh fake API; the API key names the run. */
+/**
+ * Starts the bundled worker through the local provider against a fresh fake API, which it reaches (and the fake model
+ * through it) over the sandbox socket, as a bubblewrap sandbox reaches the server; the API key names the run.
+ */
 async function launch(kind: 'phase' | 'task', options: { apiKey?: string; mergeBranches?: string[] } = {}) {
   const id = `sbx_test${++runs}`
   const apiKey = options.apiKey ?? `key-${id}`
   const api = await startFakeApi(assignmentFor(kind, id))
-  cleanups.push(api.close)
+  socket.serve(id, api.handler)
   const env = {
     OMOI_SANDBOX_ID: id,
     OMOI_SANDBOX_TOKEN: TOKEN,
-    OMOI_CALLBACK_URL: api.url,
+    OMOI_CALLBACK_URL: socket.callbackUrl,
     SPEC_ID: 'spec_x',
     ...(kind === 'phase' ? { SPEC_PHASE: 'explore' } : { TASK_ID: 'TSK-001' }),
     ANTHROPIC_API_KEY: apiKey,
-    ANTHROPIC_BASE_URL: model.url,
+    ANTHROPIC_BASE_URL: socket.modelUrl(id),
     OMOI_MODEL: 'claude-test',
     OMOI_HEARTBEAT_MS: '200',
     OMOI_POLL_MS: '50',

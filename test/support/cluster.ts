@@ -21,7 +21,9 @@ export interface ClusterNode {
 /**
  * N server processes on one PostgreSQL with OMOI_CLUSTER=postgres behind one URL: a tiny round-robin HTTP proxy that
  * skips nodes a test has stopped and retries another node when one refuses the connection (as a load balancer's
- * health checks would). Sandboxes call back on the proxy's URL (OMOI_PUBLIC_URL), whichever node launched them.
+ * health checks would). Sandboxes call back on the proxy's URL (OMOI_PUBLIC_URL), whichever node launched them: so
+ * they run unconfined unless a test says otherwise (a bubblewrap sandbox calls back on a socket of its node's data
+ * directory, which the other nodes, each with a data directory of its own, do not serve).
  */
 /** How long the proxy waits for a node's answer before it answers 504 itself (unless a test sets its own). */
 const UPSTREAM_TIMEOUT_MS = 15_000
@@ -54,6 +56,7 @@ export class TestCluster {
     const port = known?.port ?? (await freePort())
     const dataDir = known?.dataDir ?? (await mkdtemp(join(tmpdir(), `omoi-${id}-`)))
     const process = await startChildServer({
+      OMOI_SANDBOX_ISOLATION: 'none',
       ...this.env,
       PORT: String(port),
       HOST: '127.0.0.1',

@@ -3,7 +3,7 @@ import { createServer } from 'node:net'
 import type { Database } from '../../src/db/connect.ts'
 import type { SandboxRow } from '../../src/db/sandboxes.ts'
 import type { Api } from './api.ts'
-import { startCallbackTap, type CallbackTap } from './callback-tap.ts'
+import { callbackTap, type CallbackTap } from './callback-tap.ts'
 import { freshDatabase } from './db.ts'
 import { startFakeModel, type FakeModel, type FakeModelOptions } from './fake-model.ts'
 import { startModelGate, type ModelGate } from './model-gate.ts'
@@ -24,7 +24,7 @@ export interface Stack {
   port: number
   env: Record<string, string>
   server: TestServer
-  /** With `{tap: true}`: the proxy sandboxes call back through, which notes their tokens. */
+  /** With `{tap: true}`: the proxy on the sandbox socket that sandboxes call back through, which notes their tokens. */
   tap: CallbackTap | undefined
   /**
    * Graceful close, then a new server on the same port, database and data directory. `between` runs while no server
@@ -54,12 +54,11 @@ export async function startStack(
   const database = await freshDatabase()
   const dataDir = await tempDir('data')
   const port = await freePort()
-  const tap = extras.tap ? await startCallbackTap(port) : undefined
+  const tap = extras.tap ? callbackTap(dataDir) : undefined
   const base = {
     ANTHROPIC_API_KEY: 'test-key',
     ANTHROPIC_BASE_URL: gate.url,
     PORT: String(port),
-    ...(tap ? { OMOI_PUBLIC_URL: tap.url } : {}),
     ...env,
   }
   const stack: Stack = {
@@ -72,21 +71,24 @@ export async function startStack(
     tap,
     server: await startTestServer(base, { database, dataDir }),
     async restart(more = {}, between) {
+      await tap?.detach()
       await stack.server.close()
       await between?.()
       stack.server = await startTestServer({ ...base, ...more }, { database, dataDir })
+      await tap?.attach()
       return stack.server
     },
     async stop() {
+      await tap?.detach().catch(() => {})
       await stack.server.close().catch(() => {})
       await killWorkersUnder(dataDir)
-      await tap?.close()
       await gate.close()
       await model.close()
       await database.close()
       await removeTempDir(dataDir)
     },
   }
+  await tap?.attach()
   return stack
 }
 

@@ -1,10 +1,9 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { buildWorker } from '../../scripts/build-worker.ts'
-import { probeBwrap } from '../../src/sandbox/bwrap.ts'
+import { probeBwrap } from '../../src/sandbox/probe.ts'
 import { createLocalProvider, ensureProjectRepo } from '../../src/sandbox/local.ts'
 import type { SandboxHandle, SandboxProvider } from '../../src/sandbox/provider.ts'
 import type { Assignment } from '../../src/schemas/assignment.ts'
@@ -12,11 +11,12 @@ import type { AgentEvent, ResultVerdict, SandboxResult } from '../../src/schemas
 import { phaseSubmitTool, WORKSPACE_TOOLS } from '../../src/schemas/tools.ts'
 import { startFakeModel, type CapturedRequest, type FakeModelOptions, type Scripted } from './fake-model.ts'
 import { goodExploration } from './fixtures.ts'
+import { startSandboxSocket } from './sandbox-socket.ts'
 import { waitFor } from './wait.ts'
 
 /**
  * The real bundled worker, started by the local provider, against an in-memory sandbox API (CONTRACT §7) and the fake
- * model. `verdict` decides each submission; `endOnAccept` ends the sandbox (401 on every call but late events) the
+ * model, both reached over the sandbox socket as a bubblewrap sandbox reaches the server. `verdict` decides each submission; `endOnAccept` ends the sandbox (401 on every call but late events) the
  * moment a submission is accepted, as the server does. With `viaProxy` the worker calls the model with its sandbox
  * token as the key, as it does through the server's proxy.
  */
@@ -35,7 +35,7 @@ async function startSandboxApi(assignment: Assignment, token: string, options: S
   const verdicts = new Map<string, ResultVerdict>()
   let endedAt: number | null = null
   const grace = options.graceMs ?? 15_000
-  const server = createServer(async (req, res) => {
+  const handler = async (req: IncomingMessage, res: ServerResponse) => {
     const send = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
     const chunks: Buffer[] = []
     for await (const chunk of req) chunks.push(chunk as Buffer)
@@ -68,16 +68,14 @@ async function startSandboxApi(assignment: Assignment, token: string, options: S
       return send(200, verdicts.get(result.id))
     }
     send(404, { error: { code: 'not_found' } })
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  }
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1`,
+    handler: (req: IncomingMessage, res: ServerResponse) => void handler(req, res),
     events,
     results,
     types: () => events.map((e) => e.type),
     of: (type: string) => events.filter((e) => e.type === type),
     end: () => void (endedAt = Date.now()),
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   }
 }
 
@@ -105,6 +103,7 @@ export async function startWorkerHarness(modelOptions: FakeModelOptions = {}) {
   const dataDir = await mkdtemp(join(tmpdir(), 'omoi-worker-model-'))
   const [origin, model] = await Promise.all([ensureProjectRepo(dataDir, 'prj_test', 'main'), startFakeModel(modelOptions)])
   const provider: SandboxProvider = createLocalProvider({ dataDir, workerPath: await buildWorker(), isolation: await probeBwrap() })
+  const socket = await startSandboxSocket(dataDir, model.url)
   const cleanups: (() => Promise<void>)[] = []
   const scripts = new Map<string, (r: CapturedRequest) => Scripted | undefined>()
   model.setScenario({ script: (r) => scripts.get(r.apiKey)?.(r) })
@@ -124,16 +123,16 @@ export async function startWorkerHarness(modelOptions: FakeModelOptions = {}) {
     const apiKey = options.viaProxy ? token : `key-${id}`
     if (options.script) scripts.set(apiKey, options.script)
     const api = await startSandboxApi(explorePhase(id, options.limits), token, options)
-    cleanups.push(api.close)
+    socket.serve(id, api.handler)
     const env = {
       OMOI_SANDBOX_ID: id,
       OMOI_SANDBOX_TOKEN: token,
-      OMOI_CALLBACK_URL: api.url,
+      OMOI_CALLBACK_URL: socket.callbackUrl,
       SPEC_ID: 'spec_x',
       SPEC_PHASE: 'explore',
       // through the server's proxy the model sees the sandbox token as its key
       ...(options.viaProxy ? {} : { ANTHROPIC_API_KEY: apiKey }),
-      ANTHROPIC_BASE_URL: model.url,
+      ANTHROPIC_BASE_URL: socket.modelUrl(id),
       OMOI_MODEL: 'claude-test',
       OMOI_HEARTBEAT_MS: '200',
       OMOI_POLL_MS: '50',
@@ -160,6 +159,7 @@ export async function startWorkerHarness(modelOptions: FakeModelOptions = {}) {
     exited,
     async close() {
       for (const cleanup of cleanups) await cleanup()
+      await socket.close()
       await model.close()
       await rm(dataDir, { recursive: true, force: true })
     },

@@ -66,11 +66,21 @@ describe('config', () => {
 
   it('confines local sandboxes with bubblewrap and local repositories to the data directory, unless told otherwise', () => {
     const c = loadConfig({ OMOI_DATA_DIR: '/srv/omoi' })
-    expect(c.sandbox).toEqual({ kind: 'local', isolation: 'bwrap' })
+    expect(c.sandbox).toEqual({ kind: 'local', isolation: 'bwrap', network: undefined })
     expect(c.repoRoots).toEqual(['/srv/omoi'])
     const d = loadConfig({ OMOI_DATA_DIR: '/srv/omoi', OMOI_SANDBOX_ISOLATION: 'none', OMOI_REPO_ROOTS: '/srv/git::/home/x/../code/' })
-    expect(d.sandbox).toEqual({ kind: 'local', isolation: 'none' })
+    expect(d.sandbox).toEqual({ kind: 'local', isolation: 'none', network: undefined })
     expect(d.repoRoots).toEqual(['/srv/git', '/home/code'])
+  })
+
+  it('reads the network of bubblewrap sandboxes, and refuses it where there is none to choose', () => {
+    expect(loadConfig({ OMOI_SANDBOX_NETWORK: 'nat' }).sandbox).toMatchObject({ kind: 'local', network: 'nat' })
+    expect(loadConfig({ OMOI_SANDBOX_NETWORK: 'none' }).sandbox).toMatchObject({ kind: 'local', network: 'none' })
+    expect(loadConfig({ OMOI_SANDBOX_NETWORK: '' }).sandbox).toMatchObject({ kind: 'local', network: undefined })
+    expect(() => loadConfig({ OMOI_SANDBOX_NETWORK: 'host' })).toThrow('invalid setting OMOI_SANDBOX_NETWORK: OMOI_SANDBOX_NETWORK must be "nat", "none" or unset')
+    for (const env of [{ OMOI_SANDBOX_ISOLATION: 'none' }, { OMOI_SANDBOX: 'daytona', DAYTONA_API_KEY: 'k' }]) {
+      expect(() => loadConfig({ ...env, OMOI_SANDBOX_NETWORK: 'none' })).toThrow(/^invalid setting OMOI_SANDBOX_NETWORK: it applies to local sandboxes in bubblewrap only/)
+    }
   })
 
   it('reads the forge', () => {

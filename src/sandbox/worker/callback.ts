@@ -43,10 +43,12 @@ export class CallbackClient {
   private deadline = Date.now() + DEADLINE_BEFORE_ASSIGNMENT_MS
   private readonly base: string
 
+  /** `fetch` reaches the server (src/sandbox/worker/transport.ts). */
   constructor(
     baseUrl: string,
     sandboxId: string,
     private readonly token: string,
+    private readonly fetch: typeof globalThis.fetch = globalThis.fetch,
   ) {
     this.base = `${baseUrl.replace(/\/+$/, '')}/sandboxes/${encodeURIComponent(sandboxId)}`
   }
@@ -84,7 +86,7 @@ export class CallbackClient {
     for (let attempt = 0; ; attempt++) {
       let problem: string
       try {
-        const response = await fetch(this.base + path, { ...init, signal: AbortSignal.timeout(60_000) })
+        const response = await this.fetch(this.base + path, { ...init, signal: AbortSignal.timeout(60_000) })
         if (response.ok) return (await response.json()) as T
         if (response.status === 401) throw new SandboxEndedError()
         const text = head(await response.text(), 500)

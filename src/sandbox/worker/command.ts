@@ -12,9 +12,13 @@ const HIDDEN_ENV = ['OMOI_SANDBOX_TOKEN', 'ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_T
 /**
  * With OMOI_COMMAND_SANDBOX=bwrap (set by the local provider when the worker itself runs in bubblewrap) each command
  * runs in a nested sandbox: its own PID namespace, so the worker process (and what it holds) is out of sight, and an
- * empty /proc (the kernel refuses a fresh proc mount there). Whatever the command leaves behind ends with it.
+ * empty /proc (the kernel refuses a fresh proc mount there); `hidden` directories are empty there (the servers'
+ * sockets: a command has nothing to say to the server). It shares the worker's network namespace, so it reaches what
+ * the worker does. Whatever the command leaves behind ends with it. The arguments end with `--`, before the command.
  */
-export const NESTED_SANDBOX_ARGS = ['--unshare-pid', '--unshare-ipc', '--die-with-parent', '--dev-bind', '/', '/', '--tmpfs', '/proc', '--']
+export function nestedSandboxArgs(hidden: string[]): string[] {
+  return ['--unshare-pid', '--unshare-ipc', '--die-with-parent', '--dev-bind', '/', '/', '--tmpfs', '/proc', ...hidden.flatMap((dir) => ['--tmpfs', dir]), '--']
+}
 
 /** Process groups started by commands; kept until the worker exits, as a command may leave a server running. */
 const groups = new Set<number>()
@@ -49,7 +53,8 @@ export function runCommand(cwd: string, command: string, timeoutS = DEFAULT_TIME
   const env = { ...process.env }
   for (const name of HIDDEN_ENV) delete env[name]
   return new Promise((resolve, reject) => {
-    const [file, args] = env.OMOI_COMMAND_SANDBOX === 'bwrap' ? ['bwrap', [...NESTED_SANDBOX_ARGS, 'bash', '-lc', command]] : ['bash', ['-lc', command]]
+    const hidden = env.OMOI_CALLBACK_SOCKET_DIR ? [env.OMOI_CALLBACK_SOCKET_DIR] : []
+    const [file, args] = env.OMOI_COMMAND_SANDBOX === 'bwrap' ? ['bwrap', [...nestedSandboxArgs(hidden), 'bash', '-lc', command]] : ['bash', ['-lc', command]]
     const child = spawn(file, args, { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
     let output = ''
     let timedOut = false

@@ -13,6 +13,7 @@ import { Inbox } from './inbox.ts'
 import { errorMessage, log } from './log.ts'
 import { takeSandboxToken } from './token.ts'
 import { openWorkspace } from './tools.ts'
+import { serverFetch } from './transport.ts'
 
 const REQUIRED_ENV = ['OMOI_SANDBOX_ID', 'OMOI_CALLBACK_URL'] as const
 /** The longest the last flush may hold the exit. */
@@ -36,6 +37,7 @@ function readEnv() {
     sandboxId: env.OMOI_SANDBOX_ID,
     token: token!,
     callbackUrl: env.OMOI_CALLBACK_URL,
+    callbackSocketDir: env.OMOI_CALLBACK_SOCKET_DIR || undefined,
     // the server's model proxy takes the sandbox token as its key; a direct ANTHROPIC_API_KEY still works
     apiKey: env.ANTHROPIC_API_KEY || token!,
     viaProxy: !env.ANTHROPIC_API_KEY,
@@ -52,7 +54,8 @@ function exit(code: number): never {
 }
 
 const env = readEnv()
-const client = new CallbackClient(env.callbackUrl, env.sandboxId, env.token)
+const toServer = serverFetch(env.callbackUrl, env.callbackSocketDir)
+const client = new CallbackClient(env.callbackUrl, env.sandboxId, env.token, toServer)
 const events = new EventQueue(client, onBackgroundError)
 /** Aborted once the server has ended this sandbox: the model call in flight and any command are dropped. */
 const ended = new AbortController()
@@ -101,7 +104,7 @@ async function work(): Promise<void> {
     await runAgent({
       assignment,
       // retries are the agent's own (each wait is announced as agent.waiting), so the SDK makes none
-      model: new Anthropic({ apiKey: env.apiKey, baseURL: env.baseUrl, maxRetries: 0 }),
+      model: new Anthropic({ apiKey: env.apiKey, baseURL: env.baseUrl, maxRetries: 0, fetch: toServer }),
       modelName: env.model ?? assignment.model,
       limits: assignment.model_limits ?? UNKNOWN_LIMITS,
       viaProxy: env.viaProxy,
