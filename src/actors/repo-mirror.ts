@@ -1,5 +1,6 @@
 import { mkdir, rm, stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
+import { withMachineLock } from '../machine-lock.ts'
 import { git } from './delivery-git.ts'
 
 /**
@@ -11,19 +12,23 @@ const syncing = new Map<string, Promise<void>>()
 
 export const mirrorPath = (dataDir: string, projectId: string) => join(resolve(dataDir), 'mirrors', `${projectId}.git`)
 
-/** Clones the mirror once, then fetches every ref; calls for one mirror run one after the other. */
+/** Clones the mirror once, then fetches every ref; calls for one mirror run one after the other, in this process */
 export function syncMirror(dataDir: string, projectId: string, url: string, token?: string): Promise<void> {
   const path = mirrorPath(dataDir, projectId)
   const previous = syncing.get(path) ?? Promise.resolve()
-  const next = previous.catch(() => {}).then(async () => {
-    if (!(await stat(join(path, 'HEAD')).then(() => true, () => false))) {
-      await rm(path, { recursive: true, force: true })
-      await mkdir(join(path, '..'), { recursive: true })
-      await git(join(path, '..'), ['clone', '-q', '--mirror', '--', url, path], { token })
-    } else {
-      await git(path, ['fetch', '-q', '--prune', 'origin'], { token })
-    }
-  })
+  // and across the processes sharing the data directory (a cluster's nodes on one machine): two fetches into one
+  // repository fail on each other's ref locks, and a clone would remove the other's half-made one
+  const next = previous.catch(() => {}).then(() =>
+    withMachineLock(`mirror:${path}`, async () => {
+      if (!(await stat(join(path, 'HEAD')).then(() => true, () => false))) {
+        await rm(path, { recursive: true, force: true })
+        await mkdir(join(path, '..'), { recursive: true })
+        await git(join(path, '..'), ['clone', '-q', '--mirror', '--', url, path], { token })
+      } else {
+        await git(path, ['fetch', '-q', '--prune', 'origin'], { token })
+      }
+    }),
+  )
   syncing.set(path, next)
   void next.finally(() => syncing.get(path) === next && syncing.delete(path)).catch(() => {})
   return next
