@@ -97,6 +97,8 @@ export class SandboxApi {
 
   async assignmentHere(row: SandboxRow): Promise<Assignment> {
     await this.ensureLive(row.spec_id)
+    // the answer is drawn from this node's copy alone: a stale one (its lease taken over) hands the call to the owner
+    await this.host.confirmClaim(row.spec_id)
     const spec = (await findSpec(this.sql, row.spec_id))!
     const ctx = this.host.context(spec.id)
     if (!ctx) throw notRunningHere()
@@ -254,6 +256,7 @@ export class SandboxApi {
     await this.ensureLive(over.specId)
     const event = { type: 'BUDGET_EXCEEDED' as const, cost_usd: over.cost_usd, budget_usd: over.budget_usd }
     if (this.host.can(over.specId, event)) await this.host.send(over.specId, event)
+    else await this.host.confirmClaim(over.specId) // not skipped for good because a stale copy could not take it
   }
 
   /** Refuses a model call (402) once the spec's budget is spent: the proxy asks before it forwards anything. */
