@@ -161,7 +161,8 @@ export async function startServer(config: Config, options: { database?: Database
   const reconcileNow = (when: string) =>
     reconcile(sql, host, provider).catch((err: unknown) => log.warn('could not reconcile rows with the actors', { when, err }))
   await reconcileNow('boot')
-  const offDatabaseBack = onDatabaseBack(() => void reconcileNow('after a database outage'))
+  // a node cut off past its leases still holds copies another node has taken over: they go before reconcile judges by them
+  const offDatabaseBack = onDatabaseBack(() => void host.renew().then(() => reconcileNow('after a database outage')))
   const vacuum = database.embedded ? startEmbeddedVacuum(database.sql) : null
 
   let closing: Promise<void> | undefined
@@ -169,13 +170,14 @@ export async function startServer(config: Config, options: { database?: Database
     (closing ??= (async () => {
       stopping.abort()
       offDatabaseBack()
+      const vacuumStopped = vacuum?.stop() // no round starts during the shutdown; one in progress ends before the close
       const stopped = Promise.all([http, ...(sandboxHttp ? [sandboxHttp] : [])].map(stopServing))
       await sockets.close()
       await stopped
       await host.shutdown()
       await stops.drain()
       await provider.close()
-      await vacuum?.stop()
+      await vacuumStopped
       if (!options.database) await database.close()
     })())
 

@@ -130,9 +130,11 @@ export class SpecHost implements SpecHostView {
 
   /**
    * Renews the leases of the running actors; an actor whose lease another node took (this process was paused or cut
-   * off past the lease) stops here at once. Then claims the specs of dead nodes.
+   * off past the lease) stops here at once. Then claims the specs of dead nodes. Runs every RENEW_MS, and before
+   * anything judges the world by this node's copies after the database was away (src/server.ts, reconcile). Never
+   * throws: a failed renewal is logged and the next one tries again.
    */
-  private async renew(): Promise<void> {
+  async renew(): Promise<void> {
     if (this.stopping) return
     try {
       const copies = new Map(this.live)

@@ -8,15 +8,21 @@ export const EMBEDDED_VACUUM_EVERY_MS = 60_000
 
 /**
  * The tables of the public schema that autovacuum would take now, by its default thresholds (PostgreSQL documentation,
- * "The Autovacuum Daemon"): vacuum (and analyze) past 50 + 20 % of the rows dead, analyze alone past 50 + 10 % of them
+ * "Routine Vacuuming" and "The Autovacuum Daemon"): vacuum (and analyze) past 50 + 20 % of the rows dead, past
+ * 1,000 + 20 % of them inserted since the last vacuum (so an append-only log gets its visibility map and frozen rows),
+ * or when its oldest transaction id is older than `autovacuum_freeze_max_age`; analyze alone past 50 + 10 % of the rows
  * changed since the last analyze. Dead rows of a table's TOAST table (where a snapshot of tens of kB lives) count for
- * the table: vacuuming the table vacuums it. Statistics reach these views a moment after a transaction ends.
+ * the table: vacuuming the table vacuums it. `name` is the table as SQL names it (quoted where needed). Statistics
+ * reach these views a moment after a transaction ends.
  */
 async function tablesDue(sql: Sql): Promise<{ name: string; vacuum: boolean }[]> {
   return sql<{ name: string; vacuum: boolean }[]>`
     select name, vacuum from (
-      select c.relname as name,
-        (s.n_dead_tup > 50 + 0.2 * s.n_live_tup or coalesce(t.n_dead_tup > 50 + 0.2 * t.n_live_tup, false)) as vacuum,
+      select c.oid::regclass::text as name,
+        (s.n_dead_tup > 50 + 0.2 * s.n_live_tup
+          or coalesce(t.n_dead_tup > 50 + 0.2 * t.n_live_tup, false)
+          or s.n_ins_since_vacuum > 1000 + 0.2 * s.n_live_tup
+          or age(c.relfrozenxid) > current_setting('autovacuum_freeze_max_age')::int8) as vacuum,
         s.n_mod_since_analyze > 50 + 0.1 * s.n_live_tup as stale
       from pg_class c
       join pg_namespace n on n.oid = c.relnamespace
@@ -27,10 +33,17 @@ async function tablesDue(sql: Sql): Promise<{ name: string; vacuum: boolean }[]>
     order by name`
 }
 
-/** One round: `VACUUM (ANALYZE)` on each table with dead rows due, `ANALYZE` on each only changed. Answers the tables taken. */
+/**
+ * One round: `VACUUM (ANALYZE)` on each table due for a vacuum, `ANALYZE` on each only changed, and a vacuum of the
+ * whole database (the system catalogs too) once its oldest transaction id is older than `autovacuum_freeze_max_age`,
+ * as autovacuum forces against transaction-id wraparound. Answers the tables taken.
+ */
 export async function vacuumDueTables(sql: Sql): Promise<string[]> {
   const due = await tablesDue(sql)
-  for (const { name, vacuum } of due) await sql.unsafe(`${vacuum ? 'vacuum (analyze)' : 'analyze'} "${name.replaceAll('"', '""')}"`)
+  for (const { name, vacuum } of due) await sql.unsafe(`${vacuum ? 'vacuum (analyze)' : 'analyze'} ${name}`)
+  const [db] = await sql<{ old: boolean }[]>`
+    select age(datfrozenxid) > current_setting('autovacuum_freeze_max_age')::int8 as old from pg_database where datname = current_database()`
+  if (db?.old) await sql.unsafe('vacuum')
   return due.map((t) => t.name)
 }
 

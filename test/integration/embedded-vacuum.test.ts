@@ -19,7 +19,10 @@ beforeAll(async () => {
   await sql`insert into specs (id, user_id, title, description) values ('spec_v', 'usr_v', 'Vacuumed', 'a spec with many transitions')`
   await sql`insert into spec_actors (spec_id, snapshot, version, state, owner_node, lease_expires_at, epoch)
     values ('spec_v', '{}', 0, 'active', 'node-v', now() + interval '1 minute', 1)`
-  if (!database.embedded) await sql`alter table spec_actors set (autovacuum_enabled = false, toast.autovacuum_enabled = false)`
+  if (!database.embedded) {
+    await sql`alter table spec_actors set (autovacuum_enabled = false, toast.autovacuum_enabled = false)`
+    await sql`alter table sandbox_events set (autovacuum_enabled = false)`
+  }
 })
 afterAll(() => database?.close())
 
@@ -34,21 +37,21 @@ async function transitions(from: number, count: number): Promise<void> {
 
 const tableBytes = async () => (await database.sql<{ bytes: number }[]>`select pg_total_relation_size('spec_actors')::int8 as bytes`)[0]!.bytes
 
-const vacuumCount = async () =>
-  (await database.sql<{ n: number }[]>`select vacuum_count::int8 as n from pg_stat_all_tables where relname = 'spec_actors' and schemaname = 'public'`)[0]!.n
+const vacuumCount = async (table: string) =>
+  (await database.sql<{ n: number }[]>`select vacuum_count::int8 as n from pg_stat_all_tables where relname = ${table} and schemaname = 'public'`)[0]!.n
 
-/** Rounds until one vacuums spec_actors (its dead rows reach the statistics a moment after the updates). */
-async function vacuumed(): Promise<void> {
-  const before = await vacuumCount()
-  await waitFor(async () => (await vacuumDueTables(database.sql), (await vacuumCount()) > before ? true : null), {
+/** Rounds until one vacuums `table` (what changed reaches the statistics a moment after the transaction). */
+async function vacuumed(table = 'spec_actors'): Promise<void> {
+  const before = await vacuumCount(table)
+  await waitFor(async () => (await vacuumDueTables(database.sql), (await vacuumCount(table)) > before ? true : null), {
     timeoutMs: 20_000,
     intervalMs: 200,
-    what: 'a vacuum round that vacuums spec_actors',
+    what: `a vacuum round that vacuums ${table}`,
   })
 }
 
-describe('vacuum rounds on a spec whose snapshot is rewritten at every transition', () => {
-  it('let the next transitions reuse the space of the old snapshots instead of growing the table again', async () => {
+describe('vacuum rounds of the embedded database', () => {
+  it("let a spec's next transitions reuse the space of its old snapshots instead of growing the table again", async () => {
     await transitions(1, 200)
     await vacuumed()
     const after200 = await tableBytes()
@@ -59,4 +62,10 @@ describe('vacuum rounds on a spec whose snapshot is rewritten at every transitio
     expect(after200).toBeGreaterThan(2_000_000)
     expect(after400 - after200).toBeLessThan(after200 * 0.25)
   }, 120_000)
+
+  it('vacuum an append-only event log once 1,000 + 20 % of its rows came since the last vacuum', async () => {
+    await database.sql`insert into sandbox_events (seq, id, spec_id, type, data, source)
+      select g, gen_random_uuid(), 'spec_v', 'agent.text', jsonb_build_object('text', 'line ' || g), 'agent' from generate_series(1, 1500) g`
+    await vacuumed('sandbox_events')
+  })
 })
