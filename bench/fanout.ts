@@ -16,6 +16,7 @@ import { AGENT_TEXT } from './support/agent-text.ts'
 import { runChild } from './support/child.ts'
 import { freshDatabase } from './support/db.ts'
 import { measureFloor, type Floor } from './support/floor.ts'
+import { getGc } from './support/gc.ts'
 import type { FanoutAnswer, FanoutJob, FanoutPhase, FanoutTarget, GcPauses, PhaseAnswer, TargetAnswer } from './support/fanout-clients.ts'
 import { progress, runIfMain, type BenchResult } from './support/result.ts'
 import { Client, runningSandbox, startRealServer } from './support/server.ts'
@@ -208,6 +209,9 @@ async function deliveryCost(
   }
 }
 
+/** The servers' process collects before each measured crowd, as the viewers' does (fanout-clients.ts `collectBoth`). */
+const collectServers = getGc()
+
 /** Runs the viewers' process; the servers live in this process, whose event loop and CPU are watched per phase. */
 async function runViewers(
   job: FanoutJob,
@@ -229,7 +233,7 @@ async function runViewers(
     onMessage: (m) => {
       const { msg, mark } = m as { msg: string; mark?: string }
       if (mark === 'collect') {
-        ;(globalThis as { gc?: (options: { type: 'major' }) => void }).gc?.({ type: 'major' })
+        collectServers({ type: 'major' })
         return void child.send('collected')
       }
       progress(msg)

@@ -1,5 +1,3 @@
-import { setFlagsFromString } from 'node:v8'
-import { runInNewContext } from 'node:vm'
 import { describeSnapshot } from '../src/actors/describe.ts'
 import { SpecHost } from '../src/actors/host.ts'
 import type { SpecContext } from '../src/actors/machine-types.ts'
@@ -7,6 +5,7 @@ import { claimActors } from '../src/db/actors.ts'
 import { connectUrl, type Sql } from '../src/db/connect.ts'
 import { findSpec } from '../src/db/specs.ts'
 import { freshDatabase } from './support/db.ts'
+import { getGc } from './support/gc.ts'
 import { progress, runIfMain, type BenchResult } from './support/result.ts'
 import { awaitingApprovalSnapshot, BENCH_SETTINGS, idleOnlyMachine } from './support/spec-fixtures.ts'
 import { fmt, loadNote, median } from './support/stats.ts'
@@ -25,14 +24,6 @@ const TEMPLATE_ID = 'spec_template_000000000000000'
 const BOOTS = 3
 
 process.env.OMOI_LOG_LEVEL ??= 'warn'
-
-/** global.gc: exposed by bench/run.ts (--expose-gc), or switched on here when this file runs on its own. */
-function getGc(): () => void {
-  const g = (globalThis as { gc?: () => void }).gc
-  if (g) return g
-  setFlagsFromString('--expose-gc')
-  return runInNewContext('gc') as () => void
-}
 
 async function settledHeap(gc: () => void): Promise<number> {
   for (let i = 0; i < 3; i++) {
