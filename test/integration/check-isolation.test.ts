@@ -1,6 +1,4 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises'
-import { createServer, type Server } from 'node:net'
-import { networkInterfaces } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildWorker } from '../../scripts/build-worker.ts'
@@ -8,6 +6,7 @@ import { probeBwrap } from '../../src/sandbox/probe.ts'
 import { createLocalProvider } from '../../src/sandbox/local.ts'
 import { SandboxError, type CheckRun, type SandboxHandle, type SandboxProvider } from '../../src/sandbox/provider.ts'
 import { CHECK_OUTPUT_CAP } from '../../src/schemas/task-report.ts'
+import { connects, countingListener as listener, hostAddress } from '../support/net-probe.ts'
 import { git, makeRepo } from '../support/repo.ts'
 import { tempDir } from '../support/temp.ts'
 
@@ -117,25 +116,6 @@ describe('the check on the spec branch, in a local check sandbox', () => {
     expect(await readFile(join(secrets, 'token'), 'utf8')).toBe('do not read me')
   })
 })
-
-/** A TCP listener on `host` that counts who reached it. */
-async function listener(host: string): Promise<{ server: Server; port: number; connections: () => number }> {
-  let connections = 0
-  const server = createServer((socket) => {
-    connections++
-    socket.destroy()
-  })
-  await new Promise<void>((resolve) => server.listen(0, host, resolve))
-  return { server, port: (server.address() as { port: number }).port, connections: () => connections }
-}
-
-/** A check that passes when it connects to host:port within 5 s. */
-const connects = (host: string, port: number) => `timeout 5 bash -c "echo > /dev/tcp/${host}/${port}"`
-
-/** An IPv4 address of this machine that is not loopback, if it has one. */
-const hostAddress = Object.values(networkInterfaces())
-  .flat()
-  .find((a) => a && a.family === 'IPv4' && !a.internal)?.address
 
 describe('the network of a check sandbox', () => {
   it('reaches nothing listening on the host’s loopback, not even through the NAT’s gateway, whatever its network', async () => {

@@ -1,6 +1,4 @@
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises'
-import { createServer, type Server } from 'node:net'
-import { networkInterfaces } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { probeBwrap } from '../../src/sandbox/probe.ts'
@@ -8,6 +6,7 @@ import { ROOT_DIR } from '../../src/server.ts'
 import { asUser, type Api } from '../support/api.ts'
 import { forSpec, type SeenRequest } from '../support/model-gate.ts'
 import { waitForStatus } from '../support/omoi.ts'
+import { connects, countingListener as listener, hostAddress } from '../support/net-probe.ts'
 import { git, makeRepo } from '../support/repo.ts'
 import { runningSandbox, startStack, type Stack } from '../support/stack.ts'
 import { waitFor } from '../support/wait.ts'
@@ -30,25 +29,6 @@ async function sleepers(seconds: number): Promise<number[]> {
   }
   return found
 }
-
-/** A TCP listener on `host` (loopback: as a database or another service with trust auth would be); counts its callers. */
-async function listener(host: string): Promise<{ server: Server; port: number; connections: () => number }> {
-  let connections = 0
-  const server = createServer((socket) => {
-    connections++
-    socket.destroy()
-  })
-  await new Promise<void>((resolve) => server.listen(0, host, resolve))
-  return { server, port: (server.address() as { port: number }).port, connections: () => connections }
-}
-
-/** An IPv4 address of this machine that is not loopback, if it has one. */
-const hostAddress = Object.values(networkInterfaces())
-  .flat()
-  .find((a) => a && a.family === 'IPv4' && !a.internal)?.address
-
-/** A shell test that connects to host:port within 5 s (bash's /dev/tcp). */
-const connects = (host: string, port: number | string) => `timeout 5 bash -c "echo > /dev/tcp/${host}/${port}"`
 
 /** The output of the task's `run_command`, as the worker handed it back to the model. */
 function commandOutput(request: SeenRequest): string {
