@@ -1,9 +1,11 @@
 import { spawn, type ChildProcess, type IOType } from 'node:child_process'
+import { writeFile } from 'node:fs/promises'
 import type { Socket } from 'node:net'
 import type { Readable, Writable } from 'node:stream'
 import type { BwrapIsolation, NetLayout } from './bwrap.ts'
-import { connectNat, natCommand } from './network.ts'
+import { connectNat, NAT_RESOLV_CONF, natCommand } from './network.ts'
 import { SandboxError } from './provider.ts'
+import { signal } from './signal.ts'
 
 /** The descriptors bwrap is told about: where it reports its sandbox, and (nat) where the command waits. */
 export interface ConfinedFds {
@@ -16,7 +18,7 @@ export interface ConfinedSpawnOptions {
   env: NodeJS.ProcessEnv
   /** The caller's descriptors 0…n-1; bwrap's own come after them. */
   stdio: (IOType | number)[]
-  /** `nat` only: the sandbox's /etc/resolv.conf (NAT_RESOLV_CONF written to a file). */
+  /** A file outside the sandbox that becomes its /etc/resolv.conf with `nat` (written here: NAT_RESOLV_CONF). */
   resolvConf: string
   /** Where slirp4netns writes (a log's fd), when there is one. */
   log: number | 'ignore'
@@ -56,6 +58,7 @@ export async function spawnConfined(
   const first = options.stdio.length
   const nat = isolation.network.kind === 'nat' ? isolation.network : null
   const fds: ConfinedFds = { info: first, net: nat ? { kind: 'nat', resolvConf: options.resolvConf, blockFd: first + 1 } : { kind: 'none' } }
+  if (nat) await writeFile(options.resolvConf, NAT_RESOLV_CONF)
   // info; with nat also the block fd and the end every process of the sandbox holds (slirp4netns's exit fd)
   const ours: IOType[] = nat ? ['pipe', 'pipe', 'pipe'] : ['pipe']
   const [file, argv] = nat ? natCommand(nat, isolation.bwrap, args(fds)) : [isolation.bwrap, args(fds)]
@@ -74,11 +77,7 @@ export async function spawnConfined(
     }
     return { child, namespacePid: pid }
   } catch (err) {
-    try {
-      process.kill(-child.pid, 'SIGKILL')
-    } catch {
-      // already gone
-    }
+    signal(-child.pid, 'SIGKILL')
     throw err
   }
 }

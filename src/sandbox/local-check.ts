@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { CHECK_OUTPUT_CAP } from '../schemas/task-report.ts'
 import type { CheckResult } from '../schemas/task-report.ts'
@@ -8,7 +7,6 @@ import { checkResult } from './worker/check.ts'
 import { killGroup } from './worker/command.ts'
 import { commandArgs, type Isolation } from './bwrap.ts'
 import { spawnConfined } from './confined-spawn.ts'
-import { NAT_RESOLV_CONF } from './network.ts'
 import { SandboxError, SandboxLostError, type CheckRun } from './provider.ts'
 
 /**
@@ -18,13 +16,11 @@ import { SandboxError, SandboxLostError, type CheckRun } from './provider.ts'
 async function startCheck(workspace: string, isolation: Isolation, run: CheckRun, env: NodeJS.ProcessEnv): Promise<ChildProcess> {
   const stdio: ('ignore' | 'pipe')[] = ['ignore', 'pipe', 'pipe']
   if (isolation.kind === 'none') return spawn('bash', ['-lc', run.command], { cwd: workspace, env, detached: true, stdio })
-  const resolvConf = join(dirname(workspace), 'resolv.conf')
-  if (isolation.network.kind === 'nat') await writeFile(resolvConf, NAT_RESOLV_CONF)
   const { child } = await spawnConfined(isolation, run.id, (fds) => commandArgs(isolation, { cwd: workspace, command: run.command, infoFd: fds.info, net: fds.net }), {
     cwd: workspace,
     env,
     stdio,
-    resolvConf,
+    resolvConf: join(dirname(workspace), 'resolv.conf'),
     log: 'ignore',
   })
   return child

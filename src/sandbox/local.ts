@@ -10,8 +10,8 @@ import { bwrapArgs, type Isolation } from './bwrap.ts'
 import { CALLBACK_DIR_INSIDE, callbackDir, SOCKET_CALLBACK_URL } from './callback-socket.ts'
 import { spawnConfined } from './confined-spawn.ts'
 import { runConfinedCheck } from './local-check.ts'
-import { NAT_RESOLV_CONF } from './network.ts'
 import { SandboxError, type SandboxHandle, type SandboxLiveness, type SandboxProvider, type SandboxSpec } from './provider.ts'
+import { signal } from './signal.ts'
 
 const log = logger('omoi:sandbox:local')
 const exec = promisify(execFile)
@@ -77,14 +77,6 @@ async function isOurWorker(pid: number, workerPath: string): Promise<boolean> {
   return cmdline.split('\0').includes(workerPath)
 }
 
-function signal(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(pid, signal)
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err
-  }
-}
-
 /** The process group of `pid` (field 5 of /proc/<pid>/stat), or null once it is gone. */
 async function groupOf(pid: number): Promise<number | null> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '')
@@ -143,8 +135,6 @@ export function createLocalProvider(opts: { dataDir: string; workerPath: string;
     env.OMOI_CALLBACK_SOCKET_DIR = CALLBACK_DIR_INSIDE
     // the server may not have made it yet (a provider used on its own); the server keeps it, sandboxes bind it
     await mkdir(callbackDir(opts.dataDir), { recursive: true, mode: 0o700 })
-    const resolvConf = join(dir, 'resolv.conf')
-    if (isolation.network.kind === 'nat') await writeFile(resolvConf, NAT_RESOLV_CONF)
     // task branches are pushed to the project's repository: a local one must be writable inside
     const writable = spec.repo.url && isAbsolute(spec.repo.url) ? [spec.repo.url] : []
     const layout = { workspace, workerPath, nodePath: process.execPath, writable, userns: isolation.userns, callbackDir: callbackDir(opts.dataDir) }
@@ -152,7 +142,7 @@ export function createLocalProvider(opts: { dataDir: string; workerPath: string;
       cwd: workspace,
       env,
       stdio,
-      resolvConf,
+      resolvConf: join(dir, 'resolv.conf'),
       log: logFd,
     }).catch((err: unknown) => {
       throw err instanceof SandboxError ? new SandboxError(`${err.message}: see its worker.log`) : err

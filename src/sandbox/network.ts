@@ -4,6 +4,7 @@ import type { Socket } from 'node:net'
 import type { Readable, Writable } from 'node:stream'
 import type { SandboxNetwork } from './bwrap.ts'
 import { SandboxError } from './provider.ts'
+import { signal } from './signal.ts'
 
 /**
  * The `nat` network of a local sandbox (OMOI_SANDBOX_NETWORK=nat): bwrap is started inside a network namespace that
@@ -87,7 +88,7 @@ export async function connectNat(nat: Nat, monitorPid: number, ends: NatEnds, sa
       })
     })
   } catch (err) {
-    if (slirp.pid) signalQuietly(slirp.pid)
+    if (slirp.pid) signal(slirp.pid, 'SIGKILL')
     throw err
   } finally {
     ready.destroy()
@@ -95,12 +96,4 @@ export async function connectNat(nat: Nat, monitorPid: number, ends: NatEnds, sa
   }
   // our end closed at once, so the server holds nothing of a sandbox that outlives it
   ends.block.end('1', () => ends.block.destroy())
-}
-
-function signalQuietly(pid: number): void {
-  try {
-    process.kill(pid, 'SIGKILL')
-  } catch {
-    // already gone
-  }
 }

@@ -1,12 +1,11 @@
 import { execFile } from 'node:child_process'
 import { closeSync, openSync } from 'node:fs'
-import { access, constants, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { access, constants, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { commandArgs, ownNamespaces, PRIVATE_MOUNTS, systemMounts, type BwrapIsolation, type SandboxNetwork } from './bwrap.ts'
 import { spawnConfined } from './confined-spawn.ts'
-import { NAT_RESOLV_CONF } from './network.ts'
 import { nestedSandboxArgs } from './worker/command.ts'
 
 const exec = promisify(execFile)
@@ -80,7 +79,6 @@ async function tryNat(isolation: BwrapIsolation): Promise<string | null> {
   const logFd = openSync(slirpLog, 'a')
   try {
     await mkdir(work)
-    await writeFile(join(dir, 'resolv.conf'), NAT_RESOLV_CONF)
     const command = 'grep -q tap0 /proc/net/dev'
     const { child } = await spawnConfined(isolation, 'probe', (fds) => commandArgs(isolation, { cwd: work, command, infoFd: fds.info, net: fds.net }), {
       cwd: work,
