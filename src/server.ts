@@ -159,7 +159,10 @@ export async function startServer(config: Config, options: { database?: Database
   log.info('listening', { url, sandboxSocket, node: config.nodeId, embedded: database.embedded, sandbox: provider.name })
   await host.boot()
   const reconcileNow = (when: string) =>
-    reconcile(sql, host, provider).catch((err: unknown) => log.warn('could not reconcile rows with the actors', { when, err }))
+    reconcile(sql, host, provider).then(
+      ({ sandboxesEnded }) => log.info('reconciled rows with the actors', { when, sandboxes_ended: sandboxesEnded }),
+      (err: unknown) => log.warn('could not reconcile rows with the actors', { when, err }),
+    )
   await reconcileNow('boot')
   // a node cut off past its leases still holds copies another node has taken over: they go before reconcile judges by them
   const offDatabaseBack = onDatabaseBack(() => void host.renew().then(() => reconcileNow('after a database outage')))

@@ -48,6 +48,5 @@ export async function reconcile(sql: Sql, host: ReconcileHost, provider: Sandbox
     const ctx = host.context(specId)
     if (ctx && Object.keys(ctx.tasks).length > 0) await writeTaskRows(sql, specId, ctx.tasks, Object.values(ctx.tasks))
   }
-  if (sandboxesEnded) log.info('reconciled sandboxes', { ended: sandboxesEnded })
   return { sandboxesEnded }
 }

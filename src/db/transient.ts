@@ -74,5 +74,6 @@ export function markDown(): void {
 export function markUp(): void {
   if (!down) return
   down = false
+  log.info('database answers again')
   for (const listener of backListeners) listener()
 }

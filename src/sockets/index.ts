@@ -130,7 +130,11 @@ const PRESENCE_SWEEP_MS = 3_000
 
 function clusterPool(url: string): pg.Pool {
   const pool = new pg.Pool({ connectionString: url, max: 4, application_name: 'omoi-sockets' })
-  // an idle client's error (the database restarted) must not crash the process; the adapter reconnects
+  // A lost connection is an 'error' event on its client, fatal without a listener. pg-pool re-emits an idle client's
+  // on the pool, but leaves a checked-out client's to its holder, and the adapter holds one for LISTEN without a
+  // listener: a database restart or a cut network took the node down. Every client gets one; the adapter sees the
+  // client end and reconnects.
   pool.on('error', (err) => log.warn('cluster pool error', { err }))
+  pool.on('connect', (client) => client.on('error', (err) => log.warn('cluster connection lost', { err })))
   return pool
 }

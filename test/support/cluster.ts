@@ -37,11 +37,19 @@ export class TestCluster {
   private constructor(
     private readonly env: Record<string, string>,
     private readonly upstreamTimeoutMs: number,
+    private readonly nodeEnv: Record<string, Record<string, string>>,
   ) {}
 
-  /** `upstreamTimeoutMs`: the proxy's 504 bound, as a load balancer's upstream timeout (default 15 s). */
-  static async start(size: number, env: Record<string, string>, options: { upstreamTimeoutMs?: number } = {}): Promise<TestCluster> {
-    const cluster = new TestCluster(env, options.upstreamTimeoutMs ?? UPSTREAM_TIMEOUT_MS)
+  /**
+   * `upstreamTimeoutMs`: the proxy's 504 bound, as a load balancer's upstream timeout (default 15 s). `nodeEnv`: what
+   * one node's environment has besides `env` (or instead), by node id (`node-1`, …).
+   */
+  static async start(
+    size: number,
+    env: Record<string, string>,
+    options: { upstreamTimeoutMs?: number; nodeEnv?: Record<string, Record<string, string>> } = {},
+  ): Promise<TestCluster> {
+    const cluster = new TestCluster(env, options.upstreamTimeoutMs ?? UPSTREAM_TIMEOUT_MS, options.nodeEnv ?? {})
     const port = await freePort()
     cluster.url = `http://127.0.0.1:${port}`
     cluster.proxy = createServer((req, res) => cluster.forward(req, res))
@@ -58,6 +66,7 @@ export class TestCluster {
     const process = await startChildServer({
       OMOI_SANDBOX_ISOLATION: 'none',
       ...this.env,
+      ...this.nodeEnv[id],
       PORT: String(port),
       HOST: '127.0.0.1',
       OMOI_CLUSTER: 'postgres',
