@@ -12,8 +12,9 @@ import { writeUntilStored } from './write-retry.ts'
 /**
  * Idempotency keys of steering commands (IETF draft "The Idempotency-Key HTTP Header Field"). The node that receives a
  * keyed command reserves the key (`reserve`); the node that applies it (the spec's owner, perhaps another node) stores
- * its answer right after the transition is stored (`applyOnce`), so a retry through any node gets that answer again
- * instead of a 409 from applying it twice. Answers are kept in the database (src/db/idempotency.ts), never only here.
+ * its answer (`applyOnce`): in the transaction of the transition the command causes (`KeepAnswer`), or right after a
+ * command that changes no state. So a retry through any node gets that answer again instead of a 409 from applying it
+ * twice, even after a crash. Answers are kept in the database (src/db/idempotency.ts), never only here.
  */
 
 /** A command's key as it travels to the node that applies it (inside the RoutedCall): the key and the request's fingerprint. */
@@ -24,6 +25,21 @@ export interface CommandKey {
 
 /** A command's answer: status and body (a CONTRACT §2 error body for a 4xx); `replayed` when it is a stored one. */
 export type CommandAnswer = StoredAnswer & { replayed?: true }
+
+/**
+ * Stores the answer of the command being applied in `tx`, the transaction of the transition that command causes (host
+ * `sendWith`), so both are committed or neither: a crash between the two would leave the key unanswered with the command
+ * applied, and its retry would meet that (a 409). Resolves the answer that stands, as stored (after the text boundary),
+ * for `apply` to hand back.
+ */
+export type KeepAnswer = (tx: Sql, answer: StoredAnswer) => Promise<Kept>
+
+/** An answer stored with the transition (`KeepAnswer`), once that is committed: `applyOnce` answers it as it is. */
+export interface Kept {
+  kept: CommandAnswer
+}
+
+const answered = (r: { answer: StoredAnswer; replayed: boolean }): CommandAnswer => (r.replayed ? { ...r.answer, replayed: true } : r.answer)
 
 /**
  * A reservation unanswered this long is abandoned (its node gave up or died) and a retry may take it over: the route
@@ -99,11 +115,12 @@ export class CommandKeys {
 
   /**
    * On the node that applies the command: answers the stored answer when the key has one (a retry that reached it
-   * after the first serving completed), else runs `apply` and stores what it answered, a 4xx AppError included (the
-   * first answer is the answer). A 5xx or another error is thrown and not stored. The store is retried while the
-   * database is briefly away (the command is applied by then), up to the time a reservation counts as abandoned.
+   * after the first serving completed), else runs `apply`. A command that changes state stores its answer with its
+   * transition through the `KeepAnswer` it is given and resolves `Kept`; any other answer `apply` resolves, or a 4xx
+   * AppError it throws, is stored here (the first answer is the answer). A 5xx or another error is thrown and not
+   * stored. That store is retried while the database is briefly away, up to the time a reservation counts as abandoned.
    */
-  applyOnce(userId: string, specId: string, k: CommandKey, apply: () => Promise<StoredAnswer>): Promise<CommandAnswer> {
+  applyOnce(userId: string, specId: string, k: CommandKey, apply: (keep: KeepAnswer) => Promise<StoredAnswer | Kept>): Promise<CommandAnswer> {
     const id = `${userId}\n${k.key}`
     const turn = (this.applying.get(id) ?? Promise.resolve()).then(() => this.applyNow(userId, specId, k, apply))
     const done = turn.then(
@@ -117,22 +134,30 @@ export class CommandKeys {
     return turn
   }
 
-  private async applyNow(userId: string, specId: string, k: CommandKey, apply: () => Promise<StoredAnswer>): Promise<CommandAnswer> {
+  private async applyNow(
+    userId: string,
+    specId: string,
+    k: CommandKey,
+    apply: (keep: KeepAnswer) => Promise<StoredAnswer | Kept>,
+  ): Promise<CommandAnswer> {
     const row = await findKey(this.sql, userId, k.key)
     if (row?.answer && row.fingerprint === k.fingerprint) return { ...row.answer, replayed: true }
+    const keep: KeepAnswer = async (tx, answer) => ({ kept: answered(await recordAnswer(tx, { userId, ...k, answer })) })
     let answer: StoredAnswer
     try {
-      answer = await apply()
+      const applied = await apply(keep)
+      if ('kept' in applied) return applied.kept
+      answer = applied
     } catch (err) {
       if (!(err instanceof AppError) || err.status >= 500) throw err
       answer = { code: err.status, body: { error: err.toJSON() } }
     }
     const outcome = await writeUntilStored(
       { spec_id: specId },
-      () => recordAnswer(this.sql, { userId, key: k.key, fingerprint: k.fingerprint, answer }),
+      () => recordAnswer(this.sql, { userId, ...k, answer }),
       AbortSignal.timeout(ABANDONED_AFTER_MS),
     )
     if (!outcome.stored) throw outcome.error
-    return outcome.value.replayed ? { ...outcome.value.answer, replayed: true } : outcome.value.answer
+    return answered(outcome.value)
   }
 }

@@ -15,7 +15,7 @@ import type { CommandInput } from './host-api.ts'
 import type { SpecHost } from './host.ts'
 import type { SpecEvent } from './machine-types.ts'
 import type { SpecRouter } from './router.ts'
-import { CommandKeys, commandFingerprint, keyedEventId, type CommandAnswer, type CommandKey } from './command-keys.ts'
+import { CommandKeys, commandFingerprint, keyedEventId, type CommandAnswer, type CommandKey, type KeepAnswer, type Kept } from './command-keys.ts'
 
 const log = logger('omoi:actors')
 
@@ -47,9 +47,9 @@ export class SpecCommands {
     return spec
   }
 
-  private async answer(specId: string, extra: Record<string, unknown> = {}) {
-    const spec = (await findSpec(this.sql, specId))!
-    return { spec_id: spec.id, status: spec.status, current_phase: spec.current_phase, ...extra, spec: presentSpec(spec) }
+  /** A steering command's answer body (README: `{spec_id, status, current_phase, spec}`) for the spec as it now stands. */
+  private answer(spec: SpecRow) {
+    return { spec_id: spec.id, status: spec.status, current_phase: spec.current_phase, spec: presentSpec(spec) }
   }
 
   async launch(user: PublicUser, input: NewSpecInput & { auto_execute: boolean }) {
@@ -125,10 +125,13 @@ export class SpecCommands {
   /** `command` on the node that runs the spec (the router brings it here); with `key`, answered once per key. */
   async commandHere(user: PublicUser, specId: string, input: CommandInput, key?: CommandKey): Promise<CommandAnswer> {
     if (!key) return this.apply(user, specId, input)
-    return this.keys.applyOnce(user.id, specId, key, () => this.apply(user, specId, input, key))
+    return this.keys.applyOnce(user.id, specId, key, (keep) => this.apply(user, specId, input, key, keep))
   }
 
-  private async apply(user: PublicUser, specId: string, input: CommandInput, key?: CommandKey): Promise<CommandAnswer> {
+  /** Applies the command; with its key, a transition's answer is kept with the transition (`keep`, command-keys.ts). */
+  private apply(user: PublicUser, specId: string, input: CommandInput): Promise<CommandAnswer>
+  private apply(user: PublicUser, specId: string, input: CommandInput, key: CommandKey, keep: KeepAnswer): Promise<CommandAnswer | Kept>
+  private async apply(user: PublicUser, specId: string, input: CommandInput, key?: CommandKey, keep?: KeepAnswer): Promise<CommandAnswer | Kept> {
     const spec = await this.load(user, specId)
     assertCanSteer(spec.access)
     if (spec.status !== 'draft' || input.command === 'cancel') await this.host.ensure(spec)
@@ -143,8 +146,9 @@ export class SpecCommands {
     if (input.command === 'resume' && spec.budget_usd !== null && spec.cost_usd >= spec.budget_usd) {
       throw new AppError('budget_exceeded', `The spec has spent $${spec.cost_usd} of its $${spec.budget_usd} budget; it cannot resume.`)
     }
+    if (keep) return this.host.sendWith(spec.id, event, (tx, now) => keep(tx, { code: 200, body: this.answer(now) }))
     await this.host.send(spec.id, event)
-    return { code: 200, body: await this.answer(spec.id) }
+    return { code: 200, body: this.answer((await findSpec(this.sql, spec.id))!) }
   }
 
   private toEvent(user: PublicUser, input: CommandInput): SpecEvent {

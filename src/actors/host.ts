@@ -1,4 +1,5 @@
 import { createActor, type Actor } from 'xstate'
+import { AppError } from '../errors.ts'
 import { newUuid } from '../ids.ts'
 import { logger } from '../log.ts'
 import { transaction, type Sql } from '../db/connect.ts'
@@ -12,7 +13,7 @@ import { SpecBus } from './bus.ts'
 import { describeSnapshot, liveSandboxId } from './describe.ts'
 import type { ActorInspection, ActorSummary, SpecHostView } from './host-api.ts'
 import type { LogEntry, SpecContext, SpecEvent, SpecInput, SpecSettings } from './machine-types.ts'
-import { persistTransition } from './persist.ts'
+import { persistTransition, type AlongsideWrite } from './persist.ts'
 import { migrateSnapshot } from './snapshot-migration.ts'
 import { SerialQueue } from './serial-queue.ts'
 import { retryTransient } from '../db/transient.ts'
@@ -39,6 +40,14 @@ interface Live {
   unsubscribe: () => void
   /** A write of this actor was refused for good: it was stopped and takes nothing more. */
   stopped: boolean
+  /** Set only while `sendWith` hands the actor its event: the write that event's transition carries. */
+  rider: Rider | undefined
+}
+
+/** A write to commit with the transition of one event (`sendWith`), and what it resolved once that is committed. */
+interface Rider {
+  write: AlongsideWrite<unknown>
+  stored?: { value: unknown }
 }
 
 export interface HostOptions {
@@ -236,11 +245,34 @@ export class SpecHost implements SpecHostView {
    * an earlier transition waits for the database: the event is sent only once everything before it is stored.
    */
   async send(specId: string, event: SpecEvent): Promise<void> {
+    await this.deliver(specId, event)
+  }
+
+  /**
+   * `send`, with `write` made in the transaction that stores the transition the event causes (persist.ts,
+   * AlongsideWrite): both are committed or neither. Resolves what `write` resolved in the committed transaction. Throws
+   * NotOwnerError like `send`, and AppError `unavailable` (503) when that transition was not stored: this node is
+   * shutting down, or the write was refused for good (the actor is stopped and the spec marked failed).
+   */
+  async sendWith<T>(specId: string, event: SpecEvent, write: AlongsideWrite<T>): Promise<T> {
+    const rider: Rider = { write }
+    await this.deliver(specId, event, rider)
+    if (!rider.stored) throw new AppError('unavailable', 'The command could not be stored; retry shortly.')
+    return rider.stored.value as T
+  }
+
+  private async deliver(specId: string, event: SpecEvent, rider?: Rider): Promise<void> {
     await this.settled(specId)
     const live = this.live.get(specId)
     // not (or no longer) here: another node took it over a moment ago; the caller hands the request to the owner
     if (!live) throw new NotOwnerError(specId, '')
-    live.actor.send(event)
+    // the actor notifies the event's transition synchronously, inside send: its write (enqueuePersist) takes the rider
+    live.rider = rider
+    try {
+      live.actor.send(event)
+    } finally {
+      live.rider = undefined
+    }
     await live.queue.idle()
     // the write was refused by the fence: this copy was stale and is gone; the caller hands the request to the owner
     if (live.dropped) throw new NotOwnerError(specId, '')
@@ -396,6 +428,7 @@ export class SpecHost implements SpecHostView {
       lastTransitionAt: now,
       unsubscribe: () => {},
       stopped: false,
+      rider: undefined,
     }
     const logs: LogEntry[] = []
     const offLog = actor.on('log', (entry) => logs.push(entry))
@@ -430,6 +463,9 @@ export class SpecHost implements SpecHostView {
     const persisted = live.actor.getPersistedSnapshot()
     const context = snap.context
     const from = live.state
+    // only the first transition of a sent event carries its rider (the ones its effects cause later do not)
+    const rider = live.rider
+    live.rider = undefined
     void live.queue.push(async () => {
       if (live.stopped) return
       const version = live.version + 1
@@ -445,6 +481,7 @@ export class SpecHost implements SpecHostView {
             value: snap.value,
             logs,
             previous: live.previous,
+            alongside: rider?.write,
           }),
         this.halt.signal,
       )
@@ -455,6 +492,7 @@ export class SpecHost implements SpecHostView {
       }
       const written = outcome.value
       live.version = version
+      if (rider) rider.stored = { value: written.alongside }
       try {
         live.previous = context
         live.state = written.state

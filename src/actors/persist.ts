@@ -32,13 +32,30 @@ export interface Transition {
   logs: LogEntry[]
   /** The context as last written: what changed since decides which artifact and task rows to write. */
   previous: SpecContext | null
+  /** A write that must be committed with this transition or not at all (a keyed command's answer): run last. */
+  alongside?: AlongsideWrite<unknown>
 }
 
 /**
- * Writes one transition in ONE transaction: its events (next seqs), the snapshot with its version, the spec row, and
- * the artifacts and task/ticket rows that changed. Returns what was written, for broadcasting after the commit.
+ * A write made in the transaction of a transition (`persistTransition`), after everything else the transition writes:
+ * gets the transaction and the spec row as the transition leaves it, and resolves what it wrote. It throws to refuse
+ * the whole transition; it may run again when the transaction is retried after a transient database error.
  */
-export async function persistTransition(sql: Sql, t: Transition): Promise<{ events: SpecEvent[]; spec: SpecRow; state: string }> {
+export type AlongsideWrite<T> = (tx: Sql, spec: SpecRow) => Promise<T>
+
+/** What one transition wrote, for broadcasting after the commit; `alongside`: what the transition's AlongsideWrite resolved. */
+export interface WrittenTransition {
+  events: SpecEvent[]
+  spec: SpecRow
+  state: string
+  alongside?: unknown
+}
+
+/**
+ * Writes one transition in ONE transaction: its events (next seqs), the snapshot with its version, the spec row, the
+ * artifacts and task/ticket rows that changed, and last the transition's `alongside` write. Returns what was written.
+ */
+export async function persistTransition(sql: Sql, t: Transition): Promise<WrittenTransition> {
   const d = describeSnapshot({ value: t.value, context: t.context })
   return transaction(sql, async (tx) => {
     await assertFence(tx, t.specId, t.fence)
@@ -67,7 +84,9 @@ export async function persistTransition(sql: Sql, t: Transition): Promise<{ even
     if (ending) await cancelUnfinishedWork(tx, t.specId)
     // no agent comes any more: a message none took is reported, never silently lost
     const unheard = FINAL.includes(d.status) && before !== d.status ? await reportUndelivered(tx, t.specId) : []
-    return { events: [...written, ...unheard], spec: { ...spec, last_seq: unheard.at(-1)?.seq ?? spec.last_seq }, state: d.state }
+    const row = { ...spec, last_seq: unheard.at(-1)?.seq ?? spec.last_seq }
+    const alongside = t.alongside ? await t.alongside(tx, row) : undefined
+    return { events: [...written, ...unheard], spec: row, state: d.state, alongside }
   })
 }
 
