@@ -214,7 +214,7 @@ async function sandboxIsolation(config: Config): Promise<Isolation> {
 }
 
 function createProvider(config: Config, workerPath: string, isolation: Isolation): SandboxProvider {
-  if (config.sandbox.kind === 'local') return createLocalProvider({ dataDir: config.dataDir, workerPath, isolation })
+  if (config.sandbox.kind === 'local') return createLocalProvider({ dataDir: config.dataDir, workerPath, isolation, publicUrl: config.publicUrl })
   const { apiKey, apiUrl, target, gitToken } = config.sandbox
   return createDaytonaProvider({ apiKey, workerBundlePath: workerPath, ...(apiUrl ? { apiUrl } : {}), ...(target ? { target } : {}), ...(gitToken ? { gitToken } : {}) })
 }

@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
 import { logger } from '../log.ts'
 import { bwrapArgs, type Isolation } from './bwrap.ts'
+import { callbackFallbackUrl } from './callback-fallback.ts'
 import { CALLBACK_DIR_INSIDE, callbackDir, SOCKET_CALLBACK_URL } from './callback-socket.ts'
 import { spawnConfined } from './confined-spawn.ts'
 import { runConfinedCheck } from './local-check.ts'
@@ -104,13 +105,22 @@ async function killCarriers(sandboxId: string): Promise<void> {
  * the worker runs in bubblewrap (src/sandbox/bwrap.ts) and the recorded pid is the first process of its PID namespace:
  * when it ends, the kernel ends everything in the namespace. Such a sandbox has a network namespace of its own
  * (src/sandbox/network.ts) and calls the server back over a socket in `<dataDir>/callback/`, where the servers
- * listen (src/sandbox/callback-socket.ts). The token is handed over on fd 3, never in an environment.
+ * listen (src/sandbox/callback-socket.ts); on the nat network, when none answers there, on `publicUrl` if it can reach
+ * that (src/sandbox/callback-fallback.ts). The token is handed over on fd 3, never in an environment.
  * Linux only (liveness is read from /proc). A check sandbox (`runCheck`) is a working copy and the check command
  * alone, run by src/sandbox/local-check.ts.
  */
-export function createLocalProvider(opts: { dataDir: string; workerPath: string; isolation: Isolation }): SandboxProvider {
+export function createLocalProvider(opts: { dataDir: string; workerPath: string; isolation: Isolation; publicUrl?: string }): SandboxProvider {
   const workerPath = resolve(opts.workerPath)
   const { isolation } = opts
+  const fallbackUrl = isolation.kind === 'bwrap' ? callbackFallbackUrl(opts.publicUrl, isolation.network.kind) : undefined
+  if (fallbackUrl) log.info('bubblewrap sandboxes call back on the public URL when no sandbox socket of this data directory answers', { url: fallbackUrl })
+  else if (isolation.kind === 'bwrap' && opts.publicUrl) {
+    log.info('bubblewrap sandboxes call back over the sandbox sockets only: their network cannot reach OMOI_PUBLIC_URL', {
+      url: opts.publicUrl,
+      network: isolation.network.kind,
+    })
+  }
   const status = async (handle: SandboxHandle): Promise<SandboxLiveness> =>
     (await isOurWorker(Number(handle.externalId), workerPath)) ? 'running' : 'exited'
   const sandboxDir = (id: string) => join(resolve(opts.dataDir), 'sandboxes', id)
@@ -133,6 +143,7 @@ export function createLocalProvider(opts: { dataDir: string; workerPath: string;
     env.HOME = '/tmp'
     env.OMOI_COMMAND_SANDBOX = 'bwrap'
     env.OMOI_CALLBACK_SOCKET_DIR = CALLBACK_DIR_INSIDE
+    if (fallbackUrl) env.OMOI_CALLBACK_FALLBACK_URL = fallbackUrl
     // the server may not have made it yet (a provider used on its own); the server keeps it, sandboxes bind it
     await mkdir(callbackDir(opts.dataDir), { recursive: true, mode: 0o700 })
     // task branches are pushed to the project's repository: a local one must be writable inside

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { buildWorker } from '../../scripts/build-worker.ts'
 import { probeBwrap } from '../../src/sandbox/probe.ts'
 import { createLocalProvider, ensureProjectRepo } from '../../src/sandbox/local.ts'
+import type { Isolation } from '../../src/sandbox/bwrap.ts'
 import type { SandboxHandle, SandboxProvider } from '../../src/sandbox/provider.ts'
 import type { Assignment } from '../../src/schemas/assignment.ts'
 import type { AgentEvent, ResultVerdict, SandboxResult } from '../../src/schemas/events.ts'
@@ -99,11 +100,24 @@ function explorePhase(sandboxId: string, limits?: Assignment['model_limits']): A
   }
 }
 
-export async function startWorkerHarness(modelOptions: FakeModelOptions = {}) {
+export interface HarnessOptions {
+  /** How the provider confines the worker (default: what probeBwrap finds here). */
+  isolation?: Isolation
+  /** Also serve the sandbox API over TCP on this host, and give its URL to the provider as OMOI_PUBLIC_URL. */
+  publicOn?: string
+}
+
+export async function startWorkerHarness(modelOptions: FakeModelOptions = {}, options: HarnessOptions = {}) {
   const dataDir = await mkdtemp(join(tmpdir(), 'omoi-worker-model-'))
   const [origin, model] = await Promise.all([ensureProjectRepo(dataDir, 'prj_test', 'main'), startFakeModel(modelOptions)])
-  const provider: SandboxProvider = createLocalProvider({ dataDir, workerPath: await buildWorker(), isolation: await probeBwrap() })
   const socket = await startSandboxSocket(dataDir, model.url)
+  const publicApi = options.publicOn ? await socket.listenTcp(options.publicOn) : null
+  const provider: SandboxProvider = createLocalProvider({
+    dataDir,
+    workerPath: await buildWorker(),
+    isolation: options.isolation ?? (await probeBwrap()),
+    publicUrl: publicApi?.url,
+  })
   const cleanups: (() => Promise<void>)[] = []
   const scripts = new Map<string, (r: CapturedRequest) => Scripted | undefined>()
   model.setScenario({ script: (r) => scripts.get(r.apiKey)?.(r) })
@@ -153,8 +167,12 @@ export async function startWorkerHarness(modelOptions: FakeModelOptions = {}) {
     waitFor(async () => (await provider.status(handle)) === 'exited', { what: 'the worker to exit', timeoutMs: 30_000 })
 
   return {
+    dataDir,
     model,
     provider,
+    socket,
+    /** The sandbox API at the public URL (`publicOn`): its URL and the requests it got. */
+    publicApi,
     launch,
     exited,
     async close() {

@@ -38,6 +38,7 @@ function readEnv() {
     token: token!,
     callbackUrl: env.OMOI_CALLBACK_URL,
     callbackSocketDir: env.OMOI_CALLBACK_SOCKET_DIR || undefined,
+    callbackFallbackUrl: env.OMOI_CALLBACK_FALLBACK_URL || undefined,
     // the server's model proxy takes the sandbox token as its key; a direct ANTHROPIC_API_KEY still works
     apiKey: env.ANTHROPIC_API_KEY || token!,
     viaProxy: !env.ANTHROPIC_API_KEY,
@@ -54,7 +55,7 @@ function exit(code: number): never {
 }
 
 const env = readEnv()
-const toServer = serverFetch(env.callbackUrl, env.callbackSocketDir)
+const toServer = serverFetch(env.callbackUrl, env.callbackSocketDir, env.callbackFallbackUrl)
 const client = new CallbackClient(env.callbackUrl, env.sandboxId, env.token, toServer)
 const events = new EventQueue(client, onBackgroundError)
 /** Aborted once the server has ended this sandbox: the model call in flight and any command are dropped. */
