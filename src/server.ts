@@ -20,6 +20,7 @@ import { SpecHost } from './actors/host.ts'
 import { serveRouted } from './actors/routed-calls.ts'
 import { SpecRouter } from './actors/router.ts'
 import { createSandboxRunner, SandboxStops } from './actors/runner.ts'
+import { SandboxEnds } from './actors/sandbox-ends.ts'
 import { SandboxApi } from './actors/sandbox-api.ts'
 import { reconcile } from './actors/reconcile.ts'
 import { onDatabaseBack } from './db/transient.ts'
@@ -77,6 +78,7 @@ export async function startServer(config: Config, options: { database?: Database
   const provider = createProvider(config, await buildWorker(), isolation)
   let callbackUrl = ''
   const stops = new SandboxStops()
+  const sandboxEnds = new SandboxEnds()
   // cancels model calls in flight through the proxy when the server stops
   const stopping = new AbortController()
   const host: SpecHost = new SpecHost({
@@ -88,6 +90,7 @@ export async function startServer(config: Config, options: { database?: Database
       actors: {
         sandboxRunner: createSandboxRunner({
           stops,
+          ends: sandboxEnds,
           sql,
           provider,
           taskSlots: new Semaphore(config.nodeTaskLimit),
@@ -133,6 +136,7 @@ export async function startServer(config: Config, options: { database?: Database
     sandboxApi,
     actorsReady: () => host.ready,
     stopping: stopping.signal,
+    sandboxEnds,
     webDir: await buildWeb(),
     metrics,
     revokeAccess: (specIds, userId) => sockets.revokeAccess(specIds, userId),
@@ -145,7 +149,7 @@ export async function startServer(config: Config, options: { database?: Database
     http.listen(config.port, config.host, () => resolve())
   })
   // bubblewrap sandboxes have a network of their own: they reach the sandbox routes, and only those, over a unix socket
-  const sandboxApp = provider.callbackUrl ? createSandboxApp({ config, sandboxApi, stopping: stopping.signal }) : null
+  const sandboxApp = provider.callbackUrl ? createSandboxApp({ config, sandboxApi, stopping: stopping.signal, sandboxEnds }) : null
   const sandboxHttp = sandboxApp ? createServer(getRequestListener(sandboxApp.fetch)) : null
   const sandboxSocket = sandboxHttp
     ? await listenOnCallbackSocket(sandboxHttp, config.dataDir).catch(async (err: unknown) => {

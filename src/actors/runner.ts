@@ -11,6 +11,7 @@ import type { SandboxProvider } from '../sandbox/provider.ts'
 import type { RunnerInput, RunnerTarget, SpecEvent } from './machine-types.ts'
 import type { Semaphore } from './serial-queue.ts'
 import { resolveRepo, sandboxEnv } from './sandbox-setup.ts'
+import type { SandboxEnds } from './sandbox-ends.ts'
 
 const log = logger('omoi:runner')
 
@@ -33,6 +34,8 @@ export interface RunnerDeps {
   /** A sandbox write under this epoch was refused by the fence: that copy of the spec is stale and must stop at once. */
   fenced: (specId: string, epoch: number) => void
   stops: SandboxStops
+  /** Told the moment a sandbox is stopped, before its end is stored: its model calls on this node are cut at once. */
+  ends: SandboxEnds
   env: () => { callbackUrl: string; model: { apiKey?: string; baseUrl?: string; name: string }; gitToken?: string }
   dataDir: string
   pollMs?: number
@@ -236,6 +239,7 @@ async function attachOrStart(deps: RunnerDeps, input: RunnerInput, fence: Fence 
 
 /** Ends this runner's sandbox (its token dies at once) and, after a moment for its last events, stops it. */
 async function stopSandbox(deps: RunnerDeps, sandbox: SandboxRow): Promise<void> {
+  deps.ends.end(sandbox.id)
   try {
     await retryTransient('end a stopped sandbox', () => endSandbox(deps.sql, sandbox.id, 'stopped by the spec'), deps.stops.signal)
     await sleep(STOP_GRACE_MS, undefined, { signal: deps.stops.signal }).catch(() => {})

@@ -15,6 +15,11 @@ const DEFAULT_SERVER = 'http://127.0.0.1:3000'
 const colour = paint(Boolean(process.stdout.isTTY) && !process.env.NO_COLOR)
 const write = (line: string) => process.stdout.write(`${line}\n`)
 
+// `omoi events <spec> | head`: once the reader is gone there is nobody to tell anything, so the CLI ends quietly
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => process.exit(err.code === 'EPIPE' ? 0 : 1))
+}
+
 interface Globals {
   server?: string
   json?: boolean
@@ -143,24 +148,34 @@ const steer = (name: string, description: string, body: (opts: Record<string, st
     print(json, answer, () => `${description}: ${answer.spec?.status ?? answer.status ?? 'ok'}${answer.current_phase ? ` (${answer.current_phase})` : ''}`)
   }
 
-/** The phase awaiting approval, when none is given. */
-const currentPhase = async (cmd: Command, spec: string, given?: string) => given ?? (await (await context(cmd)).client.get<SpecView>(`/specs/${spec}`)).current_phase
+/**
+ * The phase awaiting approval, when none is given. Throws (exit 1, nothing sent) when no phase awaits it: the current
+ * phase of a spec that is executing or done is not one a person approves or revises.
+ */
+async function awaitingPhase(cmd: Command, spec: string, given?: string): Promise<string> {
+  if (given) return given
+  const view = await (await context(cmd)).client.get<SpecView>(`/specs/${spec}`)
+  if (view.status !== 'awaiting_approval' || !view.current_phase) {
+    throw new CliError(`nothing of ${spec} is awaiting approval (it is ${view.status.replace(/_/g, ' ')})`, 1)
+  }
+  return view.current_phase
+}
 
 program
   .command('approve <spec>')
   .description('approve the phase awaiting approval')
-  .option('--phase <phase>', 'the phase (default: the current one)')
+  .option('--phase <phase>', 'the phase (default: the one awaiting approval)')
   .action(async (spec: string, opts: { phase?: string }, cmd: Command) => {
-    const phase = await currentPhase(cmd, spec, opts.phase)
+    const phase = await awaitingPhase(cmd, spec, opts.phase)
     await steer('approve', 'approved', () => ({ phase }))(spec, opts, cmd)
   })
 program
   .command('revise <spec>')
   .description('send a phase back with feedback')
   .requiredOption('--feedback <text>', 'what to change')
-  .option('--phase <phase>', 'the phase (default: the current one)')
+  .option('--phase <phase>', 'the phase (default: the one awaiting approval)')
   .action(async (spec: string, opts: { phase?: string; feedback: string }, cmd: Command) => {
-    const phase = await currentPhase(cmd, spec, opts.phase)
+    const phase = await awaitingPhase(cmd, spec, opts.phase)
     await steer('revise', 'revising', () => ({ phase, feedback: opts.feedback }))(spec, opts, cmd)
   })
 for (const [name, description] of [

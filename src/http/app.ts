@@ -25,6 +25,7 @@ import { openApiRoutes } from './openapi.ts'
 import type { Metrics } from '../metrics/registry.ts'
 import type { SpecCommands } from '../actors/commands.ts'
 import type { SandboxApi } from '../actors/sandbox-api.ts'
+import type { SandboxEnds } from '../actors/sandbox-ends.ts'
 
 export interface AppDeps {
   config: Config
@@ -38,6 +39,8 @@ export interface AppDeps {
   revokeAccess: RevokeAccess
   /** Aborted when the server stops: cancels model calls in flight. */
   stopping: AbortSignal
+  /** Sandboxes this node ended: their model calls in flight are cut at once. */
+  sandboxEnds: SandboxEnds
   webDir: string
   metrics: Metrics
 }

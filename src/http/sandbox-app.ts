@@ -7,7 +7,7 @@ import { limitBody } from './middleware.ts'
 import { modelProxyRoutes } from './routes/model-proxy.ts'
 import { sandboxRoutes } from './routes/sandboxes.ts'
 
-type SandboxDeps = Pick<AppDeps, 'config' | 'sandboxApi' | 'stopping'>
+type SandboxDeps = Pick<AppDeps, 'config' | 'sandboxApi' | 'stopping' | 'sandboxEnds'>
 
 /**
  * What a sandbox calls (CONTRACT §7), under /sandboxes: the model proxy (with its own body limit, 32 MiB) and the
@@ -16,7 +16,7 @@ type SandboxDeps = Pick<AppDeps, 'config' | 'sandboxApi' | 'stopping'>
 export function sandboxFacingRoutes(deps: SandboxDeps) {
   return (
     new Hono()
-      .route('/', modelProxyRoutes(deps.sandboxApi, deps.config, deps.stopping))
+      .route('/', modelProxyRoutes(deps.sandboxApi, deps.config, { stopping: deps.stopping, ends: deps.sandboxEnds }))
       .use(limitBody())
       // sandboxes authenticate with their own token, not a session (and are not browsers: no Origin check)
       .route('/', sandboxRoutes(deps.sandboxApi))

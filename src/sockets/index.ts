@@ -14,10 +14,11 @@ import { presentSpec } from '../schemas/present.ts'
 import { registerAdmin } from './admin.ts'
 import { linkOwners } from './owner-link.ts'
 import { leaveSpecRooms } from './revoke.ts'
-import { hangUp, MAX_MESSAGE_BYTES } from './backpressure.ts'
+import { hangUp } from './backpressure.ts'
 import { SpecFeed } from './feed.ts'
 import { PresenceBoard } from './presence.ts'
 import { registerSpecs } from './specs.ts'
+import { MAX_FRAME_BYTES, refuseOversized } from './too-large.ts'
 import type { AdminNamespace, SpecServer, SpecSocket } from './types.ts'
 
 const log = logger('omoi:sockets')
@@ -50,7 +51,7 @@ export interface AttachedSockets {
  */
 export function attachSockets(http: HttpServer, deps: SocketDeps): AttachedSockets {
   const { config, host } = deps
-  const io: SpecServer = new Server(http, { serveClient: false, maxHttpBufferSize: MAX_MESSAGE_BYTES })
+  const io: SpecServer = new Server(http, { serveClient: false, maxHttpBufferSize: MAX_FRAME_BYTES })
   const pool = config.cluster === 'postgres' ? clusterPool(config.databaseUrl!) : null
   // heartbeats sized so a dead node leaves the adapter's node list (and stops delaying acks) within a few seconds
   if (pool) {
@@ -70,6 +71,8 @@ export function attachSockets(http: HttpServer, deps: SocketDeps): AttachedSocke
   registerSpecs(io.of('/'), { ...deps, feed, presence, allowedOrigins })
   // io.of() is typed with the server's event maps; /admin has its own
   const admin = io.of('/admin') as unknown as AdminNamespace
+  io.of('/').on('connection', refuseOversized)
+  admin.on('connection', refuseOversized)
   const watchers = registerAdmin(admin, { auth: deps.auth, host, allowedOrigins, clustered: pool !== null })
 
   // a logout ends that session's live connections at once, on every node (a reconnect is refused at the handshake)

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -37,6 +37,18 @@ function omoi(...args: string[]): Promise<{ code: number; stdout: string; stderr
       (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     )
   })
+}
+
+/** Runs `omoi …` with its stdout a pipe whose reader has already gone (`| head` after it read enough). */
+function omoiIntoClosedPipe(...args: string[]): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [join(ROOT_DIR, 'bin/omoi.mjs'), ...args], {
+    cwd: ROOT_DIR,
+    env: { PATH: process.env.PATH ?? '', HOME: configHome, XDG_CONFIG_HOME: configHome },
+  })
+  child.stdout.destroy()
+  let stderr = ''
+  child.stderr.on('data', (chunk: Buffer) => (stderr += String(chunk)))
+  return new Promise((resolve) => child.once('close', (code) => resolve({ code, stderr })))
 }
 
 describe('omoi, the terminal client', () => {
@@ -100,6 +112,21 @@ describe('omoi, the terminal client', () => {
     const again = await omoi('approve', launched.spec_id, '--phase', 'requirements')
     expect(again.code).toBe(1)
     expect(again.stderr).toMatch(/^omoi: .*cancelled/)
+  })
+
+  it('approving a completed spec says nothing awaits approval; a reader that goes away ends the CLI quietly', async () => {
+    const project = (await user.post('/projects', { name: 'Finished', repo_url: await makeRepo() })).body
+    const specId = (await user.post('/specs/launch', { project_id: project.id, title: 'Done already', description: 'done' })).body.spec_id
+    await waitForStatus(user, specId, ['completed'], 120_000)
+    const approve = await omoi('approve', specId)
+    expect(approve.code).toBe(1)
+    expect(approve.stderr).toBe(`omoi: nothing of ${specId} is awaiting approval (it is completed)\n`)
+
+    // `omoi events <spec> --json | head`: the pipe is closed before the CLI writes a byte
+    for (const args of [['--json', 'events', specId], ['events', specId]]) {
+      const closed = await omoiIntoClosedPipe(...args)
+      expect(closed, args.join(' ')).toEqual({ code: 0, stderr: '' })
+    }
   })
 
   it('exits 2 on misuse and shows help on every level', async () => {

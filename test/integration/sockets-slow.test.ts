@@ -5,6 +5,7 @@ import { appendEvents } from '../../src/db/events.ts'
 import { newUuid } from '../../src/ids.ts'
 import { MAX_MESSAGE_BYTES, MAX_QUEUED_BYTES, queuedBytes, queuedPackets } from '../../src/sockets/backpressure.ts'
 import { specRoom } from '../../src/sockets/rooms.ts'
+import { MAX_FRAME_BYTES } from '../../src/sockets/too-large.ts'
 import { asUser, type Api } from '../support/api.ts'
 import type { FakeModel } from '../support/fake-model.ts'
 import { allEvents, startWithModel } from '../support/omoi.ts'
@@ -120,12 +121,18 @@ describe('a client that stops reading', () => {
     socket.disconnect()
   }, 60_000)
 
-  it('cannot send a message larger than the bound', async () => {
+  it('answers a message larger than the bound too_large and keeps the connection; a frame past the hard cap closes it', async () => {
     const socket = connect(server.url, { token: owner.token! })
     await connected(socket)
+    const text = 'x'.repeat(MAX_MESSAGE_BYTES)
+    const answer = await socket.timeout(10_000).emitWithAck('spec:command', { spec_id: specId, command: 'message', text })
+    expect(answer).toMatchObject({ ok: false, error: { code: 'too_large' } })
+    expect(socket.connected, 'the connection survives').toBe(true)
+    expect(await socket.timeout(10_000).emitWithAck('spec:command', { spec_id: specId, command: 'message', text: 'still here' })).toMatchObject({ ok: true })
+    expect((await allEvents(owner, specId)).some((e) => e.data.text === text)).toBe(false)
+
     const closed = new Promise<string>((resolve) => socket.once('disconnect', resolve))
-    socket.emit('spec:command', { spec_id: specId, command: 'message', text: 'x'.repeat(MAX_MESSAGE_BYTES) }, () => {})
+    socket.emit('spec:command', { spec_id: specId, command: 'message', text: 'x'.repeat(MAX_FRAME_BYTES) }, () => {})
     expect(await closed).toBe('transport close')
-    expect((await allEvents(owner, specId)).some((e) => e.data.text === 'x'.repeat(MAX_MESSAGE_BYTES))).toBe(false)
   })
 })
