@@ -10,7 +10,6 @@ import { endUnfinishedPhases, findSpec, findSpecs, type PhaseSummary, type SpecR
 import { cancelUnfinishedWork } from '../db/tickets.ts'
 import type { NewEvent, SpecEvent as LogRow } from '../schemas/events.ts'
 import { SpecBus } from './bus.ts'
-import { takesAgentEvents, type EventSource } from './agent-events.ts'
 import { describeSnapshot, liveSandboxId } from './describe.ts'
 import type { ActorInspection, ActorSummary, SpecHostView } from './host-api.ts'
 import type { LogEntry, SpecContext, SpecEvent, SpecInput, SpecSettings } from './machine-types.ts'
@@ -217,17 +216,6 @@ export class SpecHost implements SpecHostView {
     if (await holdsClaim(this.opts.sql, specId, { node: this.nodeId, epoch: live.epoch })) return
     this.drop(specId, 'its lease was taken over by another node (found before refusing a command)', live)
     throw new NotOwnerError(specId, '')
-  }
-
-  /**
-   * Whether this node's copy takes a sandbox's agent events now (src/actors/agent-events.ts); null without a copy here.
-   * Asked in the same turn as the append is queued, so no agent event lands after the `spec.paused` that stopped it.
-   */
-  takesAgentEvents(specId: string, sandbox: EventSource): boolean | null {
-    const live = this.live.get(specId)
-    if (!live) return null
-    const snapshot = live.actor.getSnapshot()
-    return takesAgentEvents(describeSnapshot(snapshot).status, snapshot.context, sandbox)
   }
 
   stateOf(specId: string): string | null {

@@ -15,7 +15,6 @@ import { phaseSubmitTool, taskSubmitTool, WORKSPACE_TOOLS } from '../schemas/too
 import { evaluatePhase } from './evaluators.ts'
 import { evaluateTask } from './task-evaluator.ts'
 import { parseRef } from './sync-plan.ts'
-import { STOPPED_STATUSES } from './agent-events.ts'
 import type { SpecHost } from './host.ts'
 import type { SpecRouter } from './router.ts'
 import { priceUsage, type ModelUsage } from './pricing.ts'
@@ -29,10 +28,7 @@ const fixupBrief = (branch: string, files: string[]) =>
   `git conflict markers in ${files.join(', ')}. Resolve every conflict so that both sides' changes are kept, make the ` +
   `check pass, then call complete_task. It is rejected while conflict markers remain.`
 
-/**
- * Events posted just after the sandbox was ended (the worker's last words) are still taken for this long, unless the
- * spec stopped that sandbox (src/actors/agent-events.ts).
- */
+/** Events posted just after the sandbox was ended (the worker's last words) are still taken for this long. */
 const EVENTS_GRACE_MS = 15_000
 /**
  * An event post's token check is answered from memory for this long after the sandbox row was read: well inside the
@@ -224,9 +220,6 @@ export class SandboxApi {
 
   async ingestHere(row: SandboxRow, body: IngestEvents): Promise<{ accepted: number; duplicates: number }> {
     if (row.status !== 'ended') await this.ensureLive(row.spec_id)
-    // judged by the copy here and queued without a pause between (`??` awaits only when there is no copy)
-    const takes = this.host.takesAgentEvents(row.spec_id, row) ?? !STOPPED_STATUSES.includes((await findSpec(this.sql, row.spec_id))?.status ?? 'cancelled')
-    if (!takes) throw unauthenticated()
     const { written, duplicates } = await this.host.appendEvents(
       row.spec_id,
       body.events.map((e) => ({ id: e.id, type: e.type, data: e.data, source: 'agent' as const, sandbox_id: row.id })),
