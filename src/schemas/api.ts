@@ -5,7 +5,6 @@ import { noNul, personText, queryId, repoPath, urlHasCredentials } from './field
 /** Request bodies of the REST API and the socket commands (CONTRACT §3, §4, §6). Unknown fields are dropped. */
 
 const required = (what: string) => `${what} is required`
-const nonEmpty = personText
 
 /** numeric(12, 4): the largest budget the column holds. */
 export const MAX_BUDGET_USD = 99_999_999
@@ -25,7 +24,7 @@ export const EmailSchema = v.pipe(
 export const SignupSchema = v.object({
   email: EmailSchema,
   password: v.pipe(v.string('password must be a string'), v.minLength(8, 'password must be at least 8 characters'), v.maxLength(200, 'password is too long')),
-  name: nonEmpty('name', 100),
+  name: personText('name', 100),
 })
 
 export const LoginSchema = v.object({
@@ -63,7 +62,7 @@ export const CheckCommandSchema = v.pipe(
 )
 
 export const CreateProjectSchema = v.object({
-  name: nonEmpty('name', 200),
+  name: personText('name', 200),
   repo_url: v.optional(v.nullable(RepoUrlSchema)),
   default_branch: v.optional(BranchSchema),
   check_command: v.optional(v.nullable(CheckCommandSchema)),
@@ -71,7 +70,7 @@ export const CreateProjectSchema = v.object({
 
 /** PATCH /projects/:id (owner only): the fields given change. */
 export const UpdateProjectSchema = v.object({
-  name: v.optional(nonEmpty('name', 200)),
+  name: v.optional(personText('name', 200)),
   default_branch: v.optional(BranchSchema),
   check_command: v.optional(v.nullable(CheckCommandSchema)),
 })
@@ -89,8 +88,8 @@ export const InvitationPathSchema = v.object({ email: EmailSchema })
 
 const SpecFields = {
   project_id: v.optional(v.nullable(v.string('project_id must be a string'))),
-  title: nonEmpty('title', 300),
-  description: nonEmpty('description', 20000),
+  title: personText('title', 300),
+  description: personText('description', 20000),
   approval: v.optional(v.picklist(['auto', 'manual'], 'approval must be "auto" or "manual"'), 'auto'),
   budget_usd: v.optional(
     v.nullable(
@@ -121,17 +120,17 @@ export const ApproveSchema = v.object({
 
 export const ReviseSchema = v.object({
   phase: v.picklist(AGENT_PHASES, `phase must be one of ${AGENT_PHASES.join(', ')}`),
-  feedback: nonEmpty('feedback', 20000),
+  feedback: personText('feedback', 20000),
 })
 
-export const MessageSchema = v.object({ text: nonEmpty('text', 20000) })
+export const MessageSchema = v.object({ text: personText('text', 20000) })
 
 export const RetrySchema = v.object({ task_id: v.optional(v.string('task_id must be a string')) })
 
 export const CreateTicketSchema = v.object({
   project_id: v.string('project_id must be a string'),
-  title: nonEmpty('title', 300),
-  description: nonEmpty('description', 20000),
+  title: personText('title', 300),
+  description: personText('description', 20000),
 })
 
 const intString = (what: string, min: number, max: number) =>

@@ -42,7 +42,6 @@ export const personText = (what: string, max: number) =>
   )
 
 /** Control characters (C0, DEL, C1) in a path are never part of a file name a repository holds on purpose. */
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/
 
 /**
