@@ -11,6 +11,7 @@ import { createSessionStore } from './auth/sessions.ts'
 import { createAuthService } from './auth/service.ts'
 import { createApp } from './http/app.ts'
 import { createSandboxApp } from './http/sandbox-app.ts'
+import { answerClientErrors } from './http/client-error.ts'
 import { logger } from './log.ts'
 import { buildWorker } from '../scripts/build-worker.ts'
 import { buildWeb } from '../scripts/build-web.ts'
@@ -143,6 +144,7 @@ export async function startServer(config: Config, options: { database?: Database
   })
 
   const http: HttpServer = createServer(getRequestListener(app.fetch))
+  answerClientErrors(http)
   const sockets = attachSockets(http, { sql, auth, host, commands, config, router })
   await new Promise<void>((resolve, reject) => {
     http.once('error', (err) => reject(listenFailed(config, err)))
@@ -151,6 +153,7 @@ export async function startServer(config: Config, options: { database?: Database
   // bubblewrap sandboxes have a network of their own: they reach the sandbox routes, and only those, over a unix socket
   const sandboxApp = provider.callbackUrl ? createSandboxApp({ config, sandboxApi, stopping: stopping.signal, sandboxEnds }) : null
   const sandboxHttp = sandboxApp ? createServer(getRequestListener(sandboxApp.fetch)) : null
+  if (sandboxHttp) answerClientErrors(sandboxHttp)
   const sandboxSocket = sandboxHttp
     ? await listenOnCallbackSocket(sandboxHttp, config.dataDir).catch(async (err: unknown) => {
         await stopServing(http)

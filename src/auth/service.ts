@@ -45,8 +45,9 @@ const BAD_CREDENTIALS = 'The email or password is wrong.'
 // A fixed hash so an unknown email costs the same time as a wrong password.
 const DUMMY_HASH = hashPassword('not-a-real-password')
 
+/** 429 saying how long to wait, in the message and (HTTP) as Retry-After. */
 const tooMany = (what: string, seconds: number) =>
-  new AppError('rate_limited', `Too many ${what}: try again in ${seconds} second${seconds === 1 ? '' : 's'}.`)
+  new AppError('rate_limited', `Too many ${what}: try again in ${seconds} second${seconds === 1 ? '' : 's'}.`, undefined, seconds)
 
 export function createAuthService(sql: Sql, sessions: SessionStore, adminEmails: Set<string>): AuthService {
   const limits = {

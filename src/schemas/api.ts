@@ -1,19 +1,10 @@
 import * as v from 'valibot'
 import { AGENT_PHASES, APPROVAL_PHASES } from './phase-outputs.ts'
+import { noNul, personText, queryId, repoPath, urlHasCredentials } from './fields.ts'
 
 /** Request bodies of the REST API and the socket commands (CONTRACT §3, §4, §6). Unknown fields are dropped. */
 
 const required = (what: string) => `${what} is required`
-/** A person types names and titles: a NUL character in one is a mistake to point out, not text to store. */
-const noNul = (what: string) => v.check((s: string) => !s.includes('\u0000'), `${what} must not contain NUL characters (\\u0000)`)
-const nonEmpty = (what: string, max: number) =>
-  v.pipe(
-    v.string(`${what} must be a string`),
-    v.trim(),
-    v.minLength(1, `${what} must not be empty`),
-    v.maxLength(max, `${what} must be at most ${max} characters`),
-    noNul(what),
-  )
 
 /** numeric(12, 4): the largest budget the column holds. */
 export const MAX_BUDGET_USD = 99_999_999
@@ -22,6 +13,9 @@ export const EmailSchema = v.pipe(
   v.string('email must be a string'),
   v.trim(),
   v.toLowerCase(),
+  // RFC 6531 addresses (é@example.com) are refused: not every mail system delivers them, and look-alike letters would
+  // make two accounts that read the same (README, Sessions and login)
+  v.regex(/^[\x21-\x7e]*$/, 'email must be written in ASCII letters, digits and symbols (internationalized addresses are not supported)'),
   v.email('email must be a valid address'),
   v.maxLength(254, 'email is too long'),
   noNul('email'),
@@ -30,7 +24,7 @@ export const EmailSchema = v.pipe(
 export const SignupSchema = v.object({
   email: EmailSchema,
   password: v.pipe(v.string('password must be a string'), v.minLength(8, 'password must be at least 8 characters'), v.maxLength(200, 'password is too long')),
-  name: nonEmpty('name', 100),
+  name: personText('name', 100),
 })
 
 export const LoginSchema = v.object({
@@ -48,6 +42,8 @@ const RepoUrlSchema = v.pipe(
     (s) => /^(https?|ssh|git|file):\/\//.test(s) || /^[\w.-]+@[\w.-]+:/.test(s) || s.startsWith('/'),
     'repo_url must be a git URL (https://, ssh://, git@host:path, file://) or an absolute local path',
   ),
+  // every member sees repo_url: a secret in it would be shown to all of them (and to every log line that names it)
+  v.check((s) => !urlHasCredentials(s), 'repo_url must not contain a user name, password or token: set OMOI_GIT_TOKEN on the server instead'),
 )
 
 const BranchSchema = v.pipe(
@@ -66,7 +62,7 @@ export const CheckCommandSchema = v.pipe(
 )
 
 export const CreateProjectSchema = v.object({
-  name: nonEmpty('name', 200),
+  name: personText('name', 200),
   repo_url: v.optional(v.nullable(RepoUrlSchema)),
   default_branch: v.optional(BranchSchema),
   check_command: v.optional(v.nullable(CheckCommandSchema)),
@@ -74,7 +70,7 @@ export const CreateProjectSchema = v.object({
 
 /** PATCH /projects/:id (owner only): the fields given change. */
 export const UpdateProjectSchema = v.object({
-  name: v.optional(nonEmpty('name', 200)),
+  name: v.optional(personText('name', 200)),
   default_branch: v.optional(BranchSchema),
   check_command: v.optional(v.nullable(CheckCommandSchema)),
 })
@@ -92,8 +88,8 @@ export const InvitationPathSchema = v.object({ email: EmailSchema })
 
 const SpecFields = {
   project_id: v.optional(v.nullable(v.string('project_id must be a string'))),
-  title: nonEmpty('title', 300),
-  description: nonEmpty('description', 20000),
+  title: personText('title', 300),
+  description: personText('description', 20000),
   approval: v.optional(v.picklist(['auto', 'manual'], 'approval must be "auto" or "manual"'), 'auto'),
   budget_usd: v.optional(
     v.nullable(
@@ -124,25 +120,24 @@ export const ApproveSchema = v.object({
 
 export const ReviseSchema = v.object({
   phase: v.picklist(AGENT_PHASES, `phase must be one of ${AGENT_PHASES.join(', ')}`),
-  feedback: nonEmpty('feedback', 20000),
+  feedback: personText('feedback', 20000),
 })
 
-export const MessageSchema = v.object({ text: nonEmpty('text', 20000) })
+export const MessageSchema = v.object({ text: personText('text', 20000) })
 
 export const RetrySchema = v.object({ task_id: v.optional(v.string('task_id must be a string')) })
 
 export const CreateTicketSchema = v.object({
   project_id: v.string('project_id must be a string'),
-  title: nonEmpty('title', 300),
-  description: nonEmpty('description', 20000),
+  title: personText('title', 300),
+  description: personText('description', 20000),
 })
 
 const intString = (what: string, min: number, max: number) =>
   v.pipe(
-    v.string(),
+    v.string(`${what} must be a string`),
     v.regex(/^\d+$/, `${what} must be a whole number`),
     v.transform(Number),
-    v.number(),
     v.minValue(min, `${what} must be at least ${min}`),
     v.maxValue(max, `${what} must be at most ${max}`),
   )
@@ -151,18 +146,20 @@ export const EventsQuerySchema = v.object({
   limit: v.optional(intString('limit', 1, 500), '50'),
   offset: v.optional(intString('offset', 0, Number.MAX_SAFE_INTEGER), '0'),
   after_seq: v.optional(intString('after_seq', 0, Number.MAX_SAFE_INTEGER)),
-  type: v.optional(v.pipe(v.string(), v.maxLength(100))),
+  type: v.optional(
+    v.pipe(v.string('type must be a string'), v.minLength(1, 'type must not be empty: give an event type or leave type out'), v.maxLength(100, 'type must be at most 100 characters')),
+  ),
 })
 
 /** GET /projects/:id/specs: a status filter, a title search, and a page (newest first). */
 export const ProjectSpecsQuerySchema = v.object({
   status: v.optional(v.picklist(['draft', 'executing', 'paused', 'awaiting_approval', 'completed', 'failed', 'cancelled'], 'status must be a spec status')),
-  q: v.optional(v.pipe(v.string(), v.trim(), v.maxLength(200, 'q must be at most 200 characters'))),
+  q: v.optional(v.pipe(v.string('q must be a string'), v.trim(), v.maxLength(200, 'q must be at most 200 characters'))),
   limit: v.optional(intString('limit', 1, 100), '20'),
   offset: v.optional(intString('offset', 0, Number.MAX_SAFE_INTEGER), '0'),
 })
 
-export const BoardQuerySchema = v.object({ project_id: v.optional(v.string()) })
+export const BoardQuerySchema = v.object({ project_id: v.optional(queryId('project_id')) })
 
 /** Socket.IO payloads (namespace `/`). */
 export const SpecJoinSchema = v.object({
@@ -197,10 +194,10 @@ export type CommandName = (typeof COMMANDS)[number]
 export const SpecCommandSchema = v.object({
   spec_id: v.string('spec_id must be a string'),
   command: v.picklist(COMMANDS, `command must be one of ${COMMANDS.join(', ')}`),
-  phase: v.optional(v.string()),
-  feedback: v.optional(v.string()),
-  text: v.optional(v.string()),
-  task_id: v.optional(v.string()),
+  phase: v.optional(v.string('phase must be a string')),
+  feedback: v.optional(v.string('feedback must be a string')),
+  text: v.optional(v.string('text must be a string')),
+  task_id: v.optional(v.string('task_id must be a string')),
   /** The command's idempotency key: a retry with it gets the first answer again (README, Idempotency keys). */
   idempotency_key: v.optional(IdempotencyKeySchema),
 })
@@ -219,14 +216,7 @@ export const COMMAND_BODIES: Record<CommandName, v.ObjectSchema<v.ObjectEntries,
 
 /** `GET /specs/:id/diff` query (CONTRACT §4). */
 export const DiffQuerySchema = v.object({
-  task: v.optional(v.pipe(v.string(), v.regex(/^[A-Z]+-\d{3,}$/, 'task must be a task id such as TSK-001'))),
-  path: v.optional(
-    v.pipe(
-      v.string(),
-      v.minLength(1, 'path must not be empty'),
-      v.maxLength(1000, 'path is too long'),
-      v.check((p) => !p.startsWith('-') && !p.startsWith(':'), 'path must be a file path of the repository'),
-    ),
-  ),
+  task: v.optional(v.pipe(v.string('task must be a string'), v.regex(/^[A-Z]+-\d{3,}$/, 'task must be a task id such as TSK-001'))),
+  path: v.optional(repoPath('path')),
   format: v.optional(v.picklist(['json', 'patch'], 'format must be "patch" or absent')),
 })

@@ -67,34 +67,32 @@ export interface NewEvent {
   sandbox_id?: string | null
 }
 
-const uuid = v.pipe(v.string(), v.uuid('must be a UUID'))
-const data = v.optional(v.record(v.string(), v.unknown()), {})
+const uuid = v.pipe(v.string('must be a string (a UUID)'), v.uuid('must be a UUID'))
+const data = v.optional(v.record(v.string(), v.unknown(), 'must be a JSON object'), {})
 
 export const AgentEventSchema = v.object({
   id: uuid,
   type: v.picklist(AGENT_EVENT_TYPES, 'must be one of the agent.* event types'),
   data,
-})
+}, 'must be an object {id, type, data}')
 export type AgentEvent = v.InferOutput<typeof AgentEventSchema>
 
 /** POST /sandboxes/:id/events */
 export const IngestEventsSchema = v.object({
-  events: v.pipe(v.array(AgentEventSchema), v.minLength(1, 'send at least one event'), v.maxLength(100, 'send at most 100 events per call')),
+  events: v.pipe(v.array(AgentEventSchema, 'events must be an array'), v.minLength(1, 'send at least one event'), v.maxLength(100, 'send at most 100 events per call')),
 })
 export type IngestEvents = v.InferOutput<typeof IngestEventsSchema>
 
-export const UsageSchema = v.object({
-  input_tokens: v.pipe(v.number(), v.integer(), v.minValue(0)),
-  output_tokens: v.pipe(v.number(), v.integer(), v.minValue(0)),
-})
+const tokenCount = v.pipe(v.number('must be a number'), v.integer('must be a whole number'), v.minValue(0, 'must not be negative'))
+export const UsageSchema = v.object({ input_tokens: tokenCount, output_tokens: tokenCount }, 'usage must be an object {input_tokens, output_tokens}')
 export type Usage = v.InferOutput<typeof UsageSchema>
 
 /** POST /sandboxes/:id/result */
 export const ResultSchema = v.object({
   id: uuid,
-  outcome: v.picklist(['submitted', 'failed']),
+  outcome: v.picklist(['submitted', 'failed'], 'outcome must be "submitted" or "failed"'),
   output: v.optional(v.unknown()),
-  error: v.optional(v.string()),
+  error: v.optional(v.string('error must be a string')),
   usage: v.optional(UsageSchema, { input_tokens: 0, output_tokens: 0 }),
 })
 export type SandboxResult = v.InferOutput<typeof ResultSchema>

@@ -15,7 +15,8 @@ export function parseInput<const S extends v.GenericSchema>(schema: S, input: un
     const message = `${key} nests deeper than ${MAX_INPUT_DEPTH} levels`
     throw new AppError('invalid_body', `The request ${what} is invalid: ${message}.`, { [key]: [message] })
   }
-  const result = v.safeParse(schema, input)
+  const unworded = new WeakSet<v.BaseIssue<unknown>>()
+  const result = v.safeParse(schema, input, { message: (issue) => (unworded.add(issue), '') })
   if (result.success) return result.output
   const fields: Record<string, string[]> = {}
   for (const issue of result.issues) {
@@ -25,7 +26,9 @@ export function parseInput<const S extends v.GenericSchema>(schema: S, input: un
       ? `${what} must be a JSON object`
       : issue.kind === 'schema' && issue.received === 'undefined'
         ? `${key} is required`
-        : issue.message
+        : unworded.has(issue)
+          ? `${key} ${fallbackWording(issue)}`
+          : issue.message
     ;(fields[key] ??= []).push(message)
   }
   const first = Object.entries(fields)[0]
@@ -62,4 +65,42 @@ function fieldOf(path: string[]): string {
   }
   while (field.length > 1 && isIndex(field.at(-1)!)) field.pop()
   return field.join('.') || path[0]!
+}
+
+/**
+ * The wording of a check whose schema gives no message of its own (every field should: this keeps valibot's
+ * "Invalid length: Expected <=100 but received 10000" from ever reaching a person). Never quotes the input back.
+ */
+function fallbackWording(issue: v.BaseIssue<unknown>): string {
+  const { type, requirement, input } = issue
+  const unit = Array.isArray(input) ? 'items' : 'characters'
+  switch (type) {
+    case 'string':
+      return 'must be a string'
+    case 'number':
+      return 'must be a number'
+    case 'boolean':
+      return 'must be true or false'
+    case 'object':
+    case 'loose_object':
+    case 'strict_object':
+    case 'record':
+      return 'must be a JSON object'
+    case 'array':
+      return 'must be an array'
+    case 'picklist':
+      return `must be one of ${issue.expected}`
+    case 'integer':
+      return 'must be a whole number'
+    case 'min_length':
+      return `must have at least ${requirement} ${unit}`
+    case 'max_length':
+      return `must be at most ${requirement} ${unit}`
+    case 'min_value':
+      return `must be at least ${requirement}`
+    case 'max_value':
+      return `must be at most ${requirement}`
+    default:
+      return 'has the wrong format'
+  }
 }

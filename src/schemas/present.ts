@@ -1,6 +1,7 @@
 import type { ProjectRow, ProjectRole } from '../db/projects.ts'
 import type { SpecAccess, SpecRow } from '../db/specs.ts'
 import type { BoardTicket, TaskRow, TicketRow } from '../db/tickets.ts'
+import { redactUrl } from './fields.ts'
 
 /** Rows as the API shows them (CONTRACT §4): ISO times, no internal columns. Shared by REST and sockets. */
 
@@ -11,7 +12,8 @@ export function presentProject(p: ProjectRow & { role?: ProjectRole }) {
     id: p.id,
     name: p.name,
     owner_id: p.owner_id,
-    repo_url: p.repo_url,
+    // rows stored before credentials in repo_url were refused must not show them to every member
+    repo_url: p.repo_url === null ? null : redactUrl(p.repo_url),
     default_branch: p.default_branch,
     check_command: p.check_command ?? null,
     ...(p.role ? { role: p.role } : {}),

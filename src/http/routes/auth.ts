@@ -3,7 +3,7 @@ import { LoginSchema, SignupSchema } from '../../schemas/api.ts'
 import type { AuthService } from '../../auth/service.ts'
 import { originAllowed } from '../../auth/tokens.ts'
 import { AppError, notFound } from '../../errors.ts'
-import { clientAddress, readBody, requireUser, type Env } from '../middleware.ts'
+import { clientAddress, readBody, requireJsonType, requireUser, type Env } from '../middleware.ts'
 import { doc } from '../openapi.ts'
 import { AuthAnswer, MeAnswer, SessionListAnswer } from '../../schemas/responses.ts'
 
@@ -14,10 +14,7 @@ import { AuthAnswer, MeAnswer, SessionListAnswer } from '../../schemas/responses
  */
 function jsonFromOurOrigin(allowed: () => string[]): MiddlewareHandler<Env> {
   return async function jsonFromOurOrigin(c, next) {
-    const type = c.req.header('content-type') ?? ''
-    if (!/^application\/json\s*(;|$)/i.test(type)) {
-      throw new AppError('invalid_body', 'Send the body as JSON (Content-Type: application/json).', { 'content-type': ['must be application/json'] })
-    }
+    requireJsonType(c)
     const origin = c.req.header('origin')
     const host = c.req.header('host')
     if (origin !== undefined && !originAllowed(origin, [...(host ? [host] : []), ...allowed()])) {

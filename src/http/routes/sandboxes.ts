@@ -10,7 +10,7 @@ const bearer = (c: Context) => /^Bearer\s+(\S+)$/i.exec(c.req.header('authorizat
 const MessagesQuery = v.object({
   after: v.optional(
     v.pipe(
-      v.string(),
+      v.string('after must be a string'),
       v.regex(/^\d+$/, 'after must be a whole number'),
       v.transform(Number),
       v.maxValue(Number.MAX_SAFE_INTEGER, `after must be at most ${Number.MAX_SAFE_INTEGER}`),

@@ -3,13 +3,26 @@ import { AppError, notFound } from '../../errors.ts'
 import type { Sql } from '../../db/connect.ts'
 import { findSpecFor } from '../../db/specs.ts'
 import { findTaskOfSpec } from '../../db/tickets.ts'
-import { GitError } from '../../actors/delivery-git.ts'
+import { git, GitError } from '../../actors/delivery-git.ts'
 import { diffPatch, diffSummary, mirrorPath } from '../../actors/repo-mirror.ts'
 import { DiffQuerySchema } from '../../schemas/api.ts'
 import { DiffAnswer } from '../../schemas/responses.ts'
 import { readQuery, requireUser, type Env } from '../middleware.ts'
 import { doc } from '../openapi.ts'
 
+/**
+ * What a failed diff answers. The mirror is fetched after each push: until the fetch lands, the commits are not there
+ * yet, and that (only that) is 503 `unavailable`, worth a retry. The caller's input was checked by DiffQuerySchema, so
+ * any other git failure is ours: rethrown, a logged 500 — never a 503 that a client would retry forever.
+ */
+async function gitFailure(err: unknown, mirror: string, range: { from: string; to: string }): Promise<never> {
+  if (!(err instanceof GitError)) throw err
+  const present = await git(mirror, ['cat-file', '-e', `${range.from}^{commit}`])
+    .then(() => git(mirror, ['cat-file', '-e', `${range.to}^{commit}`]))
+    .then(() => true, () => false)
+  if (!present) throw new AppError('unavailable', 'The changes are being fetched from the repository; retry shortly.', undefined, 2)
+  throw err
+}
 
 /**
  * CONTRACT §4 `GET /specs/:id/diff`: the spec branch against its base, or (`task`) one task's own commits, from the
@@ -37,15 +50,11 @@ export function specDiffRoutes(sql: Sql, dataDir: string) {
       range = { from: result.base_commit, to: result.commit }
     }
     const mirror = mirrorPath(dataDir, spec.project_id)
-    // the mirror is fetched after each push: until the first fetch lands, the commits are not there yet
-    const unavailable = (err: unknown) => {
-      if (err instanceof GitError) throw new AppError('unavailable', 'The changes are being fetched from the repository; retry shortly.')
-      throw err
-    }
+    const failed = (err: unknown) => gitFailure(err, mirror, range)
     if (q.format === 'patch') {
-      const patch = await diffPatch(mirror, range.from, range.to, q.path).catch(unavailable)
+      const patch = await diffPatch(mirror, range.from, range.to, q.path).catch(failed)
       return c.body(patch, 200, { 'content-type': 'text/x-diff; charset=utf-8' })
     }
-    return c.json(await diffSummary(mirror, range.from, range.to, q.path).catch(unavailable))
+    return c.json(await diffSummary(mirror, range.from, range.to, q.path).catch(failed))
   })
 }
