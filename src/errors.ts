@@ -13,7 +13,6 @@ export const ERROR_STATUS = {
   already_running: 409,
   budget_exceeded: 402,
   too_large: 413,
-  unsupported_media_type: 415,
   rate_limited: 429,
   model_not_configured: 503,
   unavailable: 503,

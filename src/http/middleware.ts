@@ -63,14 +63,15 @@ export function requireUser(c: Context<Env>): Identity {
 const JSON_TYPE = /^application\/([\w.+-]+\+)?json\s*(;|$)/i
 
 /**
- * CONTRACT §3 "JSON bodies need application/json": a body of another type (text/plain, a form) is 415
- * `unsupported_media_type` naming `content-type`. Called with the request's body, so bodyless requests pass.
+ * CONTRACT §3 "JSON bodies need application/json": a body of another type (text/plain, a form) is 400 `invalid_body`
+ * naming `content-type` (CONTRACT §2's code for a request to fix; login and signup answered so before). Called with
+ * the request's body, so bodyless requests pass.
  */
 export function requireJsonType(c: Context): void {
   const type = c.req.header('content-type') ?? ''
   if (!JSON_TYPE.test(type)) {
     const got = type ? `it was ${type.split(';')[0]!.trim().slice(0, 100)}` : 'it was missing'
-    throw new AppError('unsupported_media_type', `Send the body as JSON with the header Content-Type: application/json (${got}).`, {
+    throw new AppError('invalid_body', `Send the body as JSON with the header Content-Type: application/json (${got}).`, {
       'content-type': ['must be application/json'],
     })
   }
@@ -78,7 +79,7 @@ export function requireJsonType(c: Context): void {
 
 /**
  * Reads a JSON body and validates it. An empty body counts as `{}` (bodyless commands); a non-empty one must be sent as
- * application/json (else 415, requireJsonType). Malformed JSON and schema failures are 400 `invalid_body`.
+ * application/json (else 400, requireJsonType). Malformed JSON and schema failures are 400 `invalid_body`.
  */
 export async function readBody<const S extends v.GenericSchema>(c: Context, schema: S): Promise<v.InferOutput<S>> {
   const text = await c.req.text()

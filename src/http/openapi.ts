@@ -83,7 +83,7 @@ export function doc(d: RouteDoc): MiddlewareHandler {
     responses: {
       [status]: success,
       ...Object.fromEntries(Object.entries(d.also ?? {}).map(([s, a]) => [s, { description: a.summary, content: json(a.answer) }])),
-      default: { description: 'An error (CONTRACT §2): 400 invalid_body, 401, 403, 404, 409, 402, 413, 415 (a body not sent as application/json), 429 (with Retry-After), 503', content: json(d.errors ?? ErrorAnswer) },
+      default: { description: 'An error (CONTRACT §2): 400 invalid_body, 401, 403, 404, 409, 402, 413, 429 (with Retry-After), 503', content: json(d.errors ?? ErrorAnswer) },
     },
   })
 }

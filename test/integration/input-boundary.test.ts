@@ -65,11 +65,11 @@ describe('1. the diff route: a bad path is a 400, only missing commits a 503', (
 })
 
 describe('2. JSON bodies need application/json', () => {
-  it.each(['text/plain', 'application/x-www-form-urlencoded', 'text/plain; charset=utf-8', ''])('a body sent as %j is a 415 naming content-type, and nothing is stored', async (type) => {
+  it.each(['text/plain', 'application/x-www-form-urlencoded', 'text/plain; charset=utf-8', ''])('a body sent as %j is a 400 naming content-type, and nothing is stored', async (type) => {
     const before = (await api.get('/projects')).body.projects.length
     const res = await api.request('POST', '/projects', JSON.stringify({ name: 'typed' }), { 'content-type': type })
-    expect(res.status, JSON.stringify(res.body)).toBe(415)
-    expect(res.body.error.code).toBe('unsupported_media_type')
+    expect(res.status, JSON.stringify(res.body)).toBe(400)
+    expect(res.body.error.code).toBe('invalid_body')
     expect(res.body.error.message).toContain('application/json')
     expect(fieldsOf(res)).toEqual(['content-type'])
     expect((await api.get('/projects')).body.projects.length).toBe(before)
@@ -85,7 +85,7 @@ describe('2. JSON bodies need application/json', () => {
   it('a bodyless command needs no content type', async () => {
     const specId = (await api.post('/specs', { project_id: projectId, title: 't', description: 'd' })).body.id
     const res = await fetch(`${server.url}/api/v1/specs/${specId}/pause`, { method: 'POST', headers: { authorization: `Bearer ${api.token}` } })
-    expect(res.status).not.toBe(415)
+    expect(res.status).not.toBe(400)
     expect((await res.json()).error.code).toBe('conflict')
   })
 })
