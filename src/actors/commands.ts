@@ -10,6 +10,7 @@ import { assertCanSteer } from '../auth/access.ts'
 import { ApproveSchema, MessageSchema, ReviseSchema, RetrySchema } from '../schemas/api.ts'
 import { parseInput } from '../schemas/parse.ts'
 import { presentSpec } from '../schemas/present.ts'
+import { budgetRefusal, budgetSpent, launchBudgetRefusal, STARTS_AGENT_WORK } from './budget.ts'
 import { createDraftSpec, type NewSpecInput } from './create-spec.ts'
 import type { CommandInput } from './host-api.ts'
 import type { SpecHost } from './host.ts'
@@ -57,6 +58,8 @@ export class SpecCommands {
     if (!input.project_id) {
       throw new AppError('invalid_body', 'A spec needs a project to run in: give project_id.', { project_id: ['is required to launch'] })
     }
+    const spend = { cost_usd: 0, budget_usd: input.budget_usd ?? null }
+    if (input.auto_execute && budgetSpent(spend)) throw launchBudgetRefusal(spend.budget_usd)
     const spec = await createDraftSpec(this.sql, user.id, input)
     if (!input.auto_execute) {
       return { spec_id: spec.id, status: 'created', current_phase: spec.current_phase, sandbox_id: null, message: 'Spec created; execute it when ready.' }
@@ -76,9 +79,7 @@ export class SpecCommands {
       return { code: 200, body: { spec_id: spec.id, status: 'already_running', current_phase: spec.current_phase, sandbox_id: this.sandboxOf(spec.id) } }
     }
     this.requireModel()
-    if (spec.budget_usd !== null && spec.cost_usd >= spec.budget_usd) {
-      throw new AppError('budget_exceeded', `The spec has spent $${spec.cost_usd} of its $${spec.budget_usd} budget.`)
-    }
+    if (budgetSpent(spec)) throw budgetRefusal(spec, 'run')
     return { code: 202, body: { ...(await this.start(spec, user)), status: 'started' } }
   }
 
@@ -143,9 +144,8 @@ export class SpecCommands {
       await this.host.confirmClaim(spec.id) // a stale copy (its lease taken over) hands the command to the owner instead
       throw this.notApplicable(spec, input)
     }
-    if (input.command === 'resume' && spec.budget_usd !== null && spec.cost_usd >= spec.budget_usd) {
-      throw new AppError('budget_exceeded', `The spec has spent $${spec.cost_usd} of its $${spec.budget_usd} budget; it cannot resume.`)
-    }
+    const doing = STARTS_AGENT_WORK[input.command]
+    if (doing && budgetSpent(spec)) throw budgetRefusal(spec, doing)
     if (keep) return this.host.sendWith(spec.id, event, (tx, now) => keep(tx, { code: 200, body: this.answer(now) }))
     await this.host.send(spec.id, event)
     return { code: 200, body: this.answer((await findSpec(this.sql, spec.id))!) }

@@ -12,6 +12,7 @@ import type { IngestEvents, InjectedMessage, ResultVerdict, SandboxResult } from
 import type { AgentPhase, Design, Requirements, Tasks } from '../schemas/phase-outputs.ts'
 import { SUBMIT_TOOLS } from '../schemas/phase-outputs.ts'
 import { phaseSubmitTool, taskSubmitTool, WORKSPACE_TOOLS } from '../schemas/tools.ts'
+import { budgetRefusal, budgetSpent } from './budget.ts'
 import { evaluatePhase } from './evaluators.ts'
 import { evaluateTask } from './task-evaluator.ts'
 import { parseRef } from './sync-plan.ts'
@@ -229,8 +230,8 @@ export class SandboxApi {
 
   /**
    * Prices a model call made through the server's proxy into the spec's cost and tokens (the proxy sees every call,
-   * so this is the count the budget trusts), and pauses the spec once it is over budget. A cancelled spec is not
-   * charged.
+   * so this is the count the budget trusts), and pauses the spec once its budget is spent (budget.ts). A cancelled
+   * spec is not charged.
    */
   async recordUsage(row: SandboxRow, usage: ModelUsage): Promise<void> {
     const cacheRead = usage.cache_read_input_tokens ?? 0
@@ -244,11 +245,14 @@ export class SandboxApi {
       cost_usd: priceUsage(this.config.model.info, usage),
     })
     if (!totals) return
-    if (totals.budget_usd !== null && totals.cost_usd > totals.budget_usd) {
-      const call = { kind: 'budget' as const, specId: row.spec_id, cost_usd: totals.cost_usd, budget_usd: totals.budget_usd }
-      await this.router.run(call, () => this.budgetHere(call))
-    }
+    if (budgetSpent(totals)) await this.pauseForBudget(row.spec_id, totals)
     await this.host.publishSpec(row.spec_id)
+  }
+
+  /** Pauses the spec by budget (BUDGET_EXCEEDED), on whichever node runs it; answers once that pause is stored. */
+  private async pauseForBudget(specId: string, spend: { cost_usd: number; budget_usd: number }): Promise<void> {
+    const call = { kind: 'budget' as const, specId, cost_usd: spend.cost_usd, budget_usd: spend.budget_usd }
+    await this.router.run(call, () => this.budgetHere(call))
   }
 
   /** Pauses the spec over budget, on the node that runs it. */
@@ -259,12 +263,16 @@ export class SandboxApi {
     else await this.host.confirmClaim(over.specId) // not skipped for good because a stale copy could not take it
   }
 
-  /** Refuses a model call (402) once the spec's budget is spent: the proxy asks before it forwards anything. */
+  /**
+   * Refuses a model call (402 `budget_exceeded`) once the spec's budget is spent: the proxy asks before it forwards
+   * anything. The spec is paused by budget first (as recordUsage does), so the worker's stop on the 402 ends a sandbox
+   * the spec no longer runs, and is never taken for a lost one (which would be replaced, and fail the phase).
+   */
   async checkBudget(row: SandboxRow): Promise<void> {
     const spec = await findSpec(this.sql, row.spec_id)
-    if (spec && spec.budget_usd !== null && spec.cost_usd >= spec.budget_usd) {
-      throw new AppError('budget_exceeded', `The spec's budget of $${spec.budget_usd} is spent ($${spec.cost_usd.toFixed(4)}).`)
-    }
+    if (!spec || !budgetSpent(spec)) return
+    await this.pauseForBudget(spec.id, spec)
+    throw budgetRefusal(spec, 'call the model')
   }
 
   /** Whether this sandbox still runs (a model call of an ended sandbox is dropped). */

@@ -9,6 +9,9 @@ const required = (what: string) => `${what} is required`
 /** numeric(12, 4): the largest budget the column holds. */
 export const MAX_BUDGET_USD = 99_999_999
 
+/** Whether `n` is a number of at most 4 decimals, as numeric(12, 4) holds it exactly (0.1 + 0.2's float noise aside). */
+export const hasAtMost4Decimals = (n: number): boolean => Math.abs(n - Number(n.toFixed(4))) <= Number.EPSILON * Math.max(1, n)
+
 export const EmailSchema = v.pipe(
   v.string('email must be a string'),
   v.trim(),
@@ -96,8 +99,8 @@ const SpecFields = {
       v.pipe(
         v.number('budget_usd must be a number'),
         v.minValue(0, 'budget_usd must not be negative'),
-        // stored to 1/100 of a cent: anything smaller would silently become 0
-        v.check((n) => n === 0 || n >= 0.0001, 'budget_usd must be 0 or at least 0.0001'),
+        // stored to 1/100 of a cent: more decimals would be rounded silently (1e-7 to 0, 0.006315 to 0.0063)
+        v.check(hasAtMost4Decimals, 'budget_usd must have at most 4 decimal places (1/100 of a cent)'),
         v.maxValue(MAX_BUDGET_USD, `budget_usd must be at most ${MAX_BUDGET_USD}`),
       ),
     ),
