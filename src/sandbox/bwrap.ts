@@ -1,6 +1,7 @@
 import { lstatSync, readlinkSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { CALLBACK_DIR_INSIDE } from './callback-socket.ts'
+import { shellArgs } from './worker/command.ts'
 
 /** Where the worker bundle appears inside a sandbox. */
 export const WORKER_INSIDE = '/omoi/worker.mjs'
@@ -159,7 +160,6 @@ export function commandArgs(isolation: BwrapIsolation, layout: CommandLayout): s
     ...reports(layout.infoFd, layout.net),
     '--',
     'bash',
-    '-lc',
-    layout.command,
+    ...shellArgs(layout.command),
   ]
 }

@@ -4,7 +4,7 @@ import { CHECK_OUTPUT_CAP } from '../schemas/task-report.ts'
 import type { CheckResult } from '../schemas/task-report.ts'
 import { tail } from '../schemas/text.ts'
 import { checkResult } from './worker/check.ts'
-import { killGroup } from './worker/command.ts'
+import { killGroup, shellArgs } from './worker/command.ts'
 import { commandArgs, type Isolation } from './bwrap.ts'
 import { spawnConfined } from './confined-spawn.ts'
 import { SandboxError, SandboxLostError, type CheckRun } from './provider.ts'
@@ -15,7 +15,7 @@ import { SandboxError, SandboxLostError, type CheckRun } from './provider.ts'
  */
 async function startCheck(workspace: string, isolation: Isolation, run: CheckRun, env: NodeJS.ProcessEnv): Promise<ChildProcess> {
   const stdio: ('ignore' | 'pipe')[] = ['ignore', 'pipe', 'pipe']
-  if (isolation.kind === 'none') return spawn('bash', ['-lc', run.command], { cwd: workspace, env, detached: true, stdio })
+  if (isolation.kind === 'none') return spawn('bash', shellArgs(run.command), { cwd: workspace, env, detached: true, stdio })
   const { child } = await spawnConfined(isolation, run.id, (fds) => commandArgs(isolation, { cwd: workspace, command: run.command, infoFd: fds.info, net: fds.net }), {
     cwd: workspace,
     env,

@@ -182,7 +182,8 @@ describe('without isolation (OMOI_SANDBOX_ISOLATION=none)', () => {
     const hold = stack.gate.hold((r) => forSpec(title)(r) && r.submitTool === 'complete_task' && r.called.includes('run_command'), 1)
     const { specId } = await runScript(stack, owner, projectId, title, 'setsid sleep 31339 >/dev/null 2>&1 < /dev/null & echo started')
     await hold.first()
-    expect(await sleepers(31339), 'the setsid process runs on after its command').toHaveLength(1)
+    // the command returned once `setsid` was forked; on a busy machine its `sleep` may start a moment later
+    await waitFor(async () => (await sleepers(31339)).length === 1, { what: 'the setsid process to run on after its command' })
     expect((await owner.post(`/specs/${specId}/cancel`)).status).toBe(200)
     hold.release()
     await waitFor(async () => (await sleepers(31339)).length === 0, { what: 'the setsid process to end with its sandbox', timeoutMs: 30_000 })

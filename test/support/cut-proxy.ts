@@ -19,18 +19,18 @@ export async function startCutProxy(target: string): Promise<CutProxy> {
   let isCut = false
   const server = createServer((client) => {
     if (isCut) return void client.destroy()
-    const server = createConnection(Number(upstream.port || 5432), upstream.hostname)
-    for (const socket of [client, server]) {
+    const target = createConnection(Number(upstream.port || 5432), upstream.hostname)
+    for (const socket of [client, target]) {
       open.add(socket)
       socket.on('error', () => {})
       socket.on('close', () => {
         open.delete(socket)
         client.destroy()
-        server.destroy()
+        target.destroy()
       })
     }
-    client.pipe(server)
-    server.pipe(client)
+    client.pipe(target)
+    target.pipe(client)
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const url = new URL(target)

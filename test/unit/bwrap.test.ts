@@ -83,7 +83,8 @@ describe('the bwrap command line of a check', () => {
     for (const flag of ['--unshare-pid', '--unshare-net', '--die-with-parent']) expect(args).toContain(flag)
     expect(args.join(' ')).not.toContain(CALLBACK_DIR_INSIDE)
     expect(operands(args, '--bind', 2)).toEqual([`${check.cwd} ${check.cwd}`])
-    expect(args.slice(args.indexOf('--'))).toEqual(['--', 'bash', '-lc', 'npm test'])
+    // no startup files: the working copy is its HOME, and the agent wrote what is in it
+    expect(args.slice(args.indexOf('--'))).toEqual(['--', 'bash', '--noprofile', '--norc', '-c', 'npm test'])
   })
 
   it('with nat waits to be connected and resolves through slirp4netns', () => {

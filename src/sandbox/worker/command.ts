@@ -6,8 +6,20 @@ const MAX_TIMEOUT_S = 600
 const OUTPUT_CAP = 20_000
 /** A command that backgrounds a process keeps its pipes open; once bash exits, wait this long for them to close. */
 const CLOSE_GRACE_MS = 200
-/** The worker's own secrets: a command the model runs must not be able to print them. */
-const HIDDEN_ENV = ['OMOI_SANDBOX_TOKEN', 'ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_TOKEN', 'OMOI_GIT_TOKEN']
+/**
+ * The worker's own secrets: a command the model runs must not be able to print them. And the files bash would read
+ * before a non-interactive command (`BASH_ENV`, and `ENV` in sh mode): see shellArgs.
+ */
+const HIDDEN_ENV = ['OMOI_SANDBOX_TOKEN', 'ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_TOKEN', 'OMOI_GIT_TOKEN', 'BASH_ENV', 'ENV']
+
+/**
+ * bash's arguments for every command run in a local sandbox (an agent's `run_command`, a check): a plain `-c`, no
+ * login or interactive startup files. Those belong to the host's user, not to the sandbox: an unconfined sandbox has
+ * the server's HOME, whose dotfiles can slow every command (`pyenv init`) or hang it (`pyenv rehash` waits up to 60 s
+ * on a lock file that a killed command left behind); a check's HOME is its working copy, whose `.bash_profile` the
+ * agent wrote (an `exit 0` there would pass any check). The caller leaves BASH_ENV out of the environment.
+ */
+export const shellArgs = (command: string): string[] => ['--noprofile', '--norc', '-c', command]
 
 /**
  * With OMOI_COMMAND_SANDBOX=bwrap (set by the local provider when the worker itself runs in bubblewrap) each command
@@ -45,8 +57,8 @@ export function killRunningCommands(): void {
 }
 
 /**
- * Runs `bash -lc command` in its own process group (and nested sandbox, see NESTED_SANDBOX_ARGS), so a timeout kills
- * everything it started.
+ * Runs `command` in bash (shellArgs) in its own process group (and nested sandbox, see nestedSandboxArgs), so a timeout
+ * kills everything it started. Its environment is the worker's, without HIDDEN_ENV.
  */
 export function runCommand(cwd: string, command: string, timeoutS = DEFAULT_TIMEOUT_S): Promise<CommandResult> {
   const seconds = Math.min(Math.max(timeoutS, 0.1), MAX_TIMEOUT_S)
@@ -54,7 +66,7 @@ export function runCommand(cwd: string, command: string, timeoutS = DEFAULT_TIME
   for (const name of HIDDEN_ENV) delete env[name]
   return new Promise((resolve, reject) => {
     const hidden = env.OMOI_CALLBACK_SOCKET_DIR ? [env.OMOI_CALLBACK_SOCKET_DIR] : []
-    const [file, args] = env.OMOI_COMMAND_SANDBOX === 'bwrap' ? ['bwrap', [...nestedSandboxArgs(hidden), 'bash', '-lc', command]] : ['bash', ['-lc', command]]
+    const [file, args] = env.OMOI_COMMAND_SANDBOX === 'bwrap' ? ['bwrap', [...nestedSandboxArgs(hidden), 'bash', ...shellArgs(command)]] : ['bash', shellArgs(command)]
     const child = spawn(file, args, { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
     let output = ''
     let timedOut = false
