@@ -21,6 +21,7 @@ import { logger } from '../log.ts'
 import type { CheckResult } from '../schemas/task-report.ts'
 import { head } from '../schemas/text.ts'
 import { checkResult } from './worker/check.ts'
+import { SHELL_FLAGS } from './worker/command.ts'
 import {
   SandboxError,
   SandboxLostError,
@@ -150,7 +151,8 @@ export function createDaytonaProvider(opts: DaytonaProviderOptions): DaytonaProv
       const output = oneLine(reset.output || reset.stderr, 'last')
       throw new SandboxError(redact(`Daytona could not prepare the check: checking out ${run.repo.commit} failed: ${output}`, secrets))
     }
-    const inner = `timeout -k 5 ${run.timeoutS} bash -lc ${sh(run.command)} 2>&1 | tail -c ${CHECK_OUTPUT_BYTES}; exit "\${PIPESTATUS[0]}"`
+    // the shell the agent's run_command had in this image (shellArgs), so a check passes there as it passed for the agent
+    const inner = `timeout -k 5 ${run.timeoutS} bash ${SHELL_FLAGS.join(' ')} ${sh(run.command)} 2>&1 | tail -c ${CHECK_OUTPUT_BYTES}; exit "\${PIPESTATUS[0]}"`
     const started = Date.now()
     const result = await sandbox.process.executeSessionCommand(
       CHECK_SESSION,

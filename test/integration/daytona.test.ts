@@ -204,7 +204,8 @@ describe('the check on the spec branch in a Daytona check sandbox', () => {
     ])
     const [checkout, check] = commands(sandbox, 'omoi-check')
     expect(checkout).toBe(`cd '/home/daytona/workspace' && git checkout -q -B 'omoi/01testspec/spec' '${COMMIT}'`)
-    expect(check).toContain('timeout -k 5 600 bash -lc')
+    // as the agent's run_command ran it: no login shell
+    expect(check).toContain('timeout -k 5 600 bash --noprofile --norc -c ')
     expect(check).toContain('npm run suite')
     expect(sandbox.state).toBe('destroyed')
 

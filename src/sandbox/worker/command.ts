@@ -13,13 +13,16 @@ const CLOSE_GRACE_MS = 200
 const HIDDEN_ENV = ['OMOI_SANDBOX_TOKEN', 'ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_TOKEN', 'OMOI_GIT_TOKEN', 'BASH_ENV', 'ENV']
 
 /**
- * bash's arguments for every command run in a local sandbox (an agent's `run_command`, a check): a plain `-c`, no
- * login or interactive startup files. Those belong to the host's user, not to the sandbox: an unconfined sandbox has
+ * bash's arguments for every command a sandbox runs (an agent's `run_command`, a check; local or Daytona, so a check
+ * runs as the agent's commands ran): a plain `-c`, no login or interactive startup files. Locally those belong to the
+ * host's user, not to the sandbox: an unconfined sandbox has
  * the server's HOME, whose dotfiles can slow every command (`pyenv init`) or hang it (`pyenv rehash` waits up to 60 s
  * on a lock file that a killed command left behind); a check's HOME is its working copy, whose `.bash_profile` the
  * agent wrote (an `exit 0` there would pass any check). The caller leaves BASH_ENV out of the environment.
  */
-export const shellArgs = (command: string): string[] => ['--noprofile', '--norc', '-c', command]
+export const shellArgs = (command: string): string[] => [...SHELL_FLAGS, command]
+/** shellArgs before the command, for a command line built as text (a Daytona check). */
+export const SHELL_FLAGS = ['--noprofile', '--norc', '-c'] as const
 
 /**
  * With OMOI_COMMAND_SANDBOX=bwrap (set by the local provider when the worker itself runs in bubblewrap) each command
