@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdir } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { CHECK_OUTPUT_CAP } from '../schemas/task-report.ts'
 import type { CheckResult } from '../schemas/task-report.ts'
@@ -27,15 +28,28 @@ async function startCheck(workspace: string, isolation: Isolation, run: CheckRun
 }
 
 /**
+ * The check's HOME: empty and its own, never the working copy, where the branch's files would be read as the user's
+ * configuration (`.gitconfig`, `.npmrc`, `.bash_profile`: the agent wrote them). In bubblewrap the private /tmp, as a
+ * confined worker's; unconfined, a directory beside the working copy, removed with the sandbox.
+ */
+async function checkHome(workspace: string, isolation: Isolation): Promise<string> {
+  if (isolation.kind !== 'none') return '/tmp'
+  const home = join(dirname(workspace), 'home')
+  await mkdir(home, { recursive: true })
+  return home
+}
+
+/**
  * Runs a check command in a local check sandbox's working copy: confined by bubblewrap as an agent's commands are
  * (`commandArgs`: the system read-only, the working copy the only writable place, nothing else of the host, nothing
  * of the host's loopback), or with isolation `none` unconfined, as every local sandbox then is. In a process group of
  * its own, so the time limit or a stop kills all it started; bubblewrap's --die-with-parent ends it with the server.
- * The environment is PATH, a HOME in the working copy and the sandbox's id and spec: nothing of the server's settings
- * or secrets.
+ * The environment is PATH, an empty HOME of its own (checkHome) and the sandbox's id and spec: nothing of the server's
+ * settings or secrets.
  */
 export async function runConfinedCheck(workspace: string, isolation: Isolation, run: CheckRun): Promise<CheckResult> {
-  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: workspace, LANG: 'C.UTF-8', OMOI_SANDBOX_ID: run.id, SPEC_ID: run.specId }
+  const home = await checkHome(workspace, isolation)
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, LANG: 'C.UTF-8', OMOI_SANDBOX_ID: run.id, SPEC_ID: run.specId }
   const started = Date.now()
   const child = await startCheck(workspace, isolation, run, env)
   return new Promise((resolve, reject) => {

@@ -109,19 +109,23 @@ describe('the check on the spec branch, in a local check sandbox', () => {
     expect(await readdir(join(dataDir, 'sandboxes'))).not.toContain(run.id)
   })
 
-  it('is decided by its command alone: shell startup files the branch carries are not read', async () => {
-    // the working copy is the check's HOME, and the agent wrote the branch: a login shell would read these first
+  it("is decided by its command alone: the branch's dotfiles are neither shell start-up nor the user's configuration", async () => {
+    // the agent wrote the branch: a login shell with the working copy as HOME would read these first, and git its .gitconfig
     const scratch = await tempDir('check-dotfiles')
     await git(scratch, 'clone', '-q', '-b', BRANCH, repo, 'w')
     const work = join(scratch, 'w')
     for (const file of ['.bash_profile', '.bash_login', '.profile', '.bashrc']) await writeFile(join(work, file), `echo "read ${file}"; exit 0\n`)
+    await writeFile(join(work, '.gitconfig'), '[alias]\n\tverify = !exit 0\n')
     await git(work, 'add', '-A')
     await git(work, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'startup files')
     await git(work, 'push', '-q', 'origin', `HEAD:refs/heads/${BRANCH}-dotfiles`)
     const commit = await git(work, 'rev-parse', 'HEAD')
+    const onBranch = (command: string) => checkRun(command, { repo: { url: repo, branch: `${BRANCH}-dotfiles`, commit } })
     for (const [name, sandboxes] of [['bwrap', provider], ['none', unconfined]] as const) {
-      const check = await sandboxes.runCheck(checkRun('echo checking; exit 3', { repo: { url: repo, branch: `${BRANCH}-dotfiles`, commit } }))
-      expect(check, name).toMatchObject({ exit_code: 3, passed: false, output_tail: 'checking\n' })
+      expect(await sandboxes.runCheck(onBranch('echo checking; exit 3')), name).toMatchObject({ exit_code: 3, passed: false, output_tail: 'checking\n' })
+      const check = await sandboxes.runCheck(onBranch('git verify'))
+      expect(check, name).toMatchObject({ exit_code: 1, passed: false })
+      expect(check.output_tail, name).toContain("'verify' is not a git command")
     }
   })
 
