@@ -1,4 +1,4 @@
-import { chmod, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { freshClone, mergeAndPush } from '../../src/actors/delivery-git.ts'
@@ -31,6 +31,7 @@ describe('merging a task while another node pushes the same merge', () => {
     await freshClone(dir, repo)
     // a hook of the working copy's repository: omoi's git runs those (only a user's global hooks are off)
     const raced = join(dir, '.git', 'raced')
+    await mkdir(join(dir, '.git', 'hooks'), { recursive: true }) // omoi's clones get no template, so no hooks directory
     await writeFile(
       join(dir, '.git', 'hooks', 'pre-push'),
       `#!/bin/sh\n[ -e ${raced} ] && exit 0\ntouch ${raced}\ngit -C ${other} push -q origin HEAD:refs/heads/omoi/spec\n`,

@@ -1,4 +1,4 @@
-import { chmod, mkdir, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { asUser, type Api } from '../support/api.ts'
@@ -31,7 +31,13 @@ beforeAll(async () => {
     await chmod(join(hooks, hook), 0o755)
   }
   // signing with a program that always fails, as a signing key that is not there does
-  await writeFile(join(home, '.gitconfig'), `[commit]\n\tgpgsign = true\n[tag]\n\tgpgSign = true\n[gpg]\n\tprogram = false\n[core]\n\thooksPath = ${hooks}\n`)
+  // and the same hooks again in a template that every new clone would get
+  await mkdir(join(home, 'template'))
+  await symlink(hooks, join(home, 'template', 'hooks'))
+  await writeFile(
+    join(home, '.gitconfig'),
+    `[commit]\n\tgpgsign = true\n[tag]\n\tgpgSign = true\n[gpg]\n\tprogram = false\n[core]\n\thooksPath = ${hooks}\n[init]\n\ttemplateDir = ${join(home, 'template')}\n`,
+  )
   process.env.HOME = home
   ;({ server, model } = await startWithModel({}, { OMOI_SANDBOX_ISOLATION: 'none' }))
   owner = await asUser(server.url, 'Owner')
