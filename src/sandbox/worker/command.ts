@@ -14,11 +14,11 @@ const HIDDEN_ENV = ['OMOI_SANDBOX_TOKEN', 'ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_T
 
 /**
  * bash's arguments for every command a sandbox runs (an agent's `run_command`, a check; local or Daytona, so a check
- * runs as the agent's commands ran): a plain `-c`, no login or interactive startup files. Locally those belong to the
- * host's user, not to the sandbox: an unconfined sandbox has
- * the server's HOME, whose dotfiles can slow every command (`pyenv init`) or hang it (`pyenv rehash` waits up to 60 s
- * on a lock file that a killed command left behind); a check's HOME is its working copy, whose `.bash_profile` the
- * agent wrote (an `exit 0` there would pass any check). The caller leaves BASH_ENV out of the environment.
+ * runs as the agent's commands ran): a plain `-c`, no login or interactive startup files. Locally those are not the
+ * sandbox's: an unconfined sandbox has the server's HOME, whose dotfiles can slow every command (`pyenv init`) or hang
+ * it (`pyenv rehash` waits up to 60 s on a lock file that a killed command left behind); and where HOME holds files of
+ * the branch, the agent wrote them (a `.bash_profile` ending in `exit 0` would pass any check). The caller leaves
+ * BASH_ENV out of the environment.
  */
 export const shellArgs = (command: string): string[] => [...SHELL_FLAGS, command]
 /** shellArgs before the command, for a command line built as text (a Daytona check). */
