@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process'
 import { mkdir, rm, stat } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { promisify } from 'node:util'
-import { UNATTENDED_GIT } from '../sandbox/worker/unattended-git.ts'
+import { UNATTENDED_GIT, unattendedGitEnv } from '../sandbox/worker/unattended-git.ts'
 
 /**
  * Git as the server runs it for delivery: the working copy a spec's merges are made in. No project command runs here
@@ -27,7 +27,7 @@ export async function git(cwd: string, args: string[], opts: { token?: string; a
     const { stdout } = await exec('git', [...UNATTENDED_GIT, ...IDENTITY, ...credentials, ...args], {
       cwd,
       maxBuffer: 64 * 1024 * 1024,
-      env: { ...process.env, GIT_TERMINAL_PROMPT: '0', ...(opts.token ? { OMOI_GIT_TOKEN: opts.token } : {}) },
+      env: unattendedGitEnv(opts.token ? { OMOI_GIT_TOKEN: opts.token } : {}),
     })
     return stdout.replace(/\n$/, '')
   } catch (err) {

@@ -13,7 +13,7 @@ import { spawnConfined } from './confined-spawn.ts'
 import { runConfinedCheck } from './local-check.ts'
 import { SandboxError, type SandboxHandle, type SandboxLiveness, type SandboxProvider, type SandboxSpec } from './provider.ts'
 import { signal } from './signal.ts'
-import { UNATTENDED_GIT } from './worker/unattended-git.ts'
+import { UNATTENDED_GIT, unattendedGitEnv } from './worker/unattended-git.ts'
 
 const log = logger('omoi:sandbox:local')
 const exec = promisify(execFile)
@@ -28,7 +28,7 @@ function redact(text: string): string {
 /** Runs git without a shell; a failure becomes a SandboxError carrying git's own words. */
 async function git(cwd: string, args: string[], config: string[] = []): Promise<string> {
   try {
-    const { stdout } = await exec('git', [...UNATTENDED_GIT, ...config, ...args], { cwd, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } })
+    const { stdout } = await exec('git', [...UNATTENDED_GIT, ...config, ...args], { cwd, env: unattendedGitEnv() })
     return stdout.trim()
   } catch (err) {
     const stderr = (err as { stderr?: string }).stderr?.trim()

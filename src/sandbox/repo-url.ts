@@ -4,6 +4,7 @@ import { promisify } from 'node:util'
 import { isAbsolute, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { AppError } from '../errors.ts'
+import { unattendedGitEnv } from './worker/unattended-git.ts'
 
 /** Directories of the data directory that omoi keeps for itself: never a project's repository. */
 const OWN_DIRS = ['db', 'repos', 'sandboxes']
@@ -53,7 +54,7 @@ const git = promisify(execFile)
  * every planning phase was paid for, that its branch is missing.
  */
 export async function localDefaultBranch(real: string, requested: string | undefined): Promise<string> {
-  const run = (...args: string[]) => git('git', ['-C', real, ...args]).then((r) => r.stdout.trim(), () => null)
+  const run = (...args: string[]) => git('git', ['-C', real, ...args], { env: unattendedGitEnv() }).then((r) => r.stdout.trim(), () => null)
   const head = (await run('symbolic-ref', '--short', 'HEAD')) ?? 'main'
   if (!requested) return head
   const empty = (await run('rev-parse', '--verify', '--quiet', 'HEAD')) === null

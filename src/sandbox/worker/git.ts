@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { redact } from './log.ts'
-import { UNATTENDED_GIT } from './unattended-git.ts'
+import { UNATTENDED_GIT, unattendedGitEnv } from './unattended-git.ts'
 
 const exec = promisify(execFile)
 const IDENTITY = ['-c', 'user.name=omoi agent', '-c', 'user.email=agent@omoi.local']
@@ -13,7 +13,7 @@ const CREDENTIALS = process.env.OMOI_GIT_TOKEN
 
 async function git(cwd: string, args: string[], config: string[] = []): Promise<string> {
   try {
-    const { stdout } = await exec('git', [...UNATTENDED_GIT, ...config, ...args], { cwd, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } })
+    const { stdout } = await exec('git', [...UNATTENDED_GIT, ...config, ...args], { cwd, env: unattendedGitEnv() })
     return stdout.trim()
   } catch (err) {
     const stderr = (err as { stderr?: string }).stderr?.trim()

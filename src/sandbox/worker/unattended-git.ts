@@ -12,3 +12,38 @@ export const UNATTENDED_GIT = [
   ['core.hooksPath', '.git/hooks'],
   ['init.templateDir', ''],
 ].flatMap(([key, value]) => ['-c', `${key}=${value}`])
+
+/**
+ * Variables that point git at another repository, work tree, index, object store or configuration: the ones git
+ * itself clears when it works in another repository (`git rev-parse --local-env-vars`), and GIT_NAMESPACE. A shell
+ * the server was started from may have them exported (a hook, a script run inside some repository, a `GIT_DIR=...`
+ * left from an experiment); every git command omoi runs names its repository by its working directory, so none of
+ * them may reach it: with GIT_DIR set, every sandbox failed to start ("fatal: not a git repository").
+ */
+const REPOSITORY_ENV = [
+  'GIT_ALTERNATE_OBJECT_DIRECTORIES',
+  'GIT_CONFIG',
+  'GIT_CONFIG_PARAMETERS',
+  'GIT_CONFIG_COUNT',
+  'GIT_OBJECT_DIRECTORY',
+  'GIT_DIR',
+  'GIT_WORK_TREE',
+  'GIT_IMPLICIT_WORK_TREE',
+  'GIT_GRAFT_FILE',
+  'GIT_INDEX_FILE',
+  'GIT_NO_REPLACE_OBJECTS',
+  'GIT_REPLACE_REF_BASE',
+  'GIT_PREFIX',
+  'GIT_INTERNAL_SUPER_PREFIX',
+  'GIT_SHALLOW_FILE',
+  'GIT_COMMON_DIR',
+  'GIT_NAMESPACE',
+]
+
+/** The environment of a git command omoi runs: this process's, without REPOSITORY_ENV, never prompting, plus `extra`. */
+export function unattendedGitEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, GIT_TERMINAL_PROMPT: '0', ...extra }
+  for (const key of REPOSITORY_ENV) delete env[key]
+  for (const key of Object.keys(env)) if (/^GIT_CONFIG_(KEY|VALUE)_\d+$/.test(key)) delete env[key]
+  return env
+}

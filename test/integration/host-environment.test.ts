@@ -1,0 +1,89 @@
+import { execFile } from 'node:child_process'
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { asUser, type Api } from '../support/api.ts'
+import type { FakeModel } from '../support/fake-model.ts'
+import { allEvents, startWithModel, waitForStatus } from '../support/omoi.ts'
+import { git, makeRepo } from '../support/repo.ts'
+import type { TestServer } from '../support/server.ts'
+import { tempDir } from '../support/temp.ts'
+
+/**
+ * A developer's own git settings and environment, which the server (and an unconfined worker) inherit, must not
+ * change what omoi makes: settings that sign pushes, turn text files into CRLF on checkout, or change what `git diff`
+ * prints (an external diff program, no a/ b/ prefixes), and an exported GIT_DIR that points every git command
+ * elsewhere. Each spec here runs on such a host, in bubblewrap and unconfined.
+ */
+const exec = promisify(execFile)
+const saved = { HOME: process.env.HOME, GIT_DIR: process.env.GIT_DIR }
+const HOSTILE_GITCONFIG = `[push]
+\tgpgSign = true
+[core]
+\tautocrlf = true
+[diff]
+\tnoprefix = true
+\texternal = false
+[color]
+\tui = always
+`
+
+const HOSTS = [
+  { name: 'a GIT_DIR left exported by a shell that was in some other repository', gitconfig: '', gitDir: true },
+]
+
+for (const host of HOSTS)
+for (const isolation of ['none', 'bwrap'] as const) {
+  describe(`${host.name} (OMOI_SANDBOX_ISOLATION=${isolation})`, () => {
+    let server: TestServer
+    let model: FakeModel
+    let owner: Api
+    let repo: string
+
+    beforeAll(async () => {
+      repo = await makeRepo() // with the machine's own configuration
+      // a check that a CRLF checkout breaks: `exit 0\r` is no number to sh
+      await writeFile(join(repo, 'check.sh'), 'echo checked\nexit 0\n')
+      await git(repo, 'add', '-A')
+      await git(repo, 'commit', '-q', '-m', 'check script')
+      const home = await tempDir('hostile-home')
+      await writeFile(join(home, '.gitconfig'), host.gitconfig)
+      process.env.HOME = home
+      if (host.gitDir) process.env.GIT_DIR = join(await tempDir('elsewhere'), '.git')
+      ;({ server, model } = await startWithModel({}, { OMOI_SANDBOX_ISOLATION: isolation }))
+      owner = await asUser(server.url, 'Owner')
+    })
+    afterAll(async () => {
+      await server?.stop()
+      await model?.close()
+      for (const [key, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[key]
+        else process.env[key] = value
+      }
+    })
+
+    it('the spec completes, its check passes, and its diff is the plain unified diff of its branch', async () => {
+      const project = (await owner.post('/projects', { name: 'Shop', repo_url: repo, check_command: 'sh check.sh' })).body
+      const launch = await owner.post('/specs/launch', { project_id: project.id, title: 'Hostile host', description: 'add OAuth login' })
+      expect(launch.status).toBe(201)
+      const specId = launch.body.spec_id
+
+      const spec = await waitForStatus(owner, specId, ['completed', 'failed'])
+      const failures = (await allEvents(owner, specId)).filter((e) => /failed|lost|rejected/.test(e.type))
+      expect(spec.status, JSON.stringify(failures)).toBe('completed')
+      expect(spec.delivery.check).toMatchObject({ command: 'sh check.sh', passed: true })
+      // the branch holds the repository's bytes: no file became CRLF on the way
+      const clean = { ...process.env, GIT_DIR: join(repo, '.git') }
+      const changed = (await exec('git', ['diff', '--name-only', 'main', spec.delivery.branch], { env: clean })).stdout.trim().split('\n')
+      expect(changed.sort()).toEqual(['omoi-TSK-001.txt', 'omoi-TSK-002.txt', 'omoi-TSK-003.txt', 'omoi-TSK-004.txt'])
+
+      const patch = await owner.get(`/specs/${specId}/diff?format=patch&path=omoi-TSK-003.txt`)
+      expect(patch.status, JSON.stringify(patch.body)).toBe(200)
+      expect(patch.body).toContain('diff --git a/omoi-TSK-003.txt b/omoi-TSK-003.txt\n')
+      expect(patch.body).toContain('+++ b/omoi-TSK-003.txt\n')
+      expect(patch.body).toContain('+done by the fake model for TSK-003\n')
+      expect(patch.body).not.toContain('\x1b[')
+    }, 180_000)
+  })
+}
