@@ -31,6 +31,7 @@ const HOSTILE_GITCONFIG = `[push]
 
 const HOSTS = [
   { name: 'a GIT_DIR left exported by a shell that was in some other repository', gitconfig: '', gitDir: true },
+  { name: "a developer's ~/.gitconfig that signs pushes, checks out CRLF and changes what git diff prints", gitconfig: HOSTILE_GITCONFIG, gitDir: false },
 ]
 
 for (const host of HOSTS)
@@ -43,7 +44,7 @@ for (const isolation of ['none', 'bwrap'] as const) {
 
     beforeAll(async () => {
       repo = await makeRepo() // with the machine's own configuration
-      // a check that a CRLF checkout breaks: `exit 0\r` is no number to sh
+      // a check that a CRLF checkout breaks: `exit 0\r` is no number to bash
       await writeFile(join(repo, 'check.sh'), 'echo checked\nexit 0\n')
       await git(repo, 'add', '-A')
       await git(repo, 'commit', '-q', '-m', 'check script')
@@ -64,7 +65,7 @@ for (const isolation of ['none', 'bwrap'] as const) {
     })
 
     it('the spec completes, its check passes, and its diff is the plain unified diff of its branch', async () => {
-      const project = (await owner.post('/projects', { name: 'Shop', repo_url: repo, check_command: 'sh check.sh' })).body
+      const project = (await owner.post('/projects', { name: 'Shop', repo_url: repo, check_command: 'bash check.sh' })).body
       const launch = await owner.post('/specs/launch', { project_id: project.id, title: 'Hostile host', description: 'add OAuth login' })
       expect(launch.status).toBe(201)
       const specId = launch.body.spec_id
@@ -72,7 +73,7 @@ for (const isolation of ['none', 'bwrap'] as const) {
       const spec = await waitForStatus(owner, specId, ['completed', 'failed'])
       const failures = (await allEvents(owner, specId)).filter((e) => /failed|lost|rejected/.test(e.type))
       expect(spec.status, JSON.stringify(failures)).toBe('completed')
-      expect(spec.delivery.check).toMatchObject({ command: 'sh check.sh', passed: true })
+      expect(spec.delivery.check).toMatchObject({ command: 'bash check.sh', passed: true })
       // the branch holds the repository's bytes: no file became CRLF on the way
       const clean = { ...process.env, GIT_DIR: join(repo, '.git') }
       const changed = (await exec('git', ['diff', '--name-only', 'main', spec.delivery.branch], { env: clean })).stdout.trim().split('\n')

@@ -2,15 +2,24 @@
  * Settings every git command omoi runs (the worker, the local provider, the server's delivery) gives on its command
  * line, over the host user's configuration, which the server and an unconfined worker read (their HOME's .gitconfig):
  * omoi's commits are made by a program, so they are not signed (`commit.gpgsign` fails them without a key, or waits
- * on a pinentry), and the user's own hooks do not run on them: neither a global `core.hooksPath` nor hooks that an
- * `init.templateDir` would copy into omoi's clones. The repository's hooks still do (`.git/hooks`, relative to where
- * hooks run: Git LFS installs its pre-push there), and so do a remote's.
+ * on a pinentry), and neither are its pushes (`push.gpgSign` fails every push to a remote that takes no signed pushes,
+ * a local repository among them: "the receiving end does not support --signed push"). The user's own hooks do not run
+ * on them: neither a global `core.hooksPath` nor hooks that an `init.templateDir` would copy into omoi's clones. The
+ * repository's hooks still do (`.git/hooks`, relative to where hooks run: Git LFS installs its pre-push there), and so
+ * do a remote's. Files go in and out of the repository as its own `.gitattributes` say, not as the user's line-ending
+ * settings do: `core.autocrlf=true` checked every file out with CRLF (a check script then failed on `exit 0\r`, and a
+ * confined worker, which reads no such setting, committed what it touched with CRLF), and `core.safecrlf=true` fails
+ * `git add` on a file of mixed line endings in a repository with `text=auto`.
  */
 export const UNATTENDED_GIT = [
   ['commit.gpgsign', 'false'],
   ['tag.gpgSign', 'false'],
+  ['push.gpgSign', 'false'],
   ['core.hooksPath', '.git/hooks'],
   ['init.templateDir', ''],
+  ['core.autocrlf', 'false'],
+  ['core.eol', 'lf'],
+  ['core.safecrlf', 'false'],
 ].flatMap(([key, value]) => ['-c', `${key}=${value}`])
 
 /**
