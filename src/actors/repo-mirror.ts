@@ -49,12 +49,21 @@ export interface DiffSummary {
 
 const STATUS: Record<string, DiffFile['status']> = { A: 'added', M: 'modified', D: 'deleted', R: 'renamed', C: 'copied', T: 'changed' }
 
+/**
+ * The diffs the API answers are read with `git diff-tree`, git's plumbing, not `git diff`: the porcelain obeys the
+ * server user's ~/.gitconfig on what it prints (`diff.external` ran the user's diff program and failed every patch
+ * with "external diff died"; `diff.noprefix` dropped the `a/` `b/` a patch is applied by; `diff.context`,
+ * `diff.algorithm`, `diff.orderFile`, `color.diff` …), the plumbing prints the same on every host. Paths in a patch's
+ * headers are quoted as git does by default (`core.quotePath`), whatever the user set.
+ */
+const diffTree = (mirror: string, from: string, to: string, options: string[], path?: string) =>
+  git(mirror, ['-c', 'core.quotePath=true', 'diff-tree', '-r', '--no-renames', '--no-color', ...options, from, to, ...(path ? ['--', path] : [])])
+
 /** Files changed between two commits of the mirror (optionally one path), with lines added and removed (0 for binary). */
 export async function diffSummary(mirror: string, from: string, to: string, path?: string): Promise<DiffSummary> {
-  const scope = path ? ['--', path] : []
   const [numstat, names] = await Promise.all([
-    git(mirror, ['diff', '--no-renames', '--numstat', '-z', from, to, ...scope]),
-    git(mirror, ['diff', '--no-renames', '--name-status', '-z', from, to, ...scope]),
+    diffTree(mirror, from, to, ['--numstat', '-z'], path),
+    diffTree(mirror, from, to, ['--name-status', '-z'], path),
   ])
   const status = new Map<string, DiffFile['status']>()
   const parts = names.split('\0').filter(Boolean)
@@ -76,5 +85,5 @@ export async function diffSummary(mirror: string, from: string, to: string, path
 
 /** The unified diff between two commits of the mirror (optionally one path). */
 export function diffPatch(mirror: string, from: string, to: string, path?: string): Promise<string> {
-  return git(mirror, ['diff', '--no-renames', '--no-color', from, to, ...(path ? ['--', path] : [])]).then((p) => (p ? `${p}\n` : ''))
+  return diffTree(mirror, from, to, ['-p'], path).then((p) => (p ? `${p}\n` : ''))
 }
