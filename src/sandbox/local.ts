@@ -56,7 +56,8 @@ async function prepareWorkspace(workspace: string, repo: SandboxSpec['repo']): P
     await git(workspace, ['commit', '-q', '--allow-empty', '-m', 'initial commit'], IDENTITY)
   } else {
     await git('.', ['clone', '-q', '--', repo.url, workspace])
-    await git(workspace, ['checkout', '-q', repo.baseBranch])
+    // named as origin has it, not guessed from a branch name (`checkout.guess=false` turns the guess off)
+    await git(workspace, ['checkout', '-q', '-B', repo.baseBranch, `refs/remotes/origin/${repo.baseBranch}`])
   }
   await git(workspace, ['checkout', '-q', '-B', repo.workBranch])
   for (const branch of repo.mergeBranches) {

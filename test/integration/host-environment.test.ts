@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { writeFile } from 'node:fs/promises'
+import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -13,7 +13,8 @@ import { tempDir } from '../support/temp.ts'
 /**
  * A developer's own git settings and environment, which the server (and an unconfined worker) inherit, must not
  * change what omoi makes: settings that sign pushes, turn text files into CRLF on checkout, or change what `git diff`
- * prints (an external diff program, no a/ b/ prefixes), and an exported GIT_DIR that points every git command
+ * prints (an external diff program, no a/ b/ prefixes), that verify signatures on merges, name a clone's remote
+ * otherwise, turn off checkout's guess of a remote branch, or ignore files globally, and an exported GIT_DIR that points every git command
  * elsewhere. Each spec here runs on such a host, in bubblewrap and unconfined.
  */
 const exec = promisify(execFile)
@@ -27,11 +28,17 @@ const HOSTILE_GITCONFIG = `[push]
 \texternal = false
 [color]
 \tui = always
+[merge]
+\tverifySignatures = true
+[clone]
+\tdefaultRemoteName = upstream
+[checkout]
+\tguess = false
 `
 
 const HOSTS = [
   { name: 'a GIT_DIR left exported by a shell that was in some other repository', gitconfig: '', gitDir: true },
-  { name: "a developer's ~/.gitconfig that signs pushes, checks out CRLF and changes what git diff prints", gitconfig: HOSTILE_GITCONFIG, gitDir: false },
+  { name: "a developer's ~/.gitconfig and global ignore file", gitconfig: HOSTILE_GITCONFIG, gitDir: false },
 ]
 
 for (const host of HOSTS)
@@ -50,6 +57,11 @@ for (const isolation of ['none', 'bwrap'] as const) {
       await git(repo, 'commit', '-q', '-m', 'check script')
       const home = await tempDir('hostile-home')
       await writeFile(join(home, '.gitconfig'), host.gitconfig)
+      // and a global ignore file (git's default place for it) that would hide the agent's work
+      if (host.gitconfig) {
+        await mkdir(join(home, '.config', 'git'), { recursive: true })
+        await writeFile(join(home, '.config', 'git', 'ignore'), 'omoi-*\n')
+      }
       process.env.HOME = home
       if (host.gitDir) process.env.GIT_DIR = join(await tempDir('elsewhere'), '.git')
       ;({ server, model } = await startWithModel({}, { OMOI_SANDBOX_ISOLATION: isolation }))

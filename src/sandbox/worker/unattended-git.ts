@@ -1,25 +1,34 @@
 /**
  * Settings every git command omoi runs (the worker, the local provider, the server's delivery) gives on its command
- * line, over the host user's configuration, which the server and an unconfined worker read (their HOME's .gitconfig):
- * omoi's commits are made by a program, so they are not signed (`commit.gpgsign` fails them without a key, or waits
- * on a pinentry), and neither are its pushes (`push.gpgSign` fails every push to a remote that takes no signed pushes,
- * a local repository among them: "the receiving end does not support --signed push"). The user's own hooks do not run
- * on them: neither a global `core.hooksPath` nor hooks that an `init.templateDir` would copy into omoi's clones. The
- * repository's hooks still do (`.git/hooks`, relative to where hooks run: Git LFS installs its pre-push there), and so
- * do a remote's. Files go in and out of the repository as its own `.gitattributes` say, not as the user's line-ending
- * settings do: `core.autocrlf=true` checked every file out with CRLF (a check script then failed on `exit 0\r`, and a
- * confined worker, which reads no such setting, committed what it touched with CRLF), and `core.safecrlf=true` fails
- * `git add` on a file of mixed line endings in a repository with `text=auto`.
+ * line, over the host user's configuration, which the server and an unconfined worker read (their HOME's .gitconfig,
+ * ~/.config/git/): that file is the user's taste for their own work, and each setting here changed what omoi does.
+ * - omoi's commits are made by a program, so they are not signed (`commit.gpgsign` fails them without a key, or waits
+ *   on a pinentry), nor are its pushes (`push.gpgSign` failed every push to a remote that takes no signed pushes, a
+ *   local repository among them: "the receiving end does not support --signed push"), and the agent's unsigned commits
+ *   are merged (`merge.verifySignatures` failed every merge into the spec branch: "does not have a GPG signature").
+ * - The user's own hooks do not run on them: neither a global `core.hooksPath` nor hooks that an `init.templateDir`
+ *   would copy into omoi's clones. The repository's hooks still do (`.git/hooks`, relative to where hooks run: Git LFS
+ *   installs its pre-push there), and so do a remote's.
+ * - Files go in and out of the repository as its own `.gitattributes` and `.gitignore` say, not as the user's settings
+ *   do: `core.autocrlf=true` checked every file out with CRLF (a check script then failed on `exit 0\r`, and a confined
+ *   worker, which reads no such setting, committed the files as CRLF), `core.safecrlf=true` fails `git add` on a file of
+ *   mixed line endings in a repository with `text=auto`, and the user's global ignore file (`core.excludesFile`, by
+ *   default ~/.config/git/ignore) kept an unconfined agent's files out of its commit.
+ * - omoi names the remote of its clones `origin` (`clone.defaultRemoteName=upstream` failed every spec: "'origin' does
+ *   not appear to be a git repository").
  */
 export const UNATTENDED_GIT = [
   ['commit.gpgsign', 'false'],
   ['tag.gpgSign', 'false'],
   ['push.gpgSign', 'false'],
+  ['merge.verifySignatures', 'false'],
   ['core.hooksPath', '.git/hooks'],
   ['init.templateDir', ''],
   ['core.autocrlf', 'false'],
   ['core.eol', 'lf'],
   ['core.safecrlf', 'false'],
+  ['core.excludesFile', ''],
+  ['clone.defaultRemoteName', 'origin'],
 ].flatMap(([key, value]) => ['-c', `${key}=${value}`])
 
 /**
