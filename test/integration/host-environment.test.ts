@@ -18,7 +18,8 @@ import { tempDir } from '../support/temp.ts'
  * elsewhere. Each spec here runs on such a host, in bubblewrap and unconfined.
  */
 const exec = promisify(execFile)
-const saved = { HOME: process.env.HOME, GIT_DIR: process.env.GIT_DIR }
+const HOST_ENV = ['HOME', 'GIT_DIR', 'GIT_AUTHOR_NAME', 'GIT_AUTHOR_EMAIL', 'GIT_COMMITTER_NAME', 'GIT_COMMITTER_EMAIL']
+const saved = Object.fromEntries(HOST_ENV.map((key) => [key, process.env[key]]))
 const HOSTILE_GITCONFIG = `[push]
 \tgpgSign = true
 [core]
@@ -37,8 +38,9 @@ const HOSTILE_GITCONFIG = `[push]
 `
 
 const HOSTS = [
-  { name: 'a GIT_DIR left exported by a shell that was in some other repository', gitconfig: '', gitDir: true },
-  { name: "a developer's ~/.gitconfig and global ignore file", gitconfig: HOSTILE_GITCONFIG, gitDir: false },
+  { name: 'a GIT_DIR left exported by a shell that was in some other repository', gitconfig: '', gitDir: true, identity: false },
+  { name: "a developer's ~/.gitconfig and global ignore file", gitconfig: HOSTILE_GITCONFIG, gitDir: false, identity: false },
+  { name: "a developer's identity exported for git (GIT_AUTHOR_*, GIT_COMMITTER_*)", gitconfig: '', gitDir: false, identity: true },
 ]
 
 for (const host of HOSTS)
@@ -64,6 +66,10 @@ for (const isolation of ['none', 'bwrap'] as const) {
       }
       process.env.HOME = home
       if (host.gitDir) process.env.GIT_DIR = join(await tempDir('elsewhere'), '.git')
+      if (host.identity) {
+        process.env.GIT_AUTHOR_NAME = process.env.GIT_COMMITTER_NAME = 'Operator'
+        process.env.GIT_AUTHOR_EMAIL = process.env.GIT_COMMITTER_EMAIL = 'operator@host.example'
+      }
       ;({ server, model } = await startWithModel({}, { OMOI_SANDBOX_ISOLATION: isolation }))
       owner = await asUser(server.url, 'Owner')
     })
@@ -87,7 +93,10 @@ for (const isolation of ['none', 'bwrap'] as const) {
       expect(spec.status, JSON.stringify(failures)).toBe('completed')
       expect(spec.delivery.check).toMatchObject({ command: 'bash check.sh', passed: true })
       // the branch holds the repository's bytes: no file became CRLF on the way
-      const clean = { ...process.env, GIT_DIR: join(repo, '.git') }
+      const clean = Object.fromEntries(Object.entries({ ...process.env, GIT_DIR: join(repo, '.git') }).filter(([key]) => !/^GIT_(AUTHOR|COMMITTER)_/.test(key)))
+      // omoi's commits are omoi's, not the operator's
+      const people = (await exec('git', ['log', '--format=%an <%ae>|%cn <%ce>', `main..${spec.delivery.branch}`], { env: clean })).stdout.trim().split('\n')
+      expect([...new Set(people)].sort()).toEqual(['omoi <omoi@omoi.local>|omoi <omoi@omoi.local>', 'omoi agent <agent@omoi.local>|omoi agent <agent@omoi.local>'])
       const changed = (await exec('git', ['diff', '--name-only', 'main', spec.delivery.branch], { env: clean })).stdout.trim().split('\n')
       expect(changed.sort()).toEqual(['omoi-TSK-001.txt', 'omoi-TSK-002.txt', 'omoi-TSK-003.txt', 'omoi-TSK-004.txt'])
 

@@ -58,10 +58,17 @@ const REPOSITORY_ENV = [
   'GIT_NAMESPACE',
 ]
 
-/** The environment of a git command omoi runs: this process's, without REPOSITORY_ENV, never prompting, plus `extra`. */
+/**
+ * Variables that name who makes a commit and when. They win over the `user.name`/`user.email` omoi gives on the
+ * command line, so an operator's exported GIT_AUTHOR_NAME and GIT_COMMITTER_EMAIL made omoi's merges into the spec
+ * branch the operator's commits.
+ */
+const IDENTITY_ENV = ['GIT_AUTHOR_NAME', 'GIT_AUTHOR_EMAIL', 'GIT_AUTHOR_DATE', 'GIT_COMMITTER_NAME', 'GIT_COMMITTER_EMAIL', 'GIT_COMMITTER_DATE']
+
+/** The environment of a git command omoi runs: this process's without REPOSITORY_ENV and IDENTITY_ENV, never prompting, plus `extra`. */
 export function unattendedGitEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, GIT_TERMINAL_PROMPT: '0', ...extra }
-  for (const key of REPOSITORY_ENV) delete env[key]
+  for (const key of [...REPOSITORY_ENV, ...IDENTITY_ENV]) delete env[key]
   for (const key of Object.keys(env)) if (/^GIT_CONFIG_(KEY|VALUE)_\d+$/.test(key)) delete env[key]
   return env
 }
