@@ -76,12 +76,13 @@ export async function mergeCommit(dir: string, commit: string, message: string):
     await git(dir, ['merge', '-q', '--no-ff', '--no-edit', '-m', message, commit])
     return { merged: true, commit: await git(dir, ['rev-parse', 'HEAD']) }
   } catch (err) {
-    const conflicted = await git(dir, ['diff', '--name-only', '--diff-filter=U']).catch(() => '')
+    // NUL-separated: the names as they are (a fix-up reads these files), not quoted as core.quotePath says
+    const conflicted = await git(dir, ['diff', '--name-only', '-z', '--diff-filter=U']).catch(() => '')
     if (!conflicted) {
       await git(dir, ['merge', '--abort']).catch(() => {})
       throw err
     }
-    const files = conflicted.split('\n').filter(Boolean)
+    const files = conflicted.split('\0').filter(Boolean)
     await git(dir, ['add', '-A'])
     await git(dir, ['commit', '-q', '--no-verify', '-m', `${message} (conflicts in ${files.join(', ')})`])
     const conflictCommit = await git(dir, ['rev-parse', 'HEAD'])

@@ -38,8 +38,12 @@ export async function startCommit(cwd: string, baseBranch: string): Promise<stri
   return git(cwd, ['merge-base', 'HEAD', `refs/remotes/origin/${baseBranch}`])
 }
 
-/** Files that differ between two commits, as git names them. */
+/**
+ * Files that differ between two commits, by their names. Read NUL-separated (`-z`): otherwise git quotes a name outside
+ * ASCII as `"caf\303\251.txt"` or not, as `core.quotePath` says (on by default, either way in a user's ~/.gitconfig),
+ * and the quoted form names no file.
+ */
 export async function changedFiles(cwd: string, from: string, to: string): Promise<string[]> {
-  const out = await git(cwd, ['diff', '--name-only', '--no-renames', from, to])
-  return out === '' ? [] : out.split('\n')
+  const out = await git(cwd, ['diff', '--name-only', '-z', '--no-renames', from, to])
+  return out.split('\0').filter(Boolean)
 }
