@@ -22,6 +22,7 @@ const HOST_ENV = ['HOME', 'GIT_DIR', 'GIT_AUTHOR_NAME', 'GIT_AUTHOR_EMAIL', 'GIT
 const saved = Object.fromEntries(HOST_ENV.map((key) => [key, process.env[key]]))
 const HOSTILE_GITCONFIG = `[push]
 \tgpgSign = true
+\tpushOption = ci.skip
 [core]
 \tautocrlf = true
 [diff]

@@ -14,6 +14,9 @@
  *   worker, which reads no such setting, committed the files as CRLF), `core.safecrlf=true` fails `git add` on a file of
  *   mixed line endings in a repository with `text=auto`, and the user's global ignore file (`core.excludesFile`, by
  *   default ~/.config/git/ignore) kept an unconfined agent's files out of its commit.
+ * - omoi's pushes carry no push options of the user's (`push.pushOption`, say GitLab's `ci.skip`, failed every push to a
+ *   remote that takes none, a local repository among them: "the receiving end does not support push options"; an
+ *   empty value empties the list).
  * - omoi names the remote of its clones `origin` (`clone.defaultRemoteName=upstream` failed every spec: "'origin' does
  *   not appear to be a git repository").
  */
@@ -21,6 +24,7 @@ export const UNATTENDED_GIT = [
   ['commit.gpgsign', 'false'],
   ['tag.gpgSign', 'false'],
   ['push.gpgSign', 'false'],
+  ['push.pushOption', ''],
   ['merge.verifySignatures', 'false'],
   ['core.hooksPath', '.git/hooks'],
   ['init.templateDir', ''],
