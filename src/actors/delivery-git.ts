@@ -32,7 +32,7 @@ export async function git(cwd: string, args: string[], opts: { token?: string; a
     return stdout.replace(/\n$/, '')
   } catch (err) {
     const stderr = (err as { stderr?: string }).stderr?.trim()
-    throw new GitError(redact(`git ${args[0]} failed: ${stderr || (err as Error).message}`))
+    throw new GitError(redact(`git ${args.find((arg, i) => !arg.startsWith('-') && args[i - 1] !== '-c') ?? args[0]} failed: ${stderr || (err as Error).message}`))
   }
 }
 

@@ -12,6 +12,13 @@ const syncing = new Map<string, Promise<void>>()
 
 export const mirrorPath = (dataDir: string, projectId: string) => join(resolve(dataDir), 'mirrors', `${projectId}.git`)
 
+/**
+ * Git in the mirror, a bare repository, named with `--git-dir`, not found from the working directory: a user's
+ * `safe.bareRepository=explicit` (a hardening setting) refuses a bare repository git finds by itself, and failed every
+ * spec at its spec branch ("cannot use bare repository … (safe.bareRepository is 'explicit')").
+ */
+export const mirrorGit = (mirror: string, args: string[], opts: { token?: string } = {}) => git(mirror, [`--git-dir=${mirror}`, ...args], opts)
+
 /** Clones the mirror once, then fetches every ref; calls for one mirror run one after the other, in this process */
 export function syncMirror(dataDir: string, projectId: string, url: string, token?: string): Promise<void> {
   const path = mirrorPath(dataDir, projectId)
@@ -25,7 +32,7 @@ export function syncMirror(dataDir: string, projectId: string, url: string, toke
         await mkdir(join(path, '..'), { recursive: true })
         await git(join(path, '..'), ['clone', '-q', '--mirror', '--', url, path], { token })
       } else {
-        await git(path, ['fetch', '-q', '--prune', 'origin'], { token })
+        await mirrorGit(path, ['fetch', '-q', '--prune', 'origin'], { token })
       }
     }),
   )
@@ -57,7 +64,7 @@ const STATUS: Record<string, DiffFile['status']> = { A: 'added', M: 'modified', 
  * headers are quoted as git does by default (`core.quotePath`), whatever the user set.
  */
 const diffTree = (mirror: string, from: string, to: string, options: string[], path?: string) =>
-  git(mirror, ['-c', 'core.quotePath=true', 'diff-tree', '-r', '--no-renames', '--no-color', ...options, from, to, ...(path ? ['--', path] : [])])
+  mirrorGit(mirror, ['-c', 'core.quotePath=true', 'diff-tree', '-r', '--no-renames', '--no-color', ...options, from, to, ...(path ? ['--', path] : [])])
 
 /** Files changed between two commits of the mirror (optionally one path), with lines added and removed (0 for binary). */
 export async function diffSummary(mirror: string, from: string, to: string, path?: string): Promise<DiffSummary> {

@@ -36,6 +36,8 @@ const HOSTILE_GITCONFIG = `[push]
 \tdefaultRemoteName = upstream
 [checkout]
 \tguess = false
+[safe]
+\tbareRepository = explicit
 `
 
 const HOSTS = [

@@ -3,8 +3,8 @@ import { AppError, notFound } from '../../errors.ts'
 import type { Sql } from '../../db/connect.ts'
 import { findSpecFor } from '../../db/specs.ts'
 import { findTaskOfSpec } from '../../db/tickets.ts'
-import { git, GitError } from '../../actors/delivery-git.ts'
-import { diffPatch, diffSummary, mirrorPath } from '../../actors/repo-mirror.ts'
+import { GitError } from '../../actors/delivery-git.ts'
+import { diffPatch, diffSummary, mirrorGit, mirrorPath } from '../../actors/repo-mirror.ts'
 import { DiffQuerySchema } from '../../schemas/api.ts'
 import { DiffAnswer } from '../../schemas/responses.ts'
 import { readQuery, requireUser, type Env } from '../middleware.ts'
@@ -17,8 +17,8 @@ import { doc } from '../openapi.ts'
  */
 async function gitFailure(err: unknown, mirror: string, range: { from: string; to: string }): Promise<never> {
   if (!(err instanceof GitError)) throw err
-  const present = await git(mirror, ['cat-file', '-e', `${range.from}^{commit}`])
-    .then(() => git(mirror, ['cat-file', '-e', `${range.to}^{commit}`]))
+  const present = await mirrorGit(mirror, ['cat-file', '-e', `${range.from}^{commit}`])
+    .then(() => mirrorGit(mirror, ['cat-file', '-e', `${range.to}^{commit}`]))
     .then(() => true, () => false)
   if (!present) throw new AppError('unavailable', 'The changes are being fetched from the repository; retry shortly.', undefined, 2)
   throw err
