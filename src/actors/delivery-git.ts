@@ -76,8 +76,9 @@ export async function mergeCommit(dir: string, commit: string, message: string):
     await git(dir, ['merge', '-q', '--no-ff', '--no-edit', '-m', message, commit])
     return { merged: true, commit: await git(dir, ['rev-parse', 'HEAD']) }
   } catch (err) {
-    // NUL-separated: the names as they are (a fix-up reads these files), not quoted as core.quotePath says
-    const conflicted = await git(dir, ['diff', '--name-only', '-z', '--diff-filter=U']).catch(() => '')
+    // NUL-separated: the names as they are (a fix-up reads these files), not quoted as core.quotePath says; plumbing,
+    // whose output no diff.* setting of the user's changes
+    const conflicted = await git(dir, ['diff-files', '--name-only', '-z', '--diff-filter=U']).catch(() => '')
     if (!conflicted) {
       await git(dir, ['merge', '--abort']).catch(() => {})
       throw err

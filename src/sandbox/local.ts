@@ -65,8 +65,8 @@ async function prepareWorkspace(workspace: string, repo: SandboxSpec['repo']): P
     try {
       await git(workspace, ['merge', '-q', '--no-edit', '-m', `omoi: merge ${branch}`, `origin/${branch}`], IDENTITY)
     } catch (err) {
-      // NUL-separated: names as they are, not quoted as core.quotePath says
-      const conflicts = await git(workspace, ['diff', '--name-only', '-z', '--diff-filter=U']).catch(() => '')
+      // NUL-separated: names as they are, not quoted as core.quotePath says; plumbing: no diff.* setting of the user's
+      const conflicts = await git(workspace, ['diff-files', '--name-only', '-z', '--diff-filter=U']).catch(() => '')
       await git(workspace, ['merge', '--abort']).catch(() => {})
       const why = conflicts ? `conflicts in ${conflicts.split('\0').filter(Boolean).join(', ')}` : (err as Error).message
       throw new SandboxError(`merging ${branch} into ${repo.workBranch} failed: ${why}`)

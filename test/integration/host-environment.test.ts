@@ -28,6 +28,7 @@ const HOSTILE_GITCONFIG = `[push]
 [diff]
 \tnoprefix = true
 \texternal = false
+\torderFile = .gitorder
 [color]
 \tui = always
 [merge]
@@ -96,7 +97,7 @@ for (const isolation of ['none', 'bwrap'] as const) {
       expect(spec.status, JSON.stringify(failures)).toBe('completed')
       expect(spec.delivery.check).toMatchObject({ command: 'bash check.sh', passed: true })
       // the branch holds the repository's bytes: no file became CRLF on the way
-      const clean = Object.fromEntries(Object.entries({ ...process.env, GIT_DIR: join(repo, '.git') }).filter(([key]) => !/^GIT_(AUTHOR|COMMITTER)_/.test(key)))
+      const clean = Object.fromEntries(Object.entries({ ...process.env, HOME: saved.HOME, GIT_DIR: join(repo, '.git') }).filter(([key]) => !/^GIT_(AUTHOR|COMMITTER)_/.test(key)))
       // omoi's commits are omoi's, not the operator's
       const people = (await exec('git', ['log', '--format=%an <%ae>|%cn <%ce>', `main..${spec.delivery.branch}`], { env: clean })).stdout.trim().split('\n')
       expect([...new Set(people)].sort()).toEqual(['omoi <omoi@omoi.local>|omoi <omoi@omoi.local>', 'omoi agent <agent@omoi.local>|omoi agent <agent@omoi.local>'])

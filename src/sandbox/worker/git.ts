@@ -41,9 +41,10 @@ export async function startCommit(cwd: string, baseBranch: string): Promise<stri
 /**
  * Files that differ between two commits, by their names. Read NUL-separated (`-z`): otherwise git quotes a name outside
  * ASCII as `"caf\303\251.txt"` or not, as `core.quotePath` says (on by default, either way in a user's ~/.gitconfig),
- * and the quoted form names no file.
+ * and the quoted form names no file. With `git diff-tree`, git's plumbing, whose output no `diff.*` setting of the
+ * user's changes (an unconfined worker reads ~/.gitconfig).
  */
 export async function changedFiles(cwd: string, from: string, to: string): Promise<string[]> {
-  const out = await git(cwd, ['diff', '--name-only', '-z', '--no-renames', from, to])
+  const out = await git(cwd, ['diff-tree', '-r', '--name-only', '-z', '--no-renames', from, to])
   return out.split('\0').filter(Boolean)
 }

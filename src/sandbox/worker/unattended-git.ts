@@ -17,6 +17,9 @@
  * - omoi's pushes carry no push options of the user's (`push.pushOption`, say GitLab's `ci.skip`, failed every push to a
  *   remote that takes none, a local repository among them: "the receiving end does not support push options"; an
  *   empty value empties the list).
+ * - No file of the user's is read for the order of a diff: `diff.orderFile = .gitorder` (relative, so each repository's
+ *   own) failed every commit in a repository without one ("failed to read orderfile '.gitorder'"), and so an
+ *   unconfined worker's complete_task, every time. /dev/null orders nothing (an empty value is read as a file named '').
  * - omoi names the remote of its clones `origin` (`clone.defaultRemoteName=upstream` failed every spec: "'origin' does
  *   not appear to be a git repository").
  */
@@ -32,6 +35,7 @@ export const UNATTENDED_GIT = [
   ['core.eol', 'lf'],
   ['core.safecrlf', 'false'],
   ['core.excludesFile', ''],
+  ['diff.orderFile', '/dev/null'],
   ['clone.defaultRemoteName', 'origin'],
 ].flatMap(([key, value]) => ['-c', `${key}=${value}`])
 
