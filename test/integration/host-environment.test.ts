@@ -43,7 +43,7 @@ const HOSTILE_GITCONFIG = `[push]
 
 const HOSTS = [
   { name: 'a GIT_DIR left exported by a shell that was in some other repository', gitconfig: '', gitDir: true, identity: false },
-  { name: "a developer's ~/.gitconfig and global ignore file", gitconfig: HOSTILE_GITCONFIG, gitDir: false, identity: false },
+  { name: "a developer's ~/.gitconfig, global ignore and attributes files", gitconfig: HOSTILE_GITCONFIG, gitDir: false, identity: false },
   { name: "a developer's identity exported for git (GIT_AUTHOR_*, GIT_COMMITTER_*)", gitconfig: '', gitDir: false, identity: true },
 ]
 
@@ -63,10 +63,12 @@ for (const isolation of ['none', 'bwrap'] as const) {
       await git(repo, 'commit', '-q', '-m', 'check script')
       const home = await tempDir('hostile-home')
       await writeFile(join(home, '.gitconfig'), host.gitconfig)
-      // and a global ignore file (git's default place for it) that would hide the agent's work
+      // and a global ignore file (git's default place for it) that would hide the agent's work,
       if (host.gitconfig) {
         await mkdir(join(home, '.config', 'git'), { recursive: true })
         await writeFile(join(home, '.config', 'git', 'ignore'), 'omoi-*\n')
+        // and global attributes that check shell scripts out with CRLF
+        await writeFile(join(home, '.config', 'git', 'attributes'), '*.sh text eol=crlf\n')
       }
       process.env.HOME = home
       if (host.gitDir) process.env.GIT_DIR = join(await tempDir('elsewhere'), '.git')

@@ -12,8 +12,10 @@
  * - Files go in and out of the repository as its own `.gitattributes` and `.gitignore` say, not as the user's settings
  *   do: `core.autocrlf=true` checked every file out with CRLF (a check script then failed on `exit 0\r`, and a confined
  *   worker, which reads no such setting, committed the files as CRLF), `core.safecrlf=true` fails `git add` on a file of
- *   mixed line endings in a repository with `text=auto`, and the user's global ignore file (`core.excludesFile`, by
- *   default ~/.config/git/ignore) kept an unconfined agent's files out of its commit.
+ *   mixed line endings in a repository with `text=auto`, the user's global ignore file (`core.excludesFile`, by
+ *   default ~/.config/git/ignore) kept an unconfined agent's files out of its commit, and the user's global attributes
+ *   (`core.attributesFile`, by default ~/.config/git/attributes: `*.sh text eol=crlf`) checked scripts out with CRLF,
+ *   as `core.autocrlf` did (a filter such as nbstripout's is installed there too).
  * - omoi's pushes carry no push options of the user's (`push.pushOption`, say GitLab's `ci.skip`, failed every push to a
  *   remote that takes none, a local repository among them: "the receiving end does not support push options"; an
  *   empty value empties the list).
@@ -35,6 +37,7 @@ export const UNATTENDED_GIT = [
   ['core.eol', 'lf'],
   ['core.safecrlf', 'false'],
   ['core.excludesFile', ''],
+  ['core.attributesFile', '/dev/null'],
   ['diff.orderFile', '/dev/null'],
   ['clone.defaultRemoteName', 'origin'],
 ].flatMap(([key, value]) => ['-c', `${key}=${value}`])
