@@ -12,10 +12,11 @@ import { tempDir } from '../support/temp.ts'
 
 /**
  * A developer's own git settings and environment, which the server (and an unconfined worker) inherit, must not
- * change what omoi makes: settings that sign pushes, turn text files into CRLF on checkout, or change what `git diff`
- * prints (an external diff program, no a/ b/ prefixes), that verify signatures on merges, name a clone's remote
- * otherwise, turn off checkout's guess of a remote branch, or ignore files globally, and an exported GIT_DIR that points every git command
- * elsewhere. Each spec here runs on such a host, in bubblewrap and unconfined.
+ * change what omoi makes. Each spec here runs on such a host, in bubblewrap and unconfined: a ~/.gitconfig that signs
+ * pushes, sends push options, verifies signatures on merges, checks text out with CRLF, changes what `git diff` prints
+ * (an external diff program, no a/ b/ prefixes, a relative order file), names a clone's remote otherwise, turns off
+ * checkout's guess of a remote branch and refuses bare repositories it finds itself; a global ignore file and a global
+ * attributes file; a GIT_DIR exported by a shell that was in another repository; and an identity exported for git.
  */
 const exec = promisify(execFile)
 const HOST_ENV = ['HOME', 'GIT_DIR', 'GIT_AUTHOR_NAME', 'GIT_AUTHOR_EMAIL', 'GIT_COMMITTER_NAME', 'GIT_COMMITTER_EMAIL']

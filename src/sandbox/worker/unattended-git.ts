@@ -1,7 +1,8 @@
 /**
  * Settings every git command omoi runs (the worker, the local provider, the server's delivery) gives on its command
  * line, over the host user's configuration, which the server and an unconfined worker read (their HOME's .gitconfig,
- * ~/.config/git/): that file is the user's taste for their own work, and each setting here changed what omoi does.
+ * ~/.config/git/): that file is the user's taste for their own work, and these settings in it changed what omoi does
+ * (core.safecrlf seen failing only in plain git; core.eol, autocrlf's partner, not seen).
  * - omoi's commits are made by a program, so they are not signed (`commit.gpgsign` fails them without a key, or waits
  *   on a pinentry), nor are its pushes (`push.gpgSign` failed every push to a remote that takes no signed pushes, a
  *   local repository among them: "the receiving end does not support --signed push"), and the agent's unsigned commits
