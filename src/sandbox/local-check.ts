@@ -9,6 +9,7 @@ import { killGroup, shellArgs } from './worker/command.ts'
 import { commandArgs, type Isolation } from './bwrap.ts'
 import { spawnConfined } from './confined-spawn.ts'
 import { SandboxError, SandboxLostError, type CheckRun } from './provider.ts'
+import { sandboxPath } from './sandbox-path.ts'
 
 /**
  * Starts the check: in bubblewrap, with a network namespace as an agent's sandbox has (src/sandbox/network.ts) but no
@@ -49,7 +50,7 @@ async function checkHome(workspace: string, isolation: Isolation): Promise<strin
  */
 export async function runConfinedCheck(workspace: string, isolation: Isolation, run: CheckRun): Promise<CheckResult> {
   const home = await checkHome(workspace, isolation)
-  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, LANG: 'C.UTF-8', OMOI_SANDBOX_ID: run.id, SPEC_ID: run.specId }
+  const env = { PATH: sandboxPath(process.env.PATH), HOME: home, LANG: 'C.UTF-8', OMOI_SANDBOX_ID: run.id, SPEC_ID: run.specId }
   const started = Date.now()
   const child = await startCheck(workspace, isolation, run, env)
   return new Promise((resolve, reject) => {

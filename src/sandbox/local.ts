@@ -12,6 +12,7 @@ import { CALLBACK_DIR_INSIDE, callbackDir, SOCKET_CALLBACK_URL } from './callbac
 import { spawnConfined } from './confined-spawn.ts'
 import { runConfinedCheck } from './local-check.ts'
 import { SandboxError, type SandboxHandle, type SandboxLiveness, type SandboxProvider, type SandboxSpec } from './provider.ts'
+import { sandboxPath } from './sandbox-path.ts'
 import { signal } from './signal.ts'
 import { UNATTENDED_GIT, unattendedGitEnv } from './worker/unattended-git.ts'
 
@@ -182,7 +183,7 @@ export function createLocalProvider(opts: { dataDir: string; workerPath: string;
       const { OMOI_SANDBOX_TOKEN: token, ...env } = spec.env
       if (!token) throw new SandboxError('no sandbox token to hand over')
       env.OMOI_SANDBOX_TOKEN_FD = '3'
-      if (process.env.PATH) env.PATH = process.env.PATH
+      env.PATH = sandboxPath(process.env.PATH)
       const logFd = openSync(join(dir, 'worker.log'), 'a')
       try {
         const { child, pid } = await startWorker(spec, dir, workspace, env, logFd)

@@ -129,6 +129,19 @@ describe('the check on the spec branch, in a local check sandbox', () => {
     }
   })
 
+  it("does not run omoi's own tools: what npm start put on the server's PATH is not on the check's", async () => {
+    const saved = process.env.PATH
+    process.env.PATH = `${join(process.cwd(), 'node_modules', '.bin')}:${saved}`
+    try {
+      // the project has no vitest; omoi's node_modules/.bin has one
+      for (const [name, sandboxes] of [['bwrap', provider], ['none', unconfined]] as const) {
+        expect(await sandboxes.runCheck(checkRun('command -v vitest')), name).toMatchObject({ exit_code: 1, passed: false, output_tail: '' })
+      }
+    } finally {
+      process.env.PATH = saved
+    }
+  })
+
   it('without bubblewrap runs as local sandboxes then do: unconfined, in its own working copy', async () => {
     const run = checkRun(`pwd && cat ${join(secrets, 'token')}`)
     const check = await unconfined.runCheck(run)
