@@ -1,8 +1,6 @@
-import { execFile } from 'node:child_process'
 import { mkdir, rm, stat } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import { promisify } from 'node:util'
-import { UNATTENDED_GIT, unattendedGitEnv } from '../sandbox/worker/unattended-git.ts'
+import { TOKEN_CREDENTIALS, unattendedGit } from '../sandbox/worker/unattended-git.ts'
 
 /**
  * Git as the server runs it for delivery: the working copy a spec's merges are made in. No project command runs here
@@ -10,29 +8,23 @@ import { UNATTENDED_GIT, unattendedGitEnv } from '../sandbox/worker/unattended-g
  * credential helper reading the environment, never a URL.
  */
 
-const exec = promisify(execFile)
 const IDENTITY = ['-c', 'user.name=omoi', '-c', 'user.email=omoi@omoi.local']
 
 export class GitError extends Error {
   override name = 'GitError'
 }
 
-const redact = (text: string) => text.replace(/(\w+:\/\/)[^\s/@]+@/g, '$1***@')
-
-export async function git(cwd: string, args: string[], opts: { token?: string; allowFail?: boolean } = {}): Promise<string> {
-  const credentials = opts.token
-    ? ['-c', 'credential.helper=', '-c', 'credential.helper=!f() { echo username=x-access-token; echo "password=$OMOI_GIT_TOKEN"; }; f']
-    : []
+/**
+ * Runs git in `cwd` as omoi's identity (unattendedGit), with `token` as the credentials of any remote it talks to.
+ * Answers stdout without its last newline; throws GitError in git's own words.
+ */
+export async function git(cwd: string, args: string[], opts: { token?: string } = {}): Promise<string> {
   try {
-    const { stdout } = await exec('git', [...UNATTENDED_GIT, ...IDENTITY, ...credentials, ...args], {
-      cwd,
-      maxBuffer: 64 * 1024 * 1024,
-      env: unattendedGitEnv(opts.token ? { OMOI_GIT_TOKEN: opts.token } : {}),
-    })
+    const credentials = opts.token ? TOKEN_CREDENTIALS : []
+    const stdout = await unattendedGit(cwd, [...IDENTITY, ...credentials, ...args], opts.token ? { OMOI_GIT_TOKEN: opts.token } : {})
     return stdout.replace(/\n$/, '')
   } catch (err) {
-    const stderr = (err as { stderr?: string }).stderr?.trim()
-    throw new GitError(redact(`git ${args.find((arg, i) => !arg.startsWith('-') && args[i - 1] !== '-c') ?? args[0]} failed: ${stderr || (err as Error).message}`))
+    throw new GitError((err as Error).message)
   }
 }
 

@@ -1,10 +1,9 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { closeSync, openSync } from 'node:fs'
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { isAbsolute, join, resolve } from 'node:path'
 import type { Writable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { promisify } from 'node:util'
 import { logger } from '../log.ts'
 import { bwrapArgs, type Isolation } from './bwrap.ts'
 import { callbackFallbackUrl } from './callback-fallback.ts'
@@ -14,26 +13,18 @@ import { runConfinedCheck } from './local-check.ts'
 import { SandboxError, type SandboxHandle, type SandboxLiveness, type SandboxProvider, type SandboxSpec } from './provider.ts'
 import { sandboxPath } from './sandbox-path.ts'
 import { signal } from './signal.ts'
-import { UNATTENDED_GIT, unattendedGitEnv } from './worker/unattended-git.ts'
+import { unattendedGit } from './worker/unattended-git.ts'
 
 const log = logger('omoi:sandbox:local')
-const exec = promisify(execFile)
 const IDENTITY = ['-c', 'user.name=omoi', '-c', 'user.email=omoi@omoi.local']
 const STOP_GRACE_MS = 3_000
 
-/** Credentials in git URLs (`https://user:secret@host`) never reach an error message. */
-function redact(text: string): string {
-  return text.replace(/(\w+:\/\/)[^\s/@]+@/g, '$1***@')
-}
-
-/** Runs git without a shell; a failure becomes a SandboxError carrying git's own words. */
+/** Runs git (unattendedGit); answers its output trimmed, a failure becomes a SandboxError carrying git's own words. */
 async function git(cwd: string, args: string[], config: string[] = []): Promise<string> {
   try {
-    const { stdout } = await exec('git', [...UNATTENDED_GIT, ...config, ...args], { cwd, env: unattendedGitEnv() })
-    return stdout.trim()
+    return (await unattendedGit(cwd, [...config, ...args])).trim()
   } catch (err) {
-    const stderr = (err as { stderr?: string }).stderr?.trim()
-    throw new SandboxError(redact(`git ${args[0]} failed: ${stderr || (err as Error).message}`))
+    throw new SandboxError((err as Error).message)
   }
 }
 

@@ -1,10 +1,8 @@
-import { execFile } from 'node:child_process'
 import { realpath, stat } from 'node:fs/promises'
-import { promisify } from 'node:util'
 import { isAbsolute, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { AppError } from '../errors.ts'
-import { unattendedGitEnv } from './worker/unattended-git.ts'
+import { unattendedGit } from './worker/unattended-git.ts'
 
 /** Directories of the data directory that omoi keeps for itself: never a project's repository. */
 const OWN_DIRS = ['db', 'repos', 'sandboxes']
@@ -45,8 +43,6 @@ export async function checkRepoUrl(url: string, options: { roots: string[]; data
   return real
 }
 
-const git = promisify(execFile)
-
 /**
  * The branch a project on the local repository `real` (as checkRepoUrl answers it) works from: without `requested`, the
  * branch its HEAD names (not a guessed "main"); a `requested` branch the repository does not have is a 400 naming
@@ -54,7 +50,7 @@ const git = promisify(execFile)
  * every planning phase was paid for, that its branch is missing.
  */
 export async function localDefaultBranch(real: string, requested: string | undefined): Promise<string> {
-  const run = (...args: string[]) => git('git', ['-C', real, ...args], { env: unattendedGitEnv() }).then((r) => r.stdout.trim(), () => null)
+  const run = (...args: string[]) => unattendedGit(real, args).then((out) => out.trim(), () => null)
   const head = (await run('symbolic-ref', '--short', 'HEAD')) ?? 'main'
   if (!requested) return head
   const empty = (await run('rev-parse', '--verify', '--quiet', 'HEAD')) === null

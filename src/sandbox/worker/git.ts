@@ -1,25 +1,11 @@
-import { execFile } from 'node:child_process'
-import { promisify } from 'node:util'
-import { redact } from './log.ts'
-import { UNATTENDED_GIT, unattendedGitEnv } from './unattended-git.ts'
+import { TOKEN_CREDENTIALS, unattendedGit } from './unattended-git.ts'
 
-const exec = promisify(execFile)
 const IDENTITY = ['-c', 'user.name=omoi agent', '-c', 'user.email=agent@omoi.local']
-// With OMOI_GIT_TOKEN (a private remote, e.g. on Daytona), git reads the token from the environment through a
-// credential helper: it is never written into the remote URL, the git config on disk, or a log.
-const CREDENTIALS = process.env.OMOI_GIT_TOKEN
-  ? ['-c', 'credential.helper=', '-c', 'credential.helper=!f() { echo username=x-access-token; echo "password=$OMOI_GIT_TOKEN"; }; f']
-  : []
+// With OMOI_GIT_TOKEN (a private remote, e.g. on Daytona), git reads the token from the environment
+const CREDENTIALS = process.env.OMOI_GIT_TOKEN ? TOKEN_CREDENTIALS : []
 
-async function git(cwd: string, args: string[], config: string[] = []): Promise<string> {
-  try {
-    const { stdout } = await exec('git', [...UNATTENDED_GIT, ...config, ...args], { cwd, env: unattendedGitEnv() })
-    return stdout.trim()
-  } catch (err) {
-    const stderr = (err as { stderr?: string }).stderr?.trim()
-    throw new Error(redact(`git ${args[0]} failed: ${stderr || (err as Error).message}`))
-  }
-}
+/** git's output, trimmed; a failure is an Error in git's own words (unattendedGit). */
+const git = async (cwd: string, args: string[], config: string[] = []): Promise<string> => (await unattendedGit(cwd, [...config, ...args])).trim()
 
 /**
  * Commits everything in the workspace (an empty commit when nothing changed) and force-pushes it to the task's

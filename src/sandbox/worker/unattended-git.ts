@@ -1,3 +1,8 @@
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+
+const exec = promisify(execFile)
+
 /**
  * Settings every git command omoi runs (the worker, the local provider, the server's delivery) gives on its command
  * line, over the host user's configuration, which the server and an unconfined worker read (their HOME's .gitconfig,
@@ -26,7 +31,7 @@
  * - omoi names the remote of its clones `origin` (`clone.defaultRemoteName=upstream` failed every spec: "'origin' does
  *   not appear to be a git repository").
  */
-export const UNATTENDED_GIT = [
+const UNATTENDED_GIT = [
   ['commit.gpgsign', 'false'],
   ['tag.gpgSign', 'false'],
   ['push.gpgSign', 'false'],
@@ -78,9 +83,36 @@ const REPOSITORY_ENV = [
 const IDENTITY_ENV = ['GIT_AUTHOR_NAME', 'GIT_AUTHOR_EMAIL', 'GIT_AUTHOR_DATE', 'GIT_COMMITTER_NAME', 'GIT_COMMITTER_EMAIL', 'GIT_COMMITTER_DATE']
 
 /** The environment of a git command omoi runs: this process's without REPOSITORY_ENV and IDENTITY_ENV, never prompting, plus `extra`. */
-export function unattendedGitEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+function unattendedGitEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, GIT_TERMINAL_PROMPT: '0', ...extra }
   for (const key of [...REPOSITORY_ENV, ...IDENTITY_ENV]) delete env[key]
   for (const key of Object.keys(env)) if (/^GIT_CONFIG_(KEY|VALUE)_\d+$/.test(key)) delete env[key]
   return env
+}
+
+/**
+ * The options that hand OMOI_GIT_TOKEN (from git's environment) to git as the password of a credential helper: the
+ * token is never written into a remote URL, the git config on disk, or a log. The empty helper first drops the
+ * user's own helpers.
+ */
+export const TOKEN_CREDENTIALS = ['-c', 'credential.helper=', '-c', 'credential.helper=!f() { echo username=x-access-token; echo "password=$OMOI_GIT_TOKEN"; }; f']
+
+/** Credentials in git URLs (`https://user:secret@host`) never reach an error message. */
+const redactUrlCredentials = (text: string) => text.replace(/(\w+:\/\/)[^\s/@]+@/g, '$1***@')
+
+/**
+ * Runs git in `cwd` as omoi runs every git command: no shell, UNATTENDED_GIT before `args` (which may start with
+ * global options of their own, `-c k=v` or `--git-dir=…`), and the environment of unattendedGitEnv plus `env`.
+ * Answers stdout as git printed it (up to 64 MiB). Rejects with an Error `git <subcommand> failed: <git's own words>`,
+ * credentials in URLs masked; callers wrap it in their own error type.
+ */
+export async function unattendedGit(cwd: string, args: string[], env: Record<string, string> = {}): Promise<string> {
+  try {
+    const { stdout } = await exec('git', [...UNATTENDED_GIT, ...args], { cwd, env: unattendedGitEnv(env), maxBuffer: 64 * 1024 * 1024 })
+    return stdout
+  } catch (err) {
+    const subcommand = args.find((arg, i) => !arg.startsWith('-') && args[i - 1] !== '-c') ?? args[0]
+    const words = (err as { stderr?: string }).stderr?.trim() || (err as Error).message
+    throw new Error(redactUrlCredentials(`git ${subcommand} failed: ${words}`))
+  }
 }
