@@ -107,6 +107,32 @@ describe('visible waits', () => {
     ])
     expect(run.api.events.at(-1)).toMatchObject({ type: 'agent.completed', data: { accepted: true } })
   })
+  it.each([
+    ['a streamed answer', 'an overloaded_error event', { error: { type: 'overloaded_error', message: 'Overloaded' } }, 'overloaded'],
+    ['a streamed answer', 'the end of the connection', {}, 'connection'],
+    ['an answer', 'a connection cut mid-body', {}, 'connection'],
+  ] as const)('%s broken off by %s is waited out, and its half tool call never runs', async (kind, _, cut, reason) => {
+    const streamed = kind === 'a streamed answer'
+    let broken = false
+    const run = await h.launch({
+      script: (r) => {
+        if (streamed && r.body.max_tokens <= 8_192) return { content: [toolUseBlock('submit_exploration', { summary: 'A half' })], stop_reason: 'max_tokens' }
+        if (!broken) {
+          broken = true
+          return { cut_off: cut }
+        }
+        return submit(goodExploration)
+      },
+    })
+    await h.exited(run.handle)
+    expect(run.api.of('agent.error')).toEqual([])
+    expect(run.api.of('agent.waiting').map((e) => e.data.reason)).toEqual([reason])
+    expect(run.api.of('agent.tool_use').map((e) => e.data.tool)).toEqual(['submit_exploration'])
+    expect(run.api.results.map((r) => r.output)).toEqual([goodExploration])
+    expect(run.requests().map((r) => [r.body.max_tokens, r.body.stream ?? false])).toEqual(
+      streamed ? [[8_192, false], [32_000, true], [32_000, true]] : [[8_192, false], [8_192, false]],
+    )
+  })
 })
 
 describe('prompt caching and the context window', () => {

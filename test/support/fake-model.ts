@@ -54,6 +54,12 @@ export interface FakeModelOptions {
 export type Scripted =
   | { error: { status: number; type: string; message: string; headers?: Record<string, string>; body?: unknown } }
   | { content: Block[]; stop_reason: string; stop_details?: unknown; output_tokens?: number }
+  /**
+   * An answer that breaks off inside a write_file call. Streamed: 200, message_start, ping, half the call's input, then
+   * an `error` event when `error` is given (an overloaded API), else no more events (the connection closed early). Not
+   * streamed: half the JSON body of its announced content-length, then the connection is cut.
+   */
+  | { cut_off: { error?: { type: string; message: string } } }
 
 /** A tool_use block for scripted answers. */
 export const toolUseBlock = (name: string, input: unknown, id = `toolu_s_${Math.random().toString(36).slice(2)}`): Block => ({
@@ -197,6 +203,9 @@ export async function startFakeModel(initial: FakeModelOptions = {}): Promise<Fa
       const e = scripted.error
       return e.body === undefined ? error(e.status, e.type, e.message, e.headers) : send(e.status, e.body, e.headers)
     }
+    if (scripted && 'cut_off' in scripted) {
+      return body.stream ? streamCut(res, { model: body.model, usage }, scripted.cut_off.error) : bodyCut(res, { model: body.model, usage })
+    }
     if (!scripted && !submitTool) return error(400, 'invalid_request_error', 'the fake model needs one of the submit tools')
     const content = scripted ? scripted.content : reply(captured)
     const message = {
@@ -298,6 +307,7 @@ function streamMessage(res: ServerResponse, message: { content: Block[]; usage: 
   const event = (type: string, data: unknown) => res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...(data as object) })}\n\n`)
   const { output_tokens, ...prompt } = message.usage
   event('message_start', { message: { ...message, content: [], stop_reason: null, usage: { ...prompt, output_tokens: 1 } } })
+  event('ping', {})
   message.content.forEach((block, index) => {
     if (block.type === 'tool_use') {
       event('content_block_start', { index, content_block: { ...block, input: {} } })
@@ -314,4 +324,25 @@ function streamMessage(res: ServerResponse, message: { content: Block[]; usage: 
   })
   event('message_stop', {})
   res.end()
+}
+
+/** A streamed answer that breaks off inside a tool call: with an `error` event (answered 200, then the error), or none. */
+function streamCut(res: ServerResponse, message: { model: string; usage: Record<string, number> }, error?: { type: string; message: string }): void {
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' })
+  const event = (type: string, data: unknown) => res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...(data as object) })}\n\n`)
+  const start = { id: 'msg_fake_cut', type: 'message', role: 'assistant', model: message.model, content: [], stop_reason: null, stop_sequence: null }
+  event('message_start', { message: { ...start, usage: { ...message.usage, output_tokens: 1 } } })
+  event('ping', {})
+  event('content_block_start', { index: 0, content_block: { type: 'tool_use', id: 'toolu_fake_cut', name: 'write_file', input: {} } })
+  event('content_block_delta', { index: 0, delta: { type: 'input_json_delta', partial_json: '{"path":"cut.txt","content":"half of the' } })
+  if (error) event('error', { error })
+  res.end()
+}
+
+/** A JSON answer cut off halfway: its content-length promises more than comes before the connection ends. */
+function bodyCut(res: ServerResponse, message: { model: string; usage: Record<string, number> }): void {
+  const content = [{ type: 'tool_use', id: 'toolu_fake_cut', name: 'write_file', input: { path: 'cut.txt', content: 'whole' } }]
+  const full = JSON.stringify({ id: 'msg_fake_cut', type: 'message', role: 'assistant', model: message.model, content, stop_reason: 'tool_use', usage: message.usage })
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(full)) })
+  res.write(full.slice(0, full.length / 2), () => res.socket?.destroy())
 }

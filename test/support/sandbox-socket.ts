@@ -40,6 +40,8 @@ export async function startSandboxSocket(dataDir: string, modelUrl: string): Pro
     if (id && toModel) {
       const upstream = request({ host: model.hostname, port: model.port, method: req.method, path: model.pathname.replace(/\/$/, '') + rest, headers: req.headers }, (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.headers)
+        // an answer the model cut off is cut off here too, as the worker would see it over one connection
+        answer.once('aborted', () => res.destroy())
         answer.pipe(res)
       })
       upstream.on('error', () => res.destroy())

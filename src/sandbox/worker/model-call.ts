@@ -53,11 +53,47 @@ function retryAfterMs(headers: Headers | undefined): number | undefined {
   return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now())
 }
 
+/**
+ * The HTTP status an error type of the API stands for. A streamed answer is answered 200 and may then end in an
+ * `error` event (`overloaded_error` most often): the SDK's error has no status then, only the type.
+ */
+const STATUS_OF_TYPE: Record<string, number> = {
+  invalid_request_error: 400,
+  authentication_error: 401,
+  billing_error: 402,
+  permission_error: 403,
+  not_found_error: 404,
+  request_too_large: 413,
+  rate_limit_error: 429,
+  api_error: 500,
+  timeout_error: 504,
+  overloaded_error: 529,
+}
+
+/** An error's HTTP status; an error event in a stream counts by its type, an unknown one as a server error (500). */
+function statusOf(err: InstanceType<typeof Anthropic.APIError>): number {
+  if (err.status) return err.status
+  return STATUS_OF_TYPE[String(err.type)] ?? 500
+}
+
+/**
+ * Whether an error says the answer broke off after it began: a stream that ended before `message_stop` or failed while
+ * read (the SDK's plain AnthropicError, never thrown before a stream is sent), a body cut short (undici's TypeError
+ * "terminated") or left unparseable (SyntaxError). A new call gets a new answer, so these are waited out like a lost
+ * connection; nothing of the broken answer is used.
+ */
+function brokeOff(err: unknown, streamed: boolean): boolean {
+  if (err instanceof Anthropic.APIError) return false
+  if (streamed && err instanceof Anthropic.AnthropicError) return true
+  return (err instanceof TypeError && err.message === 'terminated') || err instanceof SyntaxError
+}
+
 /** What to do with a failed call: wait and retry (with why), or stop (throws). */
-function classify(err: unknown, viaProxy: boolean): { reason: WaitReason; retryAfter?: number; detail: string } {
+function classify(err: unknown, viaProxy: boolean, streamed: boolean): { reason: WaitReason; retryAfter?: number; detail: string } {
   if (err instanceof Anthropic.APIConnectionError) return { reason: 'connection', detail: err.message }
+  if (brokeOff(err, streamed)) return { reason: 'connection', detail: `the answer broke off: ${errorMessage(err)}` }
   if (!(err instanceof Anthropic.APIError)) throw err
-  const status = err.status ?? 0
+  const status = statusOf(err)
   const retryAfter = retryAfterMs(err.headers)
   if (status === 401 && viaProxy && serverCode(err) === 'unauthenticated') throw new SandboxEndedError()
   if (status === 402) throw new BudgetSpentError(err.message)
@@ -76,19 +112,20 @@ function backoff(attempt: number): number {
 }
 
 /**
- * One model turn. Large output budgets are streamed (the SDK assembles the message). Rate limits, overload, server
- * errors and lost connections are waited out — each wait announced as `agent.waiting {reason, attempt, retry_in_ms}`,
+ * One model turn. Large output budgets are streamed (the SDK assembles the message). Rate limits, overload (a 529 or
+ * an `overloaded_error` event mid-stream), server errors, lost connections and answers that broke off are waited out — each wait announced as `agent.waiting {reason, attempt, retry_in_ms}`,
  * `retry-after` honoured up to MAX_WAIT_MS — until the deadline. Throws SandboxEndedError, BudgetSpentError or
  * ModelFailure when retrying cannot help.
  */
 export async function callModel(c: ModelCaller, params: Anthropic.MessageCreateParamsNonStreaming): Promise<Anthropic.Message> {
+  const streamed = params.max_tokens > STREAM_ABOVE_TOKENS
   for (let attempt = 1; ; attempt++) {
     try {
-      if (params.max_tokens > STREAM_ABOVE_TOKENS) return await c.model.messages.stream(params, { signal: c.signal }).finalMessage()
+      if (streamed) return await c.model.messages.stream(params, { signal: c.signal }).finalMessage()
       return await c.model.messages.create(params, { signal: c.signal })
     } catch (err) {
       if (c.signal.aborted) throw new SandboxEndedError()
-      const wait = classify(err, c.viaProxy)
+      const wait = classify(err, c.viaProxy, streamed)
       const delay = Math.min(MAX_WAIT_MS, wait.retryAfter ?? backoff(attempt))
       if (Date.now() + delay > c.deadline) {
         throw new ModelFailure(`the model API kept failing until the deadline (${wait.detail || errorMessage(err)})`)
