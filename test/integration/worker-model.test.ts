@@ -167,6 +167,26 @@ describe('prompt caching and the context window', () => {
     const last = JSON.stringify(run.requests().at(-1)!.body.messages)
     expect(last).toContain(STUB_TEXT)
   })
+  it('counts text in other scripts (CJK) as the API does, so a Chinese file read thrice stays inside the window', async () => {
+    h.model.setScenario({ contextWindow: 60_000 })
+    const run = await h.launch({
+      limits: { context_window: 60_000, max_output: 8_192 },
+      script: (r) => {
+        const done = called(r)
+        // 12,000 CJK characters: near 18,000 tokens for the API, 8,000 for an estimate of 3 characters a token
+        if (done.length === 0) return { content: [toolUseBlock('run_command', { command: 'yes 汉字 | head -n 6000 > big.txt' })], stop_reason: 'tool_use' }
+        if (done.filter((t) => t === 'read_file').length < 3) return { content: [toolUseBlock('read_file', { path: 'big.txt' })], stop_reason: 'tool_use' }
+        return submit(goodExploration)
+      },
+    })
+    await h.exited(run.handle)
+    h.model.setScenario({ contextWindow: undefined })
+    expect(run.api.of('agent.error')).toEqual([])
+    // every request was answered: none was refused as too long
+    expect(run.api.of('agent.usage')).toHaveLength(run.requests().length)
+    expect(run.api.events.at(-1)).toMatchObject({ type: 'agent.completed', data: { accepted: true } })
+    expect(JSON.stringify(run.requests().at(-1)!.body.messages)).toContain(STUB_TEXT)
+  })
 })
 
 describe('how a worker ends', () => {

@@ -9,7 +9,8 @@ import { goodCompleteTask, goodDesign, goodExploration, goodRequirements, goodTa
  *
  * Like the real API it refuses whitespace-only text blocks and prompts over `contextWindow`, and it keeps a prompt
  * cache: a request's prefix up to each `cache_control` breakpoint is written, and a later request with the same prefix
- * reads it (usage reports `cache_creation_input_tokens` / `cache_read_input_tokens`; tokens are characters / 4).
+ * reads it (usage reports `cache_creation_input_tokens` / `cache_read_input_tokens`). Tokens are counted as the API's
+ * tokenizer roughly does: 4 ASCII characters a token, but 1.5 tokens a character of other scripts (CJK: 1 to 2).
  * `script` lets a test decide any answer: an error with headers, or content with a stop reason.
  *
  * Planning phases: list_files → read_file → a bad submission (missing fields) → the good one, again after every rejection.
@@ -272,7 +273,11 @@ function promptPieces(body: MessagesBody): { text: string; breakpoint: boolean }
   ]
 }
 
-const tokensOf = (chars: number) => Math.ceil(chars / 4)
+/** Roughly what the API counts: ASCII text near 4 characters a token, other scripts (CJK) 1 to 2 tokens a character. */
+const tokensOf = (text: string) => {
+  const ascii = text.replace(/[^\x00-\x7f]/g, '').length
+  return Math.ceil(ascii / 4 + (text.length - ascii) * 1.5)
+}
 
 /**
  * The usage of a prompt against the fake's prompt cache: the longest prefix ending at a breakpoint that was written
@@ -281,22 +286,22 @@ const tokensOf = (chars: number) => Math.ceil(chars / 4)
 function promptUsage(body: MessagesBody, cache: Set<string>) {
   const pieces = promptPieces(body)
   let prefix = ''
-  let read = 0
-  let lastBreakpoint = 0
+  let read = ''
+  let lastBreakpoint = ''
   const written: string[] = []
   for (const p of pieces) {
     prefix += p.text
     if (!p.breakpoint) continue
-    if (cache.has(prefix)) read = prefix.length
+    if (cache.has(prefix)) read = prefix
     written.push(prefix)
-    lastBreakpoint = prefix.length
+    lastBreakpoint = prefix
   }
   for (const w of written) cache.add(w)
-  // counted on prefix lengths, so a turn reads exactly the tokens the turns before it wrote
-  const cached = Math.max(read, lastBreakpoint)
+  // counted on whole prefixes, so a turn reads exactly the tokens the turns before it wrote
+  const cached = tokensOf(read.length > lastBreakpoint.length ? read : lastBreakpoint)
   return {
-    input_tokens: tokensOf(prefix.length) - tokensOf(cached),
-    cache_creation_input_tokens: tokensOf(cached) - tokensOf(read),
+    input_tokens: tokensOf(prefix) - cached,
+    cache_creation_input_tokens: cached - tokensOf(read),
     cache_read_input_tokens: tokensOf(read),
   }
 }

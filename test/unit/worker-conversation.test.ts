@@ -1,7 +1,7 @@
 import type Anthropic from '@anthropic-ai/sdk'
 import { describe, expect, it } from 'vitest'
 import { outputBudgets } from '../../src/sandbox/worker/agent.ts'
-import { cachedRequest, cleanAssistantContent, fitToWindow, STUB_TEXT } from '../../src/sandbox/worker/conversation.ts'
+import { cachedRequest, cleanAssistantContent, estimateTokens, fitToWindow, STUB_TEXT } from '../../src/sandbox/worker/conversation.ts'
 
 const text = (t: string) => ({ type: 'text', text: t, citations: null }) as Anthropic.TextBlock
 const call = (id: string) => ({ type: 'tool_use', id, name: 'list_files', input: {} }) as Anthropic.ToolUseBlock
@@ -51,6 +51,14 @@ describe('the conversation the worker sends', () => {
       .flatMap((b) => (b.type === 'tool_result' ? [b.content] : []))
     expect(contents).toEqual([STUB_TEXT, STUB_TEXT, big])
     expect(fitToWindow(messages, 0, 2_500)).toBe(0)
+  })
+
+  it('estimates no fewer tokens than the API counts, in any script', () => {
+    // ASCII near 3.5 characters a token; CJK 1 to 2 tokens a character; an emoji 2 to 3
+    expect(estimateTokens('x'.repeat(3_000))).toBe(1_000)
+    expect(estimateTokens('汉字'.repeat(1_500))).toBeGreaterThanOrEqual(3_000 * 2)
+    expect(estimateTokens('😀'.repeat(100))).toBeGreaterThanOrEqual(300)
+    expect(estimateTokens({ text: 'Привет, мир' })).toBeGreaterThanOrEqual(10 * 2)
   })
 
   it('asks again with larger output budgets, up to the model maximum', () => {

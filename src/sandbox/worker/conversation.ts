@@ -7,8 +7,10 @@ import type Anthropic from '@anthropic-ai/sdk'
 
 /** The stub an old tool result is replaced by when the conversation outgrows the model's window. */
 export const STUB_TEXT = '[older tool output removed to fit the context window; run the tool again if you still need it]'
-/** Code and JSON run near 3.5 characters per token; 3 errs on the side of sending less. */
-const CHARS_PER_TOKEN = 3
+/** ASCII code and JSON run near 3.5 characters per token; 3 errs on the side of sending less. */
+const ASCII_CHARS_PER_TOKEN = 3
+/** Other scripts cost more: a CJK character is 1 to 2 tokens, an accented letter or an emoji's half up to 2. */
+const TOKENS_PER_OTHER_CHAR = 2
 
 const EPHEMERAL = { type: 'ephemeral' } as const
 
@@ -57,9 +59,15 @@ export function cachedRequest(r: {
   return { system: [{ type: 'text', text: r.system, cache_control: EPHEMERAL }], tools, messages }
 }
 
-/** A deliberately high estimate of a value's tokens, from its JSON size. */
+/**
+ * A deliberately high estimate of a value's tokens, from its JSON text (a string as is): ASCII characters at 3 a token,
+ * every other UTF-16 unit (CJK, Cyrillic, accents, emoji halves) at 2 tokens, as the API's tokenizer counts them.
+ */
 export function estimateTokens(value: unknown): number {
-  return Math.ceil((typeof value === 'string' ? value.length : JSON.stringify(value).length) / CHARS_PER_TOKEN)
+  const text = typeof value === 'string' ? value : JSON.stringify(value)
+  let other = 0
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) other++
+  return Math.ceil((text.length - other) / ASCII_CHARS_PER_TOKEN) + other * TOKENS_PER_OTHER_CHAR
 }
 
 function toolResultsOf(message: Anthropic.MessageParam): Anthropic.ToolResultBlockParam[] {
