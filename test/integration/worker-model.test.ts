@@ -187,6 +187,46 @@ describe('prompt caching and the context window', () => {
     expect(run.api.events.at(-1)).toMatchObject({ type: 'agent.completed', data: { accepted: true } })
     expect(JSON.stringify(run.requests().at(-1)!.body.messages)).toContain(STUB_TEXT)
   })
+  it('a 400 "prompt is too long" (the window is smaller than thought) stubs old tool results and asks again', async () => {
+    h.model.setScenario({ contextWindow: 20_000 })
+    const run = await h.launch({
+      limits: { context_window: 200_000, max_output: 8_192 },
+      script: (r) => {
+        const done = called(r)
+        if (done.length === 0) return { content: [toolUseBlock('run_command', { command: "head -c 30000 /dev/zero | tr '\\0' a > big.txt" })], stop_reason: 'tool_use' }
+        if (done.filter((t) => t === 'read_file').length < 3) return { content: [toolUseBlock('read_file', { path: 'big.txt' })], stop_reason: 'tool_use' }
+        return submit(goodExploration)
+      },
+    })
+    await h.exited(run.handle)
+    h.model.setScenario({ contextWindow: undefined })
+    expect(run.api.of('agent.error')).toEqual([])
+    expect(run.api.events.at(-1)).toMatchObject({ type: 'agent.completed', data: { accepted: true } })
+    // one request was refused (no usage), the same turn was asked again with old results stubbed
+    expect(run.requests().length - run.api.of('agent.usage').length).toBe(1)
+    expect(JSON.stringify(run.requests().at(-1)!.body.messages)).toContain(STUB_TEXT)
+  })
+
+  it('an answer stopped by model_context_window_exceeded never runs its half tool call; the turn is asked again with less', async () => {
+    let stopped = false
+    const run = await h.launch({
+      script: (r) => {
+        const done = called(r)
+        if (done.length === 0) return { content: [toolUseBlock('run_command', { command: "head -c 30000 /dev/zero | tr '\\0' a > big.txt" })], stop_reason: 'tool_use' }
+        if (done.filter((t) => t === 'read_file').length < 2) return { content: [toolUseBlock('read_file', { path: 'big.txt' })], stop_reason: 'tool_use' }
+        if (!stopped) {
+          stopped = true
+          return { content: [{ type: 'text', text: 'Writing it.' }, toolUseBlock('write_file', { path: 'notes.md', content: 'half of' })], stop_reason: 'model_context_window_exceeded' }
+        }
+        return submit(goodExploration)
+      },
+    })
+    await h.exited(run.handle)
+    expect(run.api.of('agent.error')).toEqual([])
+    expect(run.api.of('agent.tool_use').map((e) => e.data.tool)).not.toContain('write_file')
+    expect(run.api.events.at(-1)).toMatchObject({ type: 'agent.completed', data: { accepted: true } })
+    expect(JSON.stringify(run.requests().at(-1)!.body.messages)).toContain(STUB_TEXT)
+  })
 })
 
 describe('how a worker ends', () => {

@@ -2,11 +2,11 @@ import type Anthropic from '@anthropic-ai/sdk'
 import type { Assignment } from '../../schemas/assignment.ts'
 import type { InjectedMessage, Usage } from '../../schemas/events.ts'
 import { CallbackError, SandboxEndedError, type CallbackClient } from './callback.ts'
-import { cachedRequest, cleanAssistantContent, estimateTokens, fitToWindow } from './conversation.ts'
+import { cachedRequest, cleanAssistantContent, conversationTokens, estimateTokens, fitToWindow } from './conversation.ts'
 import type { EventQueue } from './events.ts'
 import { completeTask } from './complete-task.ts'
 import { errorMessage, log } from './log.ts'
-import { BudgetSpentError, callModel, ModelFailure } from './model-call.ts'
+import { BudgetSpentError, callModel, ContextOverflow, ModelFailure } from './model-call.ts'
 import { firstMessage, systemPrompt } from './prompt.ts'
 import type { ToolOutcome } from './tools.ts'
 import { head } from '../../schemas/text.ts'
@@ -17,6 +17,10 @@ const MAX_NUDGES = 3
 const FIRST_MAX_TOKENS = 8_192
 const SECOND_MAX_TOKENS = 32_000
 const SUMMARY_CAP = 500
+/** When the API finds the conversation longer than estimated, the estimate may fill this share of what was sent. */
+const SHRINK = 0.75
+/** Stop reasons of an answer cut off before its end: a tool call in it may be half written. */
+const CUT_OFF: ReadonlySet<string | null> = new Set(['max_tokens', 'model_context_window_exceeded'])
 const INPUT_STRING_CAP = 2_000
 
 type UserTurn = { role: 'user'; content: Anthropic.ContentBlockParam[] }
@@ -59,6 +63,11 @@ export function outputBudgets(maxOutput: number): number[] {
   return [...new Set([FIRST_MAX_TOKENS, SECOND_MAX_TOKENS, maxOutput].map((n) => Math.min(n, maxOutput)))].sort((a, b) => a - b)
 }
 
+/** Whether an answer was cut off inside a tool call (a truncated call is never run). */
+function cutInToolCall(response: Anthropic.Message): boolean {
+  return CUT_OFF.has(response.stop_reason) && response.content.some((b) => b.type === 'tool_use')
+}
+
 function refusalText(response: Anthropic.Message): string {
   const details = response.stop_details?.explanation
   const said = response.content.flatMap((b) => (b.type === 'text' && b.text.trim() ? [b.text.trim()] : [])).join(' ')
@@ -72,6 +81,8 @@ class AgentRun {
   private readonly a: Assignment
   private readonly system: string
   private readonly budgets: number[]
+  /** The share of the model's context window the estimated conversation may fill; shrinks when the API says it is full. */
+  private windowShare = 1
 
   constructor(private readonly d: AgentDeps) {
     this.a = d.assignment
@@ -120,8 +131,8 @@ class AgentRun {
   private async ask(turn: UserTurn): Promise<Anthropic.Message> {
     let response!: Anthropic.Message
     for (const maxTokens of this.budgets) {
-      response = await this.send(maxTokens)
-      if (!(response.stop_reason === 'max_tokens' && response.content.some((b) => b.type === 'tool_use'))) return response
+      response = await this.sendFitting(maxTokens)
+      if (!cutInToolCall(response)) return response
       this.countUsage(response.usage)
       log.warn('answer cut off in a tool call', { max_tokens: maxTokens })
     }
@@ -134,14 +145,52 @@ class AgentRun {
         `Your last answer was cut off at the output limit (${limit} tokens) in the middle of a tool call, so nothing of it ` +
         'was run. Split the work into smaller steps (for example write a large file in parts with edit_file) or shorten it.',
     })
-    return this.send(limit)
+    return this.sendFitting(limit)
+  }
+
+  /**
+   * send(), and again with less of the conversation while the API finds it longer than estimated: a 400 "prompt is too
+   * long", or an answer stopped by `model_context_window_exceeded` (billed, not kept). Each time the estimate may fill
+   * only SHRINK of what was sent, and older tool results are stubbed to fit; once nothing is left to stub, the refusal
+   * (thrown, a ContextOverflow) or the stopped answer stands.
+   */
+  private async sendFitting(maxTokens: number): Promise<Anthropic.Message> {
+    for (;;) {
+      let response: Anthropic.Message
+      try {
+        response = await this.send(maxTokens)
+      } catch (err) {
+        if (err instanceof ContextOverflow && this.shrinkWindow(maxTokens)) continue
+        throw err
+      }
+      if (response.stop_reason !== 'model_context_window_exceeded' || !this.shrinkWindow(maxTokens)) return response
+      this.countUsage(response.usage)
+    }
+  }
+
+  /** The window holds less than estimated: from now on fill at most SHRINK of what was sent. False: nothing to stub. */
+  private shrinkWindow(maxTokens: number): boolean {
+    const sent = this.fixedTokens() + conversationTokens(this.messages) + maxTokens
+    this.windowShare = Math.min(this.windowShare, (sent * SHRINK) / this.d.limits.context_window)
+    const stubbed = fitToWindow(this.messages, this.fixedTokens(), this.inputBudget(maxTokens))
+    log.warn('the conversation outgrew the context window', { stubbed, window_share: this.windowShare })
+    return stubbed > 0
+  }
+
+  /** Tokens of the system prompt and the tools, sent with every turn. */
+  private fixedTokens(): number {
+    return estimateTokens(this.system) + estimateTokens(this.a.tools)
+  }
+
+  /** The estimated tokens the conversation may take beside an answer of up to `maxTokens`. */
+  private inputBudget(maxTokens: number): number {
+    return Math.max(0, Math.floor(this.d.limits.context_window * this.windowShare) - maxTokens)
   }
 
   private send(maxTokens: number): Promise<Anthropic.Message> {
     const { a, d } = this
     const tools = a.tools as Anthropic.Tool[]
-    const fixed = estimateTokens(this.system) + estimateTokens(tools)
-    const stubbed = fitToWindow(this.messages, fixed, d.limits.context_window - maxTokens)
+    const stubbed = fitToWindow(this.messages, this.fixedTokens(), this.inputBudget(maxTokens))
     if (stubbed > 0) log.info('old tool results stubbed to fit the context window', { stubbed })
     return callModel(
       { model: d.model, events: d.events, deadline: Date.parse(a.deadline), viaProxy: d.viaProxy, signal: d.signal },
@@ -152,8 +201,8 @@ class AgentRun {
   /** Adds the model's answer to the conversation and the event log; answers its tool calls. */
   private record(response: Anthropic.Message): Anthropic.ToolUseBlockParam[] {
     this.countUsage(response.usage)
-    // an answer cut off at the output limit may end in a half-written tool call: none of its calls is run
-    const truncated = response.stop_reason === 'max_tokens'
+    // an answer cut off at the output limit or the window may end in a half-written tool call: none of its calls is run
+    const truncated = CUT_OFF.has(response.stop_reason)
     const content = cleanAssistantContent(response.content).filter((b) => !(truncated && b.type === 'tool_use'))
     for (const block of content) if (block.type === 'text') this.d.events.push('agent.message', { text: block.text })
     const calls = content.filter((b): b is Anthropic.ToolUseBlockParam => b.type === 'tool_use')

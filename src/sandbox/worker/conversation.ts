@@ -70,6 +70,11 @@ export function estimateTokens(value: unknown): number {
   return Math.ceil((text.length - other) / ASCII_CHARS_PER_TOKEN) + other * TOKENS_PER_OTHER_CHAR
 }
 
+/** The estimated tokens of a conversation's messages (estimateTokens of each message's content). */
+export function conversationTokens(messages: Anthropic.MessageParam[]): number {
+  return messages.reduce((sum, m) => sum + estimateTokens(m.content), 0)
+}
+
 function toolResultsOf(message: Anthropic.MessageParam): Anthropic.ToolResultBlockParam[] {
   if (message.role !== 'user' || typeof message.content === 'string') return []
   return message.content.filter((b): b is Anthropic.ToolResultBlockParam => b.type === 'tool_result')
@@ -82,7 +87,7 @@ function toolResultsOf(message: Anthropic.MessageParam): Anthropic.ToolResultBlo
  * stays stable in between. Changes `messages` in place; answers how many results were stubbed.
  */
 export function fitToWindow(messages: Anthropic.MessageParam[], fixed: number, budget: number, target = 0.6): number {
-  const total = () => fixed + messages.reduce((sum, m) => sum + estimateTokens(m.content), 0)
+  const total = () => fixed + conversationTokens(messages)
   if (total() <= budget) return 0
   let stubbed = 0
   let size = total()

@@ -17,6 +17,11 @@ export class ModelFailure extends Error {
   override name = 'ModelFailure'
 }
 
+/** The API refused the prompt as longer than the model's window (400 "prompt is too long"): a smaller one may pass. */
+export class ContextOverflow extends ModelFailure {
+  override name = 'ContextOverflow'
+}
+
 export type WaitReason = 'rate_limited' | 'overloaded' | 'server_error' | 'connection'
 
 /** A wait is never longer than this, whatever `retry-after` asks for. */
@@ -102,6 +107,9 @@ function classify(err: unknown, viaProxy: boolean, streamed: boolean): { reason:
   if (status >= 500 || status === 408 || status === 409) return { reason: 'server_error', retryAfter, detail: `${status}: ${err.message}` }
   if (status === 401) throw new ModelFailure(`the model API rejected the API key (401): ${err.message}`)
   if (status === 403) throw new ModelFailure(`the model API refused this API key access (403): ${err.message}`)
+  if (status === 400 && /prompt is too long/i.test(err.message)) {
+    throw new ContextOverflow(`the model API rejected the request (400): ${err.message}`)
+  }
   if (status === 400) throw new ModelFailure(`the model API rejected the request (400): ${err.message}`)
   throw new ModelFailure(`the model API refused the call (${status}): ${err.message}`)
 }
@@ -115,7 +123,7 @@ function backoff(attempt: number): number {
  * One model turn. Large output budgets are streamed (the SDK assembles the message). Rate limits, overload (a 529 or
  * an `overloaded_error` event mid-stream), server errors, lost connections and answers that broke off are waited out — each wait announced as `agent.waiting {reason, attempt, retry_in_ms}`,
  * `retry-after` honoured up to MAX_WAIT_MS — until the deadline. Throws SandboxEndedError, BudgetSpentError or
- * ModelFailure when retrying cannot help.
+ * ModelFailure (ContextOverflow for a prompt longer than the window) when retrying the same request cannot help.
  */
 export async function callModel(c: ModelCaller, params: Anthropic.MessageCreateParamsNonStreaming): Promise<Anthropic.Message> {
   const streamed = params.max_tokens > STREAM_ABOVE_TOKENS
