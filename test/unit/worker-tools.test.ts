@@ -109,6 +109,15 @@ describe('file tools', () => {
     expect(await readFile(join(tools.root, 'src/app.ts'), 'utf8')).toBe("export const a = 1\nexport const b = '$&'\n")
   })
 
+  it('edits and searches a file with CRLF line endings as the model reads it, keeping its line endings', async () => {
+    await writeFile(join(tools.root, 'win.ts'), 'var a = 1;\r\nvar b = 2;\r\nvar c = 3;\r\n')
+    // the model writes lines with \n whatever the file has
+    var edited = await tools.run('edit_file', { path: 'win.ts', old_text: 'var a = 1;\nvar b = 2;', new_text: 'var a = 10;\nvar b = 20;' })
+    expect(edited).toEqual({ ok: true, text: 'edited win.ts' })
+    expect(await readFile(join(tools.root, 'win.ts'), 'utf8')).toBe('var a = 10;\r\nvar b = 20;\r\nvar c = 3;\r\n')
+    expect(await tools.run('search', { pattern: '= 3;$' })).toEqual({ ok: true, text: 'win.ts:3: var c = 3;' })
+  })
+
   it('searches with a regular expression, skipping .git and node_modules', async () => {
     expect(await tools.run('search', { pattern: 'const \\w = 1' })).toEqual({ ok: true, text: 'src/app.ts:1: export const a = 1' })
     expect(await tools.run('search', { pattern: 'needle' })).toEqual({ ok: true, text: 'no matches' })

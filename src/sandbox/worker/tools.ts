@@ -51,6 +51,16 @@ function countOccurrences(text: string, part: string): number {
   return count
 }
 
+/**
+ * The edit to make in `text`: `old_text` and `new_text` as given, or — in a file with CRLF line endings, where the model
+ * writes its lines with \n whatever it read — both with CRLF, when only that form occurs in the file.
+ */
+function inFileLineEndings(text: string, oldText: string, newText: string): { oldText: string; newText: string } {
+  if (countOccurrences(text, oldText) > 0 || !text.includes('\r\n') || !oldText.includes('\n')) return { oldText, newText }
+  const crlf = (part: string) => part.replace(/\r?\n/g, '\r\n')
+  return countOccurrences(text, crlf(oldText)) > 0 ? { oldText: crlf(oldText), newText: crlf(newText) } : { oldText, newText }
+}
+
 /** The workspace tools of CONTRACT §8, confined to `dir`. */
 export async function openWorkspace(dir: string): Promise<{ root: string; run(name: string, input: unknown): Promise<ToolOutcome> }> {
   const root = await realpath(dir)
@@ -89,10 +99,11 @@ export async function openWorkspace(dir: string): Promise<{ root: string; run(na
       return `wrote ${Buffer.byteLength(content)} bytes to ${shown(root, file)}`
     },
 
-    async edit_file({ path, old_text, new_text }) {
+    async edit_file({ path, ...edit }) {
       const file = await confine(root, path)
-      if (old_text === '') throw new ToolError('old_text must not be empty')
+      if (edit.old_text === '') throw new ToolError('old_text must not be empty')
       const text = await readFile(file, 'utf8')
+      const { oldText: old_text, newText: new_text } = inFileLineEndings(text, edit.old_text, edit.new_text)
       const count = countOccurrences(text, old_text)
       if (count !== 1) {
         const found = count === 0 ? 'does not occur' : `occurs ${count} times`
@@ -116,7 +127,7 @@ export async function openWorkspace(dir: string): Promise<{ root: string; run(na
         if (!entry.isFile() || (await stat(file)).size > SEARCH_FILE_CAP) continue
         const bytes = await readFile(file)
         if (isBinary(bytes)) continue
-        const lines = bytes.toString('utf8').split('\n')
+        const lines = bytes.toString('utf8').split(/\r?\n/)
         for (const [i, line] of lines.entries()) {
           if (!regex.test(line)) continue
           if (hits.length === SEARCH_HITS_CAP) return `${hits.join('\n')}\n… (stopped after ${SEARCH_HITS_CAP} matches)`
