@@ -74,7 +74,8 @@ export async function startServer(config: Config, options: { database?: Database
   const metrics = new Metrics()
   const sql = instrumentSql(database.sql, metrics.dbSeconds)
 
-  const sessions = createSessionStore(sql, { secureCookies: (config.publicUrl ?? '').startsWith('https://') })
+  const keySql = database.keySql === database.sql ? sql : instrumentSql(database.keySql, metrics.dbSeconds)
+  const sessions = createSessionStore(sql, { secureCookies: (config.publicUrl ?? '').startsWith('https://'), keySql })
   const auth = createAuthService(sql, sessions, config.adminEmails)
   const provider = createProvider(config, await buildWorker(), isolation)
   let callbackUrl = ''
@@ -145,7 +146,7 @@ export async function startServer(config: Config, options: { database?: Database
 
   const http: HttpServer = createServer(getRequestListener(app.fetch))
   answerClientErrors(http)
-  const sockets = attachSockets(http, { sql, auth, host, commands, config, router })
+  const sockets = attachSockets(http, { sql, keySql, auth, host, commands, config, router })
   await new Promise<void>((resolve, reject) => {
     http.once('error', (err) => reject(listenFailed(config, err)))
     http.listen(config.port, config.host, () => resolve())

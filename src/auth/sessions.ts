@@ -69,10 +69,15 @@ interface SessionJoin {
   role: PublicUser['role']
 }
 
-export function createSessionStore(sql: Sql, options: { secureCookies: boolean }): SessionStore {
+/**
+ * Sessions in `sql`. `keySql` (default `sql`) runs the lookup behind `validate`, a read by key on every request and
+ * handshake (`Database.keySql`, src/db/connect.ts).
+ */
+export function createSessionStore(sql: Sql, options: { secureCookies: boolean; keySql?: Sql }): SessionStore {
   const cookie = (token: string, maxAgeS: number) => sessionCookie(SESSION_COOKIE, token, { maxAgeS, secure: options.secureCookies })
+  const keySql = options.keySql ?? sql
   const lookups = new TurnBatch<string, SessionJoin>(async (ids) => {
-    const rows = await sql<SessionJoin[]>`
+    const rows = await keySql<SessionJoin[]>`
       select s.id, s.expires_at, u.id as user_id, u.email, u.name, u.role
       from sessions s join users u on u.id = s.user_id where s.id = any(${ids}::text[])`
     return new Map(rows.map((r) => [r.id, r]))

@@ -13,6 +13,11 @@ export type Sql = postgres.Sql<any>
 /** An open database: the postgres.js client and how to close everything behind it. */
 export interface Database {
   sql: Sql
+  /**
+   * Point reads by key on the request path (`connectUrl`'s `plans: 'auto'`): a session's lookup, a crowd's join read.
+   * The same client as `sql` on embedded PGlite (one connection).
+   */
+  keySql: Sql
   /** true on embedded PGlite: one connection, no LISTEN/NOTIFY. */
   embedded: boolean
   /** A URL other processes on this machine can connect to (the embedded server's, or DATABASE_URL). */
@@ -48,28 +53,55 @@ const types = {
  */
 const SERVER_SESSION = { idle_in_transaction_session_timeout: 10_000 }
 
-export function connectUrl(url: string, options: { max?: number; server?: boolean } = {}): Sql {
+/**
+ * How a client's statements are planned.
+ * - `custom` (every client but one): each execution is planned with its parameters and the tables as they are now. A
+ *   plan cached for a prepared statement is kept until the table's statistics change, and a young database's event
+ *   log grows far faster than autovacuum re-analyzes it: the event append, planned at 8 rows, scanned all 20,000
+ *   later (bench/README.md, issue 13). Planning costs a tenth of a millisecond or more.
+ * - `auto`, for point reads by key only (`Database.keySql`): PostgreSQL's default, which keeps a statement's generic
+ *   plan once planning afresh stops paying for itself; and a random page read priced at 1.1 sequential ones instead
+ *   of 4, as the documentation advises for data held in memory ("Planner Cost Constants"), so that a lookup of a few
+ *   keys in a table of a thousand rows probes the index instead of scanning the table and hashing it. Measured on
+ *   PostgreSQL 15, idle, 6 keys among 1,000 rows, CPU of the database server per statement: the session lookup 0.30 ms
+ *   custom, 0.11 ms here (still planned per execution, by PostgreSQL's choice); a crowd's read of a spec and its
+ *   access 0.24 ms custom, 0.07 ms here (a generic plan).
+ */
+type Plans = 'custom' | 'auto'
+
+const PLANNING: Record<Plans, Record<string, string | number>> = {
+  custom: { plan_cache_mode: 'force_custom_plan' },
+  auto: { plan_cache_mode: 'auto', random_page_cost: 1.1 },
+}
+
+export function connectUrl(url: string, options: { max?: number; server?: boolean; plans?: Plans } = {}): Sql {
   return postgres(url, {
     max: options.max ?? 10,
     onnotice: () => {},
     types,
     connection: {
       application_name: 'omoi',
-      // Every statement is planned with its parameters and the tables as they are now. A plan cached for a prepared
-      // statement is kept until the table's statistics change, and a young database's event log grows far faster
-      // than autovacuum re-analyzes it (embedded PGlite runs no autovacuum at all): the event append, planned at 8
-      // rows, scanned all 20,000 later (bench/README.md, issue 13). Planning costs a fraction of a millisecond.
-      plan_cache_mode: 'force_custom_plan',
+      ...PLANNING[options.plans ?? 'custom'],
       ...(options.server ? SERVER_SESSION : {}),
     },
   }) as unknown as Sql
 }
 
-/** Real PostgreSQL at DATABASE_URL. */
+/** Connections for point reads by key: each read is a batch of a turn's keys (src/db/turn-batch.ts), one in flight. */
+const KEY_READ_CONNECTIONS = 2
+
+/** Real PostgreSQL at DATABASE_URL: `sql`, and `keySql` on connections of its own. */
 export async function openPostgres(url: string): Promise<Database> {
   const sql = connectUrl(url, { server: true })
   await sql`select 1`
-  return { sql, embedded: false, url, close: () => sql.end({ timeout: 5 }) }
+  const keySql = connectUrl(url, { server: true, max: KEY_READ_CONNECTIONS, plans: 'auto' })
+  return {
+    sql,
+    keySql,
+    embedded: false,
+    url,
+    close: async () => void (await Promise.all([sql.end({ timeout: 5 }), keySql.end({ timeout: 5 })])),
+  }
 }
 
 /**
@@ -97,6 +129,7 @@ export async function openEmbedded(dir: string, options: { loadDataDir?: Blob } 
   log.info('embedded database ready', { dir: dataDir ?? 'memory', port: address.port })
   return {
     sql,
+    keySql: sql,
     embedded: true,
     url,
     async close() {

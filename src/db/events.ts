@@ -81,10 +81,11 @@ export async function listEvents(sql: Sql, specId: string, q: EventQuery): Promi
 /** The most events one replay (or gap fill) reads; a replay cut at it goes on as live events (src/sockets/feed.ts). */
 export const REPLAY_LIMIT = 10_000
 
-/** Every event after `afterSeq`, oldest first: what a joining viewer replays. */
-export async function eventsAfter(sql: Sql, specId: string, afterSeq: number, limit = REPLAY_LIMIT): Promise<SpecEvent[]> {
+/** Every event after `afterSeq` (up to `upToSeq` when given), oldest first, at most `limit`: what a joining viewer replays. */
+export async function eventsAfter(sql: Sql, specId: string, afterSeq: number, limit = REPLAY_LIMIT, upToSeq?: number): Promise<SpecEvent[]> {
+  const upTo = upToSeq === undefined ? sql`` : sql`and seq <= ${upToSeq}`
   const rows = await sql<EventRow[]>`
-    select * from sandbox_events where spec_id = ${specId} and seq > ${afterSeq} order by seq asc limit ${limit}`
+    select * from sandbox_events where spec_id = ${specId} and seq > ${afterSeq} ${upTo} order by seq asc limit ${limit}`
   return rows.map(toEvent)
 }
 

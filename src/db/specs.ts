@@ -1,6 +1,4 @@
 import type { Sql } from './connect.ts'
-import { REPLAY_LIMIT } from './events.ts'
-import type { SpecEvent } from '../schemas/events.ts'
 import type { SpecPhase } from '../schemas/phase-outputs.ts'
 
 export type SpecStatus = 'draft' | 'executing' | 'paused' | 'awaiting_approval' | 'completed' | 'failed' | 'cancelled'
@@ -155,41 +153,33 @@ export async function findSpecs(sql: Sql, ids: string[]): Promise<SpecRow[]> {
   return sql<SpecRow[]>`select * from specs where id = any(${ids})`
 }
 
-/** What the joins of one spec read together (src/sockets/join-reads.ts). */
-export interface JoinRead {
+/** What the joins of one spec read together (src/sockets/join-reads.ts), besides the replay. */
+export interface SpecAccessRead {
   /** null: no such spec. */
   spec: SpecRow | null
   /** Each asking user who may see the spec, with their access; the others are missing. */
   access: Map<string, SpecAccess>
-  /** The log after `afterSeq`, oldest first, at most `limit` events (what a viewer replays). */
-  events: SpecEvent[]
 }
 
 /**
- * One statement for a crowd's joins of a spec: the spec row once, the access of each of `userIds` (owner of the spec,
- * editor as the project's owner, else their membership role), and the events after `afterSeq`, as JSON in the shape
- * `SpecEvent` has (`created_at` as `Date.toISOString()` writes it). Before, this was a read of the spec row per user
- * and a second query for the log.
+ * One statement for a crowd's joins of a spec: the spec row once and the access of each of `userIds` (owner of the
+ * spec, editor as the project's owner, else their membership role). Reads by key only, so that it may run on
+ * `Database.keySql` (a cached plan); the replay is read apart (`eventsAfter` up to the spec's `last_seq`).
  */
-export async function readJoin(sql: Sql, specId: string, userIds: string[], afterSeq: number, limit = REPLAY_LIMIT): Promise<JoinRead> {
-  const [row] = await sql<(SpecRow & { join_access: Record<string, SpecAccess>; join_events: SpecEvent[] })[]>`
+export async function readSpecAccess(sql: Sql, specId: string, userIds: string[]): Promise<SpecAccessRead> {
+  const [row] = await sql<(SpecRow & { join_access: Record<string, SpecAccess> })[]>`
     select s.*,
       coalesce((
         select jsonb_object_agg(u.id, case when s.user_id = u.id then 'owner' when p.owner_id = u.id then 'editor' else m.role end)
         from unnest(${userIds}::text[]) as u(id)
         left join project_members m on m.project_id = s.project_id and m.user_id = u.id
         where s.user_id = u.id or p.owner_id = u.id or m.user_id is not null
-      ), '{}'::jsonb) as join_access,
-      (select coalesce(json_agg(e order by e.seq), '[]'::json) from (
-        select seq, id, spec_id, sandbox_id, type, data, source,
-          to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as created_at
-        from sandbox_events where spec_id = s.id and seq > ${afterSeq} order by seq limit ${limit}
-      ) e) as join_events
+      ), '{}'::jsonb) as join_access
     from specs s left join projects p on p.id = s.project_id
     where s.id = ${specId}`
-  if (!row) return { spec: null, access: new Map(), events: [] }
-  const { join_access: access, join_events: events, ...spec } = row
-  return { spec, access: new Map(Object.entries(access)), events }
+  if (!row) return { spec: null, access: new Map() }
+  const { join_access: access, ...spec } = row
+  return { spec, access: new Map(Object.entries(access)) }
 }
 
 /** specs.delivery as stored: the CONTRACT §4 `delivery` plus the base commit diffs are taken against. */

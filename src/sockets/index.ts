@@ -27,6 +27,8 @@ type Connection = SpecSocket['conn']
 
 export interface SocketDeps {
   sql: Sql
+  /** Reads by key (`Database.keySql`): a join's read of the spec and the joiners' access. */
+  keySql: Sql
   auth: AuthService
   host: SpecHostView
   commands: SpecCommands

@@ -1,5 +1,6 @@
 import type { Sql } from '../db/connect.ts'
-import { readJoin, type JoinRead, type SpecAccess } from '../db/specs.ts'
+import { eventsAfter, REPLAY_LIMIT } from '../db/events.ts'
+import { readSpecAccess, type SpecAccessRead, type SpecAccess } from '../db/specs.ts'
 import { nextSlot, startFlight, type InFlight } from '../db/turn-batch.ts'
 import type { SpecEvent } from '../schemas/events.ts'
 import { presentSpec, type PresentedSpec } from '../schemas/present.ts'
@@ -51,17 +52,24 @@ interface Joiner {
 }
 
 /**
- * What a join reads, shared by the joins of one spec that arrive together: when a crowd opens a spec, ONE statement
- * for all of them (the spec, each one's access, and the log after the smallest `after_seq`; src/db/specs.ts
- * `readJoin`) instead of an access query and a replay query.
+ * What a join reads, shared by the joins of one spec that arrive together: when a crowd opens a spec, ONE statement for
+ * all of them (the spec and each one's access, src/db/specs.ts `readSpecAccess`, on `keySql`), then, when the spec
+ * has events after the smallest `after_seq`, one read of the log up to the spec's `last_seq` (on `sql`: the event log
+ * grows too fast for a cached plan, src/db/connect.ts). A log read in a later snapshot than the spec's misses nothing
+ * and repeats nothing: events up to `last_seq` were committed before the spec row was read, and whatever is committed
+ * after the join's hold reaches the socket as a live event (src/sockets/specs.ts).
  */
 export class JoinReads {
   private reads: Coalesced<Joiner, SharedRead>
 
-  constructor(sql: Sql) {
+  /** `keySql`: the client for reads by key (`Database.keySql`); `sql` the one for the log. */
+  constructor(sql: Sql, keySql: Sql = sql) {
     this.reads = new Coalesced(async (specId, joiners) => {
       const afterSeq = Math.min(...joiners.map((j) => j.afterSeq))
-      return { ...(await readJoin(sql, specId, [...new Set(joiners.map((j) => j.userId))], afterSeq)), afterSeq, shown: new Map() }
+      const read = await readSpecAccess(keySql, specId, [...new Set(joiners.map((j) => j.userId))])
+      const replays = read.spec !== null && read.access.size > 0 && read.spec.last_seq > afterSeq
+      const events = replays ? await eventsAfter(sql, specId, afterSeq, REPLAY_LIMIT, read.spec!.last_seq) : []
+      return { ...read, events, afterSeq, shown: new Map() }
     })
   }
 
@@ -81,7 +89,9 @@ export class JoinReads {
 }
 
 /** A read shared by a crowd's joins: the spec is presented once per access level. */
-interface SharedRead extends JoinRead {
+interface SharedRead extends SpecAccessRead {
+  /** The log after `afterSeq` up to the spec's `last_seq`, oldest first, at most REPLAY_LIMIT events. */
+  events: SpecEvent[]
   afterSeq: number
   shown: Map<SpecAccess, PresentedSpec>
 }

@@ -14,6 +14,7 @@ import type { ClientToServerEvents, SocketError, SpecNamespace, SpecSocket } fro
 
 export interface SpecsDeps {
   sql: Sql
+  keySql: Sql
   auth: AuthService
   commands: SpecCommands
   feed: SpecFeed
@@ -29,7 +30,7 @@ type Events = ClientToServerEvents
  */
 export function registerSpecs(nsp: SpecNamespace, deps: SpecsDeps): void {
   const { commands, feed, presence } = deps
-  const reads = new JoinReads(deps.sql)
+  const reads = new JoinReads(deps.sql, deps.keySql)
   nsp.use(authenticate(deps.auth, { allowedOrigins: deps.allowedOrigins }))
 
   nsp.on('connection', (socket: SpecSocket) => {

@@ -29,6 +29,9 @@ let joinReads = 0
 let lookupGate: Promise<void> | null = null
 /** While set, join reads wait for it before they reach the database. */
 let joinGate: Promise<void> | null = null
+/** While set, reads of the log wait for it before they reach the database; `logReached` is told when one does. */
+let logGate: Promise<void> | null = null
+let logReached = () => {}
 let sql: Sql
 
 beforeAll(async () => {
@@ -40,6 +43,10 @@ beforeAll(async () => {
       if (text.includes('as join_access')) {
         joinReads++
         return joinGate ? joinGate.then(query) : query()
+      }
+      if (text.includes('from sandbox_events where spec_id') && logGate) {
+        logReached()
+        return logGate.then(query)
       }
       if (!text.includes('from sessions s join users u')) return query()
       lookups++
@@ -161,5 +168,26 @@ describe('join reads', () => {
     expect(joinReads).toBe(2)
     open()
     expect((await stuck).spec?.access).toBe('owner')
+  })
+
+  it("replays the log up to the spec's last_seq as read: events committed after it are left to the live feed, not doubled", async () => {
+    const { people } = await users(1)
+    const [owner] = people.map((p) => p.user) as [UserRow]
+    const project = await insertProject(sql, { id: newId('prj'), owner_id: owner.id, name: 'Racing', repo_url: null, default_branch: 'main', check_command: null })
+    const spec = await insertSpec(sql, { id: newId('spec'), project_id: project.id, user_id: owner.id, title: 'Racing', description: 'd', approval: 'auto', budget_usd: null, kind: 'spec' })
+    const event = (n: number) => ({ id: newUuid(), type: 'agent.message', data: { n }, source: 'agent' as const })
+    const { written } = await appendEvents(sql, spec.id, [1, 2, 3].map(event))
+    const reads = new JoinReads(sql)
+    let open = () => {}
+    logGate = new Promise<void>((resolve) => (open = resolve))
+    const reached = new Promise<void>((resolve) => (logReached = resolve))
+    const joined = reads.join(spec.id, owner.id, 0)
+    await reached // the spec (last_seq 3) is read; its log read waits
+    logGate = null
+    await appendEvents(sql, spec.id, [4, 5].map(event))
+    open()
+    const { spec: shown, events } = await joined
+    expect(shown?.last_seq).toBe(3)
+    expect(events).toEqual(written)
   })
 })
