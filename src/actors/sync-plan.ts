@@ -1,4 +1,5 @@
 import type { Requirements, Tasks } from '../schemas/phase-outputs.ts'
+import { MinHeap } from './min-heap.ts'
 
 /**
  * The pure part of SYNC: check a task plan against the requirements and work out the coverage matrix and an execution order.
@@ -158,23 +159,31 @@ export function duplicates(ids: string[]): string[] {
 export function findCycle(nodes: GraphNode[]): string[] | null {
   const graph = toGraph(nodes)
   const state = new Map<string, 'open' | 'done'>()
-  const path: string[] = []
-  const visit = (id: string): string[] | null => {
-    if (state.get(id) === 'done') return null
-    if (state.get(id) === 'open') return [...path.slice(path.indexOf(id)), id]
-    state.set(id, 'open')
-    path.push(id)
-    for (const dep of graph.get(id) ?? []) {
-      const cycle = visit(dep)
-      if (cycle) return cycle
+  for (const root of graph.keys()) {
+    if (state.has(root)) continue
+    // depth first with a stack of its own, not the call stack: a chain of thousands of tasks is a long path
+    const path = [root]
+    const nextDep = [0]
+    state.set(root, 'open')
+    while (path.length > 0) {
+      const id = path.at(-1)!
+      const deps = graph.get(id) ?? []
+      const i = nextDep[nextDep.length - 1]!
+      if (i === deps.length) {
+        state.set(id, 'done')
+        path.pop()
+        nextDep.pop()
+        continue
+      }
+      nextDep[nextDep.length - 1] = i + 1
+      const dep = deps[i]!
+      if (state.get(dep) === 'open') return [...path.slice(path.indexOf(dep)), dep]
+      if (!state.has(dep)) {
+        state.set(dep, 'open')
+        path.push(dep)
+        nextDep.push(0)
+      }
     }
-    path.pop()
-    state.set(id, 'done')
-    return null
-  }
-  for (const id of graph.keys()) {
-    const cycle = visit(id)
-    if (cycle) return cycle
   }
   return null
 }
@@ -194,15 +203,20 @@ function findCycles(nodes: GraphNode[]): string[][] {
 /** Ids with dependencies before dependents; among those ready at once, the lowest id first. Throws on a cycle. */
 export function topologicalOrder(nodes: GraphNode[]): string[] {
   const graph = toGraph(nodes)
-  const pending = [...graph.keys()]
-  const placed = new Set<string>()
-  while (pending.length > 0) {
-    const next = pending.findIndex((id) => (graph.get(id) ?? []).every((dep) => placed.has(dep)))
-    if (next < 0) throw new Error(`dependency cycle: ${(findCycle(nodes) ?? []).join(' → ')}`)
-    const [id] = pending.splice(next, 1) as [string]
-    placed.add(id)
+  // ids in byId order, so that an id's rank (its index) orders the ready ones
+  const ids = [...graph.keys()]
+  const rank = new Map(ids.map((id, i) => [id, i]))
+  const waitingOn = ids.map((id) => graph.get(id)!.length)
+  const dependents = ids.map((): number[] => [])
+  ids.forEach((id, i) => graph.get(id)!.forEach((dep) => dependents[rank.get(dep)!]!.push(i)))
+  const ready = new MinHeap(ids.flatMap((_, i) => (waitingOn[i] === 0 ? [i] : [])))
+  const order: string[] = []
+  for (let i = ready.pop(); i !== undefined; i = ready.pop()) {
+    order.push(ids[i]!)
+    for (const d of dependents[i]!) if (--waitingOn[d]! === 0) ready.push(d)
   }
-  return [...placed]
+  if (order.length < ids.length) throw new Error(`dependency cycle: ${(findCycle(nodes) ?? []).join(' → ')}`)
+  return order
 }
 
 /** id → known dependencies, ids in order; duplicate nodes merge their dependencies. */

@@ -29,6 +29,16 @@ describe('findCycle', () => {
     const nodes = [node('A', 'B'), node('B', 'C'), node('C', 'D'), node('D', 'E'), node('E', 'C')]
     expect(findCycle(nodes)).toEqual(['C', 'D', 'E', 'C'])
   })
+
+  it('follows a chain of 20,000 tasks without running out of stack, and finds the cycle that closes it', () => {
+    const id = (i: number) => `TSK-${String(i).padStart(5, '0')}`
+    // each task depends on the next one, so the search from the first walks the whole chain
+    const chain = Array.from({ length: 20_000 }, (_, i) => node(id(i), ...(i + 1 < 20_000 ? [id(i + 1)] : [])))
+    expect(findCycle(chain)).toBeNull()
+    expect(topologicalOrder(chain).at(0)).toBe(id(19_999))
+    chain[19_999] = node(id(19_999), id(19_998))
+    expect(findCycle(chain)).toEqual([id(19_998), id(19_999), id(19_998)])
+  })
 })
 
 describe('topologicalOrder', () => {
