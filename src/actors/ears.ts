@@ -80,9 +80,13 @@ export function parseEars(sentence: string): EarsParts | NotEars {
   }
 }
 
+/** The EARS pattern's name, which guides and templates put before a sentence ("Event-driven: WHEN …"). */
+const PATTERN_LABEL =
+  /^(?:ubiquitous|event[- ]driven|state[- ]driven|optional(?:[- ]feature)?|unwanted(?:[- ]behaviou?r)?|complex)(?:\s+requirement)?(?:\s*:\s*|\s+[-–—]\s+)/iu
+
 /**
- * The sentence without what people put around it: list numbers and labels ("1.", "2.3)", "FR-001:"), markdown emphasis,
- * bullets, checkboxes, emoji. NFKC turns full-width commas and letters into their ASCII forms.
+ * The sentence without what people put around it: list numbers and labels ("1.", "2.3)", "FR-001:", "Event-driven:"),
+ * markdown emphasis, bullets, checkboxes, emoji. NFKC turns full-width commas and letters into their ASCII forms.
  */
 export function clean(sentence: string): string {
   let text = sentence
@@ -96,6 +100,7 @@ export function clean(sentence: string): string {
     text = text
       .replace(/^[^\p{L}\p{N}]+/u, '')
       .replace(/^(?:\d+(?:\.\d+)*|[A-Z]{1,4}-?\d+(?:\.\d+)*|[a-z])[.):]\s*/u, '')
+      .replace(PATTERN_LABEL, '')
       .trim()
   }
   return text.replace(/\s+/g, ' ')
