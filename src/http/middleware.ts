@@ -65,7 +65,8 @@ const JSON_TYPE = /^application\/([\w.+-]+\+)?json\s*(;|$)/i
 /**
  * CONTRACT §3 "JSON bodies need application/json": a body of another type (text/plain, a form) is 400 `invalid_body`
  * naming `content-type` (CONTRACT §2's code for a request to fix; login and signup answered so before). Called with
- * the request's body, so bodyless requests pass.
+ * the request's body, so bodyless requests pass. JSON between systems is UTF-8 (RFC 8259 §8.1) and is read as such:
+ * a charset other than UTF-8 is refused the same way rather than read wrongly.
  */
 export function requireJsonType(c: Context): void {
   const type = c.req.header('content-type') ?? ''
@@ -75,7 +76,16 @@ export function requireJsonType(c: Context): void {
       'content-type': ['must be application/json'],
     })
   }
+  const charset = CHARSET.exec(type)?.[1]
+  if (charset !== undefined && !/^"?utf-?8"?$/i.test(charset)) {
+    throw new AppError('invalid_body', `Send the body as UTF-8 JSON (the charset was ${charset.slice(0, 40)}).`, {
+      'content-type': ['must be application/json with no charset or charset=utf-8'],
+    })
+  }
 }
+
+/** The charset parameter of a media type, as written (quotes included). */
+const CHARSET = /;\s*charset\s*=\s*("[^"]*"|[^;\s]*)/i
 
 /**
  * Reads a JSON body and validates it. An empty body counts as `{}` (bodyless commands); a non-empty one must be sent as
@@ -126,7 +136,18 @@ export function readIdempotencyKey(c: Context): { key: string; named: string } |
   return { key: parseInput(IdempotencyHeaderSchema, { [IDEMPOTENCY_KEY]: raw }, 'header')[IDEMPOTENCY_KEY], named: IDEMPOTENCY_KEY }
 }
 
+/**
+ * Validates the query string. A parameter the schema reads given more than once (`?after_seq=1&after_seq=2`) is 400
+ * `invalid_body` naming it: no route takes a list, and picking one of the values would answer a question not asked.
+ */
 export function readQuery<const S extends v.GenericSchema>(c: Context, schema: S): v.InferOutput<S> {
+  const known = 'entries' in schema ? new Set(Object.keys(schema.entries as object)) : null
+  const repeated = Object.entries(c.req.queries()).filter(([name, values]) => values.length > 1 && (!known || known.has(name)))
+  if (repeated.length > 0) {
+    const fields = Object.fromEntries(repeated.map(([name, values]) => [name, [`is given ${values.length} times: give it once`]]))
+    const [name, values] = repeated[0]!
+    throw new AppError('invalid_body', `The request query is invalid: ${name} is given ${values.length} times: give it once.`, fields)
+  }
   return parseInput(schema, c.req.query(), 'query')
 }
 

@@ -75,8 +75,17 @@ describe('2. JSON bodies need application/json', () => {
     expect((await api.get('/projects')).body.projects.length).toBe(before)
   })
 
+  it.each(['application/json; charset=latin1', 'application/json;charset="UTF-16"'])('a JSON body in another charset (%j) is a 400 naming content-type, and nothing is stored', async (type) => {
+    const before = (await api.get('/projects')).body.projects.length
+    const res = await api.request('POST', '/projects', JSON.stringify({ name: 'café' }), { 'content-type': type })
+    expect(res.status, JSON.stringify(res.body)).toBe(400)
+    expect(res.body.error.message).toContain('UTF-8')
+    expect(fieldsOf(res)).toEqual(['content-type'])
+    expect((await api.get('/projects')).body.projects.length).toBe(before)
+  })
+
   it('takes application/json with a charset, and +json types', async () => {
-    for (const type of ['application/json; charset=utf-8', 'Application/JSON', 'application/merge-patch+json']) {
+    for (const type of ['application/json; charset=utf-8', 'application/json; charset="UTF-8"', 'Application/JSON', 'application/merge-patch+json']) {
       const res = await api.request('POST', '/projects', JSON.stringify({ name: 'typed' }), { 'content-type': type })
       expect(res.status, type).toBe(201)
     }
@@ -213,6 +222,17 @@ describe('8. an empty id in a query string is a 400, not "nothing"', () => {
     const res = await api.get(`/specs/${specId}/events?type=`)
     expect(res.status).toBe(400)
     expect(fieldsOf(res)).toEqual(['type'])
+  })
+})
+
+describe('9. a query parameter given twice is a 400 naming it, not one of its values picked', () => {
+  it('GET /specs/:id/events?after_seq=1&after_seq=2', async () => {
+    const specId = (await api.post('/specs', { project_id: projectId, title: 't', description: 'd' })).body.id
+    const res = await api.get(`/specs/${specId}/events?after_seq=1&after_seq=2&unknown=1&unknown=2`)
+    expect(res.status).toBe(400)
+    expect(res.body.error.message).toContain('after_seq is given 2 times')
+    expect(fieldsOf(res)).toEqual(['after_seq'])
+    expect((await api.get(`/specs/${specId}/events?after_seq=1&unknown=1&unknown=2`)).status).toBe(200)
   })
 })
 
