@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { STUB_TEXT } from '../../src/sandbox/worker/conversation.ts'
-import { toolUseBlock, type Block, type CapturedRequest } from '../support/fake-model.ts'
+import { toolUseBlock, type Block, type CapturedRequest, type Scripted } from '../support/fake-model.ts'
 import { goodExploration } from '../support/fixtures.ts'
 import { waitFor } from '../support/wait.ts'
 import { startWorkerHarness } from '../support/worker-harness.ts'
@@ -17,7 +17,18 @@ const blocksOf = (content: unknown): Block[] => (typeof content === 'string' ? [
 const called = (r: CapturedRequest) =>
   r.body.messages.flatMap((t) => (t.role === 'assistant' ? blocksOf(t.content) : [])).filter((b) => b.type === 'tool_use').map((b) => String(b.name))
 const lastUserBlocks = (r: CapturedRequest) => blocksOf(r.body.messages.at(-1)!.content)
-const submit = (input: unknown) => ({ content: [{ type: 'text', text: 'Submitting.' }, toolUseBlock('submit_exploration', input)], stop_reason: 'tool_use' })
+const submit = (input: unknown): Scripted => ({ content: [{ type: 'text', text: 'Submitting.' }, toolUseBlock('submit_exploration', input)], stop_reason: 'tool_use' })
+const A_FILE_OF_30_KB = "head -c 30000 /dev/zero | tr '\\0' a > big.txt"
+/**
+ * The next answer of an agent that writes big.txt with `command`, then reads it `reads` times (the conversation grows),
+ * then does `then` (undefined: submits the exploration).
+ */
+const readBigFile = (r: CapturedRequest, command: string, reads: number, then?: () => Scripted | undefined): Scripted | undefined => {
+  const done = called(r)
+  if (done.length === 0) return { content: [toolUseBlock('run_command', { command })], stop_reason: 'tool_use' }
+  if (done.filter((t) => t === 'read_file').length < reads) return { content: [toolUseBlock('read_file', { path: 'big.txt' })], stop_reason: 'tool_use' }
+  return then?.() ?? submit(goodExploration)
+}
 
 describe('stop reasons', () => {
   it('a submission cut off by max_tokens is never submitted; the turn is asked again, streamed, with a larger budget', async () => {
@@ -153,12 +164,7 @@ describe('prompt caching and the context window', () => {
     h.model.setScenario({ contextWindow: 20_000 })
     const run = await h.launch({
       limits: { context_window: 20_000, max_output: 8_192 },
-      script: (r) => {
-        const done = called(r)
-        if (done.length === 0) return { content: [toolUseBlock('run_command', { command: "head -c 30000 /dev/zero | tr '\\0' a > big.txt" })], stop_reason: 'tool_use' }
-        if (done.filter((t) => t === 'read_file').length < 3) return { content: [toolUseBlock('read_file', { path: 'big.txt' })], stop_reason: 'tool_use' }
-        return submit(goodExploration)
-      },
+      script: (r) => readBigFile(r, A_FILE_OF_30_KB, 3),
     })
     await h.exited(run.handle)
     h.model.setScenario({ contextWindow: undefined })
@@ -171,13 +177,8 @@ describe('prompt caching and the context window', () => {
     h.model.setScenario({ contextWindow: 60_000 })
     const run = await h.launch({
       limits: { context_window: 60_000, max_output: 8_192 },
-      script: (r) => {
-        const done = called(r)
-        // 12,000 CJK characters: near 18,000 tokens for the API, 8,000 for an estimate of 3 characters a token
-        if (done.length === 0) return { content: [toolUseBlock('run_command', { command: 'yes 汉字 | head -n 6000 > big.txt' })], stop_reason: 'tool_use' }
-        if (done.filter((t) => t === 'read_file').length < 3) return { content: [toolUseBlock('read_file', { path: 'big.txt' })], stop_reason: 'tool_use' }
-        return submit(goodExploration)
-      },
+      // 12,000 CJK characters: near 18,000 tokens for the API, 8,000 for an estimate of 3 characters a token
+      script: (r) => readBigFile(r, 'yes 汉字 | head -n 6000 > big.txt', 3),
     })
     await h.exited(run.handle)
     h.model.setScenario({ contextWindow: undefined })
@@ -191,12 +192,7 @@ describe('prompt caching and the context window', () => {
     h.model.setScenario({ contextWindow: 20_000 })
     const run = await h.launch({
       limits: { context_window: 200_000, max_output: 8_192 },
-      script: (r) => {
-        const done = called(r)
-        if (done.length === 0) return { content: [toolUseBlock('run_command', { command: "head -c 30000 /dev/zero | tr '\\0' a > big.txt" })], stop_reason: 'tool_use' }
-        if (done.filter((t) => t === 'read_file').length < 3) return { content: [toolUseBlock('read_file', { path: 'big.txt' })], stop_reason: 'tool_use' }
-        return submit(goodExploration)
-      },
+      script: (r) => readBigFile(r, A_FILE_OF_30_KB, 3),
     })
     await h.exited(run.handle)
     h.model.setScenario({ contextWindow: undefined })
@@ -210,16 +206,12 @@ describe('prompt caching and the context window', () => {
   it('an answer stopped by model_context_window_exceeded never runs its half tool call; the turn is asked again with less', async () => {
     let stopped = false
     const run = await h.launch({
-      script: (r) => {
-        const done = called(r)
-        if (done.length === 0) return { content: [toolUseBlock('run_command', { command: "head -c 30000 /dev/zero | tr '\\0' a > big.txt" })], stop_reason: 'tool_use' }
-        if (done.filter((t) => t === 'read_file').length < 2) return { content: [toolUseBlock('read_file', { path: 'big.txt' })], stop_reason: 'tool_use' }
-        if (!stopped) {
+      script: (r) =>
+        readBigFile(r, A_FILE_OF_30_KB, 2, () => {
+          if (stopped) return undefined
           stopped = true
           return { content: [{ type: 'text', text: 'Writing it.' }, toolUseBlock('write_file', { path: 'notes.md', content: 'half of' })], stop_reason: 'model_context_window_exceeded' }
-        }
-        return submit(goodExploration)
-      },
+        }),
     })
     await h.exited(run.handle)
     expect(run.api.of('agent.error')).toEqual([])
