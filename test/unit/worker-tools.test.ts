@@ -118,6 +118,20 @@ describe('file tools', () => {
     expect(await tools.run('search', { pattern: '= 3;$' })).toEqual({ ok: true, text: 'win.ts:3: var c = 3;' })
   })
 
+  it('keeps CRLF line endings when a one-line old_text is replaced by several lines written with \\n', async () => {
+    await writeFile(join(tools.root, 'win2.ts'), 'var a = 1;\r\nvar c = 3;\r\n')
+    // the usual way to add a line: anchor on one line, give it back with the new one after it
+    expect(await tools.run('edit_file', { path: 'win2.ts', old_text: 'var a = 1;', new_text: 'var a = 1;\nvar b = 2;' })).toEqual({ ok: true, text: 'edited win2.ts' })
+    expect(await readFile(join(tools.root, 'win2.ts'), 'utf8')).toBe('var a = 1;\r\nvar b = 2;\r\nvar c = 3;\r\n')
+    // an old_text that begins at a line's \n (after its \r) gains no second \r
+    expect((await tools.run('edit_file', { path: 'win2.ts', old_text: '\nvar c', new_text: '\nvar d = 4;\nvar c' })).ok).toBe(true)
+    expect(await readFile(join(tools.root, 'win2.ts'), 'utf8')).toBe('var a = 1;\r\nvar b = 2;\r\nvar d = 4;\r\nvar c = 3;\r\n')
+    // a file with both endings is left to what the model wrote
+    await writeFile(join(tools.root, 'mixed.ts'), 'var a = 1;\r\nvar c = 3;\n')
+    await tools.run('edit_file', { path: 'mixed.ts', old_text: 'var a = 1;', new_text: 'var a = 1;\nvar b = 2;' })
+    expect(await readFile(join(tools.root, 'mixed.ts'), 'utf8')).toBe('var a = 1;\nvar b = 2;\r\nvar c = 3;\n')
+  })
+
   it('searches with a regular expression, skipping .git and node_modules', async () => {
     expect(await tools.run('search', { pattern: 'const \\w = 1' })).toEqual({ ok: true, text: 'src/app.ts:1: export const a = 1' })
     expect(await tools.run('search', { pattern: 'needle' })).toEqual({ ok: true, text: 'no matches' })

@@ -61,6 +61,12 @@ function inFileLineEndings(text: string, oldText: string, newText: string): { ol
   return countOccurrences(text, crlf(oldText)) > 0 ? { oldText: crlf(oldText), newText: crlf(newText) } : { oldText, newText }
 }
 
+/** A line feed not preceded by a carriage return. */
+const BARE_LF = /(?<!\r)\n/g
+
+/** Whether the text has line breaks and every one is CRLF. */
+const onlyCrlf = (text: string): boolean => text.includes('\r\n') && !/(?<!\r)\n/.test(text)
+
 /** The workspace tools of CONTRACT §8, confined to `dir`. */
 export async function openWorkspace(dir: string): Promise<{ root: string; run(name: string, input: unknown): Promise<ToolOutcome> }> {
   const root = await realpath(dir)
@@ -111,7 +117,10 @@ export async function openWorkspace(dir: string): Promise<{ root: string; run(na
       }
       // Sliced rather than String#replace, which would interpret `$&` and friends in new_text.
       const at = text.indexOf(old_text)
-      await writeFile(file, text.slice(0, at) + new_text + text.slice(at + old_text.length))
+      const edited = text.slice(0, at) + new_text + text.slice(at + old_text.length)
+      // A file whose every line ends with CRLF keeps them: a line the model added after a one-line old_text ("a" →
+      // "a\nb") would otherwise end with a bare \n.
+      await writeFile(file, onlyCrlf(text) ? edited.replace(BARE_LF, '\r\n') : edited)
       return `edited ${shown(root, file)}`
     },
 
