@@ -41,7 +41,7 @@ async function preparedStatement(marker: string) {
 
 /** The nodes of the plan `explain execute` gives for `name` with these parameters (its generic plan when it keeps one). */
 async function planNodes(name: string, params: string): Promise<string[]> {
-  const [row] = await key.unsafe(`explain (format json) execute ${name}${params}`)
+  const [row] = await key.unsafe(`explain (format json) execute "${name}"${params}`)
   const nodes: string[] = []
   const walk = (node: { 'Node Type': string; 'Relation Name'?: string; Plans?: unknown[] }) => {
     nodes.push(node['Relation Name'] ? `${node['Node Type']} on ${node['Relation Name']}` : node['Node Type'])
