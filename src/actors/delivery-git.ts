@@ -1,6 +1,6 @@
 import { mkdir, rm, stat } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import { TOKEN_CREDENTIALS, unattendedGit } from '../sandbox/worker/unattended-git.ts'
+import { OMOI_IDENTITY, TOKEN_CREDENTIALS, unattendedGit } from '../sandbox/worker/unattended-git.ts'
 
 /**
  * Git as the server runs it for delivery: the working copy a spec's merges are made in. No project command runs here
@@ -8,7 +8,6 @@ import { TOKEN_CREDENTIALS, unattendedGit } from '../sandbox/worker/unattended-g
  * credential helper reading the environment, never a URL.
  */
 
-const IDENTITY = ['-c', 'user.name=omoi', '-c', 'user.email=omoi@omoi.local']
 
 export class GitError extends Error {
   override name = 'GitError'
@@ -21,7 +20,7 @@ export class GitError extends Error {
 export async function git(cwd: string, args: string[], opts: { token?: string } = {}): Promise<string> {
   try {
     const credentials = opts.token ? TOKEN_CREDENTIALS : []
-    const stdout = await unattendedGit(cwd, [...IDENTITY, ...credentials, ...args], opts.token ? { OMOI_GIT_TOKEN: opts.token } : {})
+    const stdout = await unattendedGit(cwd, [...OMOI_IDENTITY, ...credentials, ...args], opts.token ? { OMOI_GIT_TOKEN: opts.token } : {})
     return stdout.replace(/\n$/, '')
   } catch (err) {
     throw new GitError((err as Error).message)

@@ -13,10 +13,9 @@ import { runConfinedCheck } from './local-check.ts'
 import { SandboxError, type SandboxHandle, type SandboxLiveness, type SandboxProvider, type SandboxSpec } from './provider.ts'
 import { sandboxPath } from './sandbox-path.ts'
 import { signal } from './signal.ts'
-import { unattendedGit } from './worker/unattended-git.ts'
+import { OMOI_IDENTITY, unattendedGit } from './worker/unattended-git.ts'
 
 const log = logger('omoi:sandbox:local')
-const IDENTITY = ['-c', 'user.name=omoi', '-c', 'user.email=omoi@omoi.local']
 const STOP_GRACE_MS = 3_000
 
 /** Runs git (unattendedGit); answers its output trimmed, a failure becomes a SandboxError carrying git's own words. */
@@ -45,7 +44,7 @@ async function prepareWorkspace(workspace: string, repo: SandboxSpec['repo']): P
   await rm(workspace, { recursive: true, force: true })
   if (repo.url === null) {
     await git('.', ['init', '-q', '-b', repo.baseBranch, workspace])
-    await git(workspace, ['commit', '-q', '--allow-empty', '-m', 'initial commit'], IDENTITY)
+    await git(workspace, ['commit', '-q', '--allow-empty', '-m', 'initial commit'], OMOI_IDENTITY)
   } else {
     await git('.', ['clone', '-q', '--', repo.url, workspace])
     // named as origin has it, not guessed from a branch name (`checkout.guess=false` turns the guess off)
@@ -55,7 +54,7 @@ async function prepareWorkspace(workspace: string, repo: SandboxSpec['repo']): P
   for (const branch of repo.mergeBranches) {
     await git(workspace, ['fetch', '-q', 'origin', `+refs/heads/${branch}:refs/remotes/origin/${branch}`])
     try {
-      await git(workspace, ['merge', '-q', '--no-edit', '-m', `omoi: merge ${branch}`, `origin/${branch}`], IDENTITY)
+      await git(workspace, ['merge', '-q', '--no-edit', '-m', `omoi: merge ${branch}`, `origin/${branch}`], OMOI_IDENTITY)
     } catch (err) {
       // NUL-separated: names as they are, not quoted as core.quotePath says; plumbing: no diff.* setting of the user's
       const conflicts = await git(workspace, ['diff-files', '--name-only', '-z', '--diff-filter=U']).catch(() => '')
@@ -262,7 +261,7 @@ async function createRepo(path: string, projectId: string, defaultBranch: string
     await git(scratch, ['init', '-q', '-b', defaultBranch, work])
     await writeFile(join(work, 'README.md'), `# ${projectId}\n\nCreated by omoi.\n`)
     await git(work, ['add', 'README.md'])
-    await git(work, ['commit', '-q', '-m', 'initial commit'], IDENTITY)
+    await git(work, ['commit', '-q', '-m', 'initial commit'], OMOI_IDENTITY)
     await git(work, ['push', '-q', bare, `HEAD:refs/heads/${defaultBranch}`])
     // Another process may have won the race; its repository is as good as ours.
     await rename(bare, path).catch(async (err: unknown) => {

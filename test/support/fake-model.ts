@@ -306,10 +306,14 @@ function promptUsage(body: MessagesBody, cache: Set<string>) {
   }
 }
 
+/** Writes one server-sent event of the Messages API's stream (its `type` also in the data, as the API sends it). */
+const sseEvent = (res: ServerResponse) => (type: string, data: unknown) =>
+  res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...(data as object) })}\n\n`)
+
 /** Sends a message as the API's server-sent events: usage of the prompt in message_start, output in message_delta. */
 function streamMessage(res: ServerResponse, message: { content: Block[]; usage: Record<string, number>; [k: string]: unknown }): void {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' })
-  const event = (type: string, data: unknown) => res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...(data as object) })}\n\n`)
+  const event = sseEvent(res)
   const { output_tokens, ...prompt } = message.usage
   event('message_start', { message: { ...message, content: [], stop_reason: null, usage: { ...prompt, output_tokens: 1 } } })
   event('ping', {})
@@ -334,7 +338,7 @@ function streamMessage(res: ServerResponse, message: { content: Block[]; usage: 
 /** A streamed answer that breaks off inside a tool call: with an `error` event (answered 200, then the error), or none. */
 function streamCut(res: ServerResponse, message: { model: string; usage: Record<string, number> }, error?: { type: string; message: string }): void {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' })
-  const event = (type: string, data: unknown) => res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...(data as object) })}\n\n`)
+  const event = sseEvent(res)
   const start = { id: 'msg_fake_cut', type: 'message', role: 'assistant', model: message.model, content: [], stop_reason: null, stop_sequence: null }
   event('message_start', { message: { ...start, usage: { ...message.usage, output_tokens: 1 } } })
   event('ping', {})

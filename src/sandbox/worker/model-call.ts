@@ -121,9 +121,10 @@ function backoff(attempt: number): number {
 
 /**
  * One model turn. Large output budgets are streamed (the SDK assembles the message). Rate limits, overload (a 529 or
- * an `overloaded_error` event mid-stream), server errors, lost connections and answers that broke off are waited out — each wait announced as `agent.waiting {reason, attempt, retry_in_ms}`,
- * `retry-after` honoured up to MAX_WAIT_MS — until the deadline. Throws SandboxEndedError, BudgetSpentError or
- * ModelFailure (ContextOverflow for a prompt longer than the window) when retrying the same request cannot help.
+ * an `overloaded_error` event mid-stream), server errors, lost connections and answers that broke off are waited out
+ * — each wait announced as `agent.waiting {reason, attempt, retry_in_ms}`, `retry-after` honoured up to MAX_WAIT_MS —
+ * until the deadline. Throws SandboxEndedError, BudgetSpentError or ModelFailure (ContextOverflow for a prompt longer
+ * than the window) when retrying the same request cannot help.
  */
 export async function callModel(c: ModelCaller, params: Anthropic.MessageCreateParamsNonStreaming): Promise<Anthropic.Message> {
   const streamed = params.max_tokens > STREAM_ABOVE_TOKENS

@@ -65,7 +65,7 @@ function inFileLineEndings(text: string, oldText: string, newText: string): { ol
 const BARE_LF = /(?<!\r)\n/g
 
 /** Whether the text has line breaks and every one is CRLF. */
-const onlyCrlf = (text: string): boolean => text.includes('\r\n') && !/(?<!\r)\n/.test(text)
+const onlyCrlf = (text: string): boolean => text.includes('\r\n') && text.search(BARE_LF) < 0
 
 /** The workspace tools of CONTRACT §8, confined to `dir`. */
 export async function openWorkspace(dir: string): Promise<{ root: string; run(name: string, input: unknown): Promise<ToolOutcome> }> {

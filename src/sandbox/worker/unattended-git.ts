@@ -97,6 +97,9 @@ function unattendedGitEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv
  */
 export const TOKEN_CREDENTIALS = ['-c', 'credential.helper=', '-c', 'credential.helper=!f() { echo username=x-access-token; echo "password=$OMOI_GIT_TOKEN"; }; f']
 
+/** omoi's own identity for the commits the server makes (delivery's merges, a local sandbox's set-up); the agent's are its own. */
+export const OMOI_IDENTITY = ['-c', 'user.name=omoi', '-c', 'user.email=omoi@omoi.local']
+
 /** Credentials in git URLs (`https://user:secret@host`) never reach an error message. */
 const redactUrlCredentials = (text: string) => text.replace(/(\w+:\/\/)[^\s/@]+@/g, '$1***@')
 
