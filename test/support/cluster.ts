@@ -148,19 +148,42 @@ export class TestCluster {
     }
     const node = live[this.next++ % live.length]!
     const headers = { ...req.headers, connection: 'close' }
-    const upstream = request({ host: '127.0.0.1', port: node.port, method: req.method, path: req.url, headers, agent: false }, (answer) => {
+    let timedOut = false
+    // the node's status line goes out with its first byte of body (or its end), not before: a node stopped between its
+    // headers and its body (a compressed answer is written in two steps) is then a 504, as at a load balancer, and not
+    // a client left holding headers that were buffered here and never sent
+    let begun = false
+    const begin = (answer: IncomingMessage) => {
+      if (begun) return
+      begun = true
       res.writeHead(answer.statusCode ?? 502, answer.headers)
-      answer.pipe(res)
+    }
+    const upstream = request({ host: '127.0.0.1', port: node.port, method: req.method, path: req.url, headers, agent: false }, (answer) => {
+      answer.on('data', (chunk: Buffer) => {
+        begin(answer)
+        res.write(chunk)
+      })
+      answer.on('end', () => {
+        begin(answer)
+        res.end()
+      })
+      // cut after its headers (the upstream timeout below, or the node died): the request itself reports no error, and
+      // the node may have acted on it, so it is not sent again
+      answer.on('close', () => {
+        if (answer.complete) return
+        if (begun) res.destroy()
+        else if (!res.headersSent) res.writeHead(timedOut ? 504 : 502).end()
+      })
     })
     // a node that stops answering (SIGSTOP) holds a request no longer than a load balancer's upstream timeout: 504
-    let timedOut = false
     upstream.setTimeout(this.upstreamTimeoutMs, () => {
       timedOut = true
       upstream.destroy()
     })
+    // no answer at all: refused or dropped (a node killed a moment ago) goes on to the next node
     upstream.on('error', () => {
-      if (res.headersSent) res.destroy()
-      else if (timedOut) res.writeHead(504).end()
+      if (res.headersSent) return
+      if (timedOut) res.writeHead(504).end()
       else this.send(req, body, res, tried + 1)
     })
     upstream.end(body)
