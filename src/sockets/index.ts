@@ -13,9 +13,10 @@ import { logger } from '../log.ts'
 import { presentSpec } from '../schemas/present.ts'
 import { registerAdmin } from './admin.ts'
 import { linkOwners } from './owner-link.ts'
-import { leaveSpecRooms } from './revoke.ts'
+import { AccessRevocations } from './revoke.ts'
 import { hangUp } from './backpressure.ts'
 import { SpecFeed } from './feed.ts'
+import { JoinReads } from './join-reads.ts'
 import { PresenceBoard } from './presence.ts'
 import { registerSpecs } from './specs.ts'
 import { MAX_FRAME_BYTES, refuseOversized } from './too-large.ts'
@@ -70,7 +71,9 @@ export function attachSockets(http: HttpServer, deps: SocketDeps): AttachedSocke
     connections.add(conn)
     conn.once('close', () => connections.delete(conn))
   })
-  registerSpecs(io.of('/'), { ...deps, feed, presence, allowedOrigins })
+  const revocations = new AccessRevocations(io.of('/'), feed, presence)
+  const reads = new JoinReads(deps.sql, deps.keySql)
+  registerSpecs(io.of('/'), { ...deps, reads, feed, presence, revocations, allowedOrigins })
   // io.of() is typed with the server's event maps; /admin has its own
   const admin = io.of('/admin') as unknown as AdminNamespace
   io.of('/').on('connection', refuseOversized)
@@ -89,6 +92,10 @@ export function attachSockets(http: HttpServer, deps: SocketDeps): AttachedSocke
     io.on('relay:presence', (specId) => presence.announce(specId, false))
     presence.sweep(PRESENCE_SWEEP_MS)
     io.on('session:revoked', cutSession)
+    io.on('access:revoked', (specIds, userId, done) => {
+      revocations.revoke(specIds, userId)
+      done()
+    })
     linkOwners(io, deps.router, host.nodeId)
   }
   const offLogout = deps.auth.onLogout((session) => {
@@ -115,7 +122,17 @@ export function attachSockets(http: HttpServer, deps: SocketDeps): AttachedSocke
 
   return {
     io,
-    revokeAccess: (specIds, userId) => leaveSpecRooms(io.of('/'), specIds, userId, (specId) => presence.announce(specId)),
+    async revokeAccess(specIds, userId) {
+      revocations.revoke(specIds, userId)
+      if (!pool) return
+      // answered once every node took its sockets out; the adapter waits 5 s at most (a node that does not answer by then
+      // is dying: the adapter drops it after its heartbeat timeout, and its sockets with it)
+      try {
+        await io.serverSideEmitWithAck('access:revoked', specIds, userId)
+      } catch (err) {
+        log.warn('a node did not confirm an access revocation in time', { err, user_id: userId })
+      }
+    },
     async close() {
       presence.close() // nobody is told about sockets closing now
       unsubscribe()
