@@ -144,6 +144,18 @@ describe('visible waits', () => {
       streamed ? [[8_192, false], [32_000, true], [32_000, true]] : [[8_192, false], [8_192, false]],
     )
   })
+
+  it('an answer that breaks off every time fails the attempt on the 4th, instead of being paid for until the deadline', async () => {
+    const run = await h.launch({ script: (r) => (r.n >= first ? { cut_off: {} } : undefined) })
+    const first = h.model.requests.length + 1
+    await h.exited(run.handle)
+    expect(run.api.of('agent.waiting').map((e) => e.data.reason)).toEqual(['connection', 'connection', 'connection'])
+    expect(run.api.of('agent.error').map((e) => e.data.error)).toEqual([
+      expect.stringMatching(/^the model's answer broke off 4 times for one turn \(the answer broke off: /),
+    ])
+    expect(run.api.results.map((r) => r.outcome)).toEqual(['failed'])
+    expect(run.requests()).toHaveLength(4)
+  })
 })
 
 describe('prompt caching and the context window', () => {

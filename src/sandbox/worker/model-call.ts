@@ -28,6 +28,11 @@ export type WaitReason = 'rate_limited' | 'overloaded' | 'server_error' | 'conne
 export const MAX_WAIT_MS = 60_000
 const FIRST_BACKOFF_MS = 1_000
 const MAX_BACKOFF_MS = 30_000
+/**
+ * A turn whose answer broke off this many times fails instead of waiting on: a connection that never lets an answer
+ * arrive whole, or an answer the SDK cannot assemble, repeats itself, and every broken answer was paid for.
+ */
+export const MAX_BROKEN_ANSWERS = 4
 /** Above this output budget the SDK refuses a non-streaming call (it could outlast its 10-minute timeout). */
 const STREAM_ABOVE_TOKENS = 16_384
 
@@ -93,10 +98,18 @@ function brokeOff(err: unknown, streamed: boolean): boolean {
   return (err instanceof TypeError && err.message === 'terminated') || err instanceof SyntaxError
 }
 
+interface Wait {
+  reason: WaitReason
+  retryAfter?: number
+  detail: string
+  /** The answer began and broke off (counted against MAX_BROKEN_ANSWERS). */
+  broken?: true
+}
+
 /** What to do with a failed call: wait and retry (with why), or stop (throws). */
-function classify(err: unknown, viaProxy: boolean, streamed: boolean): { reason: WaitReason; retryAfter?: number; detail: string } {
+function classify(err: unknown, viaProxy: boolean, streamed: boolean): Wait {
   if (err instanceof Anthropic.APIConnectionError) return { reason: 'connection', detail: err.message }
-  if (brokeOff(err, streamed)) return { reason: 'connection', detail: `the answer broke off: ${errorMessage(err)}` }
+  if (brokeOff(err, streamed)) return { reason: 'connection', detail: `the answer broke off: ${errorMessage(err)}`, broken: true }
   if (!(err instanceof Anthropic.APIError)) throw err
   const status = statusOf(err)
   const retryAfter = retryAfterMs(err.headers)
@@ -123,11 +136,12 @@ function backoff(attempt: number): number {
  * One model turn. Large output budgets are streamed (the SDK assembles the message). Rate limits, overload (a 529 or
  * an `overloaded_error` event mid-stream), server errors, lost connections and answers that broke off are waited out
  * — each wait announced as `agent.waiting {reason, attempt, retry_in_ms}`, `retry-after` honoured up to MAX_WAIT_MS —
- * until the deadline. Throws SandboxEndedError, BudgetSpentError or ModelFailure (ContextOverflow for a prompt longer
+ * until the deadline, or until the answer broke off MAX_BROKEN_ANSWERS times. Throws SandboxEndedError, BudgetSpentError or ModelFailure (ContextOverflow for a prompt longer
  * than the window) when retrying the same request cannot help.
  */
 export async function callModel(c: ModelCaller, params: Anthropic.MessageCreateParamsNonStreaming): Promise<Anthropic.Message> {
   const streamed = params.max_tokens > STREAM_ABOVE_TOKENS
+  let broken = 0
   for (let attempt = 1; ; attempt++) {
     try {
       if (streamed) return await c.model.messages.stream(params, { signal: c.signal }).finalMessage()
@@ -135,6 +149,9 @@ export async function callModel(c: ModelCaller, params: Anthropic.MessageCreateP
     } catch (err) {
       if (c.signal.aborted) throw new SandboxEndedError()
       const wait = classify(err, c.viaProxy, streamed)
+      if (wait.broken && ++broken >= MAX_BROKEN_ANSWERS) {
+        throw new ModelFailure(`the model's answer broke off ${broken} times for one turn (${wait.detail})`)
+      }
       const delay = Math.min(MAX_WAIT_MS, wait.retryAfter ?? backoff(attempt))
       if (Date.now() + delay > c.deadline) {
         throw new ModelFailure(`the model API kept failing until the deadline (${wait.detail || errorMessage(err)})`)
