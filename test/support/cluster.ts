@@ -153,12 +153,16 @@ export class TestCluster {
     // headers and its body (a compressed answer is written in two steps) is then a 504, as at a load balancer, and not
     // a client left holding headers that were buffered here and never sent
     let begun = false
+    // a node that began answering may have acted on the request: whatever happens to its connection now, it is not sent
+    // again (a reset after the headers reports ECONNRESET on the request too, before the answer's 'close')
+    let answered = false
     const begin = (answer: IncomingMessage) => {
       if (begun) return
       begun = true
       res.writeHead(answer.statusCode ?? 502, answer.headers)
     }
     const upstream = request({ host: '127.0.0.1', port: node.port, method: req.method, path: req.url, headers, agent: false }, (answer) => {
+      answered = true
       answer.on('data', (chunk: Buffer) => {
         begin(answer)
         res.write(chunk)
@@ -182,7 +186,7 @@ export class TestCluster {
     })
     // no answer at all: refused or dropped (a node killed a moment ago) goes on to the next node
     upstream.on('error', () => {
-      if (res.headersSent) return
+      if (answered || res.headersSent) return
       if (timedOut) res.writeHead(504).end()
       else this.send(req, body, res, tried + 1)
     })
