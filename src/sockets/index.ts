@@ -72,6 +72,7 @@ export function attachSockets(http: HttpServer, deps: SocketDeps): AttachedSocke
     conn.once('close', () => connections.delete(conn))
   })
   const revocations = new AccessRevocations(io.of('/'), feed, presence)
+  let closed = false
   const reads = new JoinReads(deps.sql, deps.keySql)
   registerSpecs(io.of('/'), { ...deps, reads, feed, presence, revocations, allowedOrigins })
   // io.of() is typed with the server's event maps; /admin has its own
@@ -92,9 +93,9 @@ export function attachSockets(http: HttpServer, deps: SocketDeps): AttachedSocke
     io.on('relay:presence', (specId) => presence.announce(specId, false))
     presence.sweep(PRESENCE_SWEEP_MS)
     io.on('session:revoked', cutSession)
-    io.on('access:revoked', (specIds, userId, done) => {
-      revocations.revoke(specIds, userId)
-      done()
+    io.on('access:revoked', (specIds, userId, confirmed, done) => {
+      if (!confirmed.includes(host.nodeId)) revocations.revoke(specIds, userId)
+      done(host.nodeId)
     })
     linkOwners(io, deps.router, host.nodeId)
   }
@@ -125,15 +126,29 @@ export function attachSockets(http: HttpServer, deps: SocketDeps): AttachedSocke
     async revokeAccess(specIds, userId) {
       revocations.revoke(specIds, userId)
       if (!pool) return
-      // answered once every node took its sockets out; the adapter waits 5 s at most (a node that does not answer by then
-      // is dying: the adapter drops it after its heartbeat timeout, and its sockets with it)
-      try {
-        await io.serverSideEmitWithAck('access:revoked', specIds, userId)
-      } catch (err) {
-        log.warn('a node did not confirm an access revocation in time', { err, user_id: userId })
+      // answered once every node took its sockets out; the adapter waits 5 s at most. A node that did not answer by then
+      // is dying (the adapter drops it after its heartbeat timeout, and the next relay no longer waits for it) or missed
+      // the NOTIFY (its LISTEN connection was being re-established): the relay is sent again, after the answer, to the
+      // nodes that did not confirm, until they do or are gone.
+      const confirmed = new Set([host.nodeId])
+      const relay = async (): Promise<boolean> => {
+        try {
+          for (const node of await io.serverSideEmitWithAck('access:revoked', specIds, userId, [...confirmed])) confirmed.add(node)
+          return true
+        } catch (err) {
+          for (const node of (err as { responses?: string[] }).responses ?? []) confirmed.add(node)
+          return false
+        }
       }
+      if (await relay()) return
+      log.warn('a node did not confirm an access revocation in time; relaying it again', { user_id: userId })
+      void (async () => {
+        for (let attempt = 0; attempt < REVOCATION_RELAYS && !closed; attempt++) if (await relay()) return
+        if (!closed) log.error('a node never confirmed an access revocation', { user_id: userId, spec_ids: specIds })
+      })()
     },
     async close() {
+      closed = true
       presence.close() // nobody is told about sockets closing now
       unsubscribe()
       offLogout()
@@ -146,6 +161,9 @@ export function attachSockets(http: HttpServer, deps: SocketDeps): AttachedSocke
     },
   }
 }
+
+/** How often a revocation some node did not confirm is relayed again (each waits up to the adapter's 5 s). */
+const REVOCATION_RELAYS = 6
 
 /** How often a node re-reads who watches (clustered), so a dead node's viewers leave presence within seconds. */
 const PRESENCE_SWEEP_MS = 3_000

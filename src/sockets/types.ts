@@ -93,8 +93,11 @@ export interface InterServerEvents {
   'route:call': (to: string, call: RoutedCall, ack: (answer: RoutedAnswer | null) => void) => void
   /** A session was revoked (logout): every node cuts the sockets opened with it. */
   'session:revoked': (sessionHash: string) => void
-  /** A member lost access to these specs: every node takes their sockets out of the rooms (revoke.ts), then acks. */
-  'access:revoked': (specIds: readonly string[], userId: string, done: () => void) => void
+  /**
+   * A member lost access to these specs: every node takes their sockets out of the rooms (revoke.ts), then acks with its
+   * id. `confirmed`: the nodes that did already (a relay sent again for the others); they only ack.
+   */
+  'access:revoked': (specIds: readonly string[], userId: string, confirmed: readonly string[], done: (nodeId: string) => void) => void
 }
 
 export interface SocketData {
