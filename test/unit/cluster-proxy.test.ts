@@ -30,24 +30,22 @@ async function node(id: string, handle: (req: IncomingMessage, res: ServerRespon
 interface Answer {
   status: number
   body: string
-  /** ms after the request until each chunk of the body arrived */
-  chunks: number[]
   error?: string
 }
 
-function call(method: string, path: string, body = ''): Promise<Answer> {
-  const started = Date.now()
+/** One request through the proxy; `onFirstChunk` is called when the first chunk of the body arrived. */
+function call(method: string, path: string, body = '', onFirstChunk = () => {}): Promise<Answer> {
   return new Promise((resolve) => {
     const req = request(`${cluster.url}${path}`, { method, agent: false }, (res) => {
-      const answer: Answer = { status: res.statusCode ?? 0, body: '', chunks: [] }
+      const answer: Answer = { status: res.statusCode ?? 0, body: '' }
       res.on('data', (chunk: Buffer) => {
+        if (answer.body === '') onFirstChunk()
         answer.body += chunk.toString('utf8')
-        answer.chunks.push(Date.now() - started)
       })
       res.on('end', () => resolve(answer))
       res.on('error', (err) => resolve({ ...answer, error: String(err) }))
     })
-    req.on('error', (err) => resolve({ status: 0, body: '', chunks: [], error: String(err) }))
+    req.on('error', (err) => resolve({ status: 0, body: '', error: String(err) }))
     req.end(body)
   })
 }
@@ -69,16 +67,18 @@ afterEach(async () => {
 
 describe('the test cluster’s load balancer', () => {
   it('passes a streamed answer on as it comes (SSE), not once it ends', async () => {
+    // the node ends its answer only once the client has read the first event: a proxy that held it back would hang here
+    let firstRead!: () => void
+    const read = new Promise<void>((resolve) => (firstRead = resolve))
     await node('node-1', (_req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' })
       res.write('event: a\ndata: {}\n\n')
-      setTimeout(() => res.end('event: b\ndata: {}\n\n'), 500)
+      void read.then(() => res.end('event: b\ndata: {}\n\n'))
     })
-    const answer = await call('POST', '/stream')
+    const answer = await call('POST', '/stream', '', firstRead)
     expect(answer.status).toBe(200)
     expect(answer.body).toBe('event: a\ndata: {}\n\nevent: b\ndata: {}\n\n')
-    expect(answer.chunks[0]).toBeLessThan(400)
-  })
+  }, 5_000)
 
   it('passes on an answer without a body (204)', async () => {
     await node('node-1', (_req, res) => res.writeHead(204).end())
