@@ -14,6 +14,7 @@ import { presentSpec } from '../schemas/present.ts'
 import { registerAdmin } from './admin.ts'
 import { linkOwners } from './owner-link.ts'
 import { AccessRevocations } from './revoke.ts'
+import { ConfirmedRelay } from './confirmed-relay.ts'
 import { hangUp } from './backpressure.ts'
 import { SpecFeed } from './feed.ts'
 import { JoinReads } from './join-reads.ts'
@@ -72,7 +73,7 @@ export function attachSockets(http: HttpServer, deps: SocketDeps): AttachedSocke
     conn.once('close', () => connections.delete(conn))
   })
   const revocations = new AccessRevocations(io.of('/'), feed, presence)
-  let closed = false
+  const relay = new ConfirmedRelay(host.nodeId)
   const reads = new JoinReads(deps.sql, deps.keySql)
   registerSpecs(io.of('/'), { ...deps, reads, feed, presence, revocations, allowedOrigins })
   // io.of() is typed with the server's event maps; /admin has its own
@@ -92,16 +93,13 @@ export function attachSockets(http: HttpServer, deps: SocketDeps): AttachedSocke
     io.on('relay:state', (specId, spec) => feed.state(specId, spec))
     io.on('relay:presence', (specId) => presence.announce(specId, false))
     presence.sweep(PRESENCE_SWEEP_MS)
-    io.on('session:revoked', cutSession)
-    io.on('access:revoked', (specIds, userId, confirmed, done) => {
-      if (!confirmed.includes(host.nodeId)) revocations.revoke(specIds, userId)
-      done(host.nodeId)
-    })
+    io.on('session:revoked', (session, confirmed, done) => relay.receive(confirmed, done, () => cutSession(session)))
+    io.on('access:revoked', (specIds, userId, confirmed, done) => relay.receive(confirmed, done, () => revocations.revoke(specIds, userId)))
     linkOwners(io, deps.router, host.nodeId)
   }
   const offLogout = deps.auth.onLogout((session) => {
     cutSession(session)
-    if (pool) io.serverSideEmit('session:revoked', session)
+    if (pool) void relay.send('a session revocation', (confirmed) => io.serverSideEmitWithAck('session:revoked', session, confirmed), {})
   })
   const unsubscribe = host.bus.subscribe((message) => {
     switch (message.kind) {
@@ -125,30 +123,14 @@ export function attachSockets(http: HttpServer, deps: SocketDeps): AttachedSocke
     io,
     async revokeAccess(specIds, userId) {
       revocations.revoke(specIds, userId)
-      if (!pool) return
-      // answered once every node took its sockets out; the adapter waits 5 s at most. A node that did not answer by then
-      // is dying (the adapter drops it after its heartbeat timeout, and the next relay no longer waits for it) or missed
-      // the NOTIFY (its LISTEN connection was being re-established): the relay is sent again, after the answer, to the
-      // nodes that did not confirm, until they do or are gone.
-      const confirmed = new Set([host.nodeId])
-      const relay = async (): Promise<boolean> => {
-        try {
-          for (const node of await io.serverSideEmitWithAck('access:revoked', specIds, userId, [...confirmed])) confirmed.add(node)
-          return true
-        } catch (err) {
-          for (const node of (err as { responses?: string[] }).responses ?? []) confirmed.add(node)
-          return false
-        }
+      // answered once every node took the member's sockets out, or was sent it again (confirmed-relay.ts)
+      if (pool) {
+        const send = (confirmed: readonly string[]) => io.serverSideEmitWithAck('access:revoked', specIds, userId, confirmed)
+        await relay.send('an access revocation', send, { user_id: userId, spec_ids: specIds })
       }
-      if (await relay()) return
-      log.warn('a node did not confirm an access revocation in time; relaying it again', { user_id: userId })
-      void (async () => {
-        for (let attempt = 0; attempt < REVOCATION_RELAYS && !closed; attempt++) if (await relay()) return
-        if (!closed) log.error('a node never confirmed an access revocation', { user_id: userId, spec_ids: specIds })
-      })()
     },
     async close() {
-      closed = true
+      relay.close()
       presence.close() // nobody is told about sockets closing now
       unsubscribe()
       offLogout()
@@ -162,9 +144,6 @@ export function attachSockets(http: HttpServer, deps: SocketDeps): AttachedSocke
   }
 }
 
-/** How often a revocation some node did not confirm is relayed again (each waits up to the adapter's 5 s). */
-const REVOCATION_RELAYS = 6
-
 /** How often a node re-reads who watches (clustered), so a dead node's viewers leave presence within seconds. */
 const PRESENCE_SWEEP_MS = 3_000
 
@@ -174,7 +153,20 @@ function clusterPool(url: string): pg.Pool {
   // on the pool, but leaves a checked-out client's to its holder, and the adapter holds one for LISTEN without a
   // listener: a database restart or a cut network took the node down. Every client gets one; the adapter sees the
   // client end and reconnects.
+  //
+  // The adapter then drops that client without handing it back (@socket.io/postgres-adapter 0.5.0, util.js): the pool
+  // would count it as in use for ever. Four lost LISTEN connections filled the pool (max 4), after which nothing could
+  // be published or listened to, and `pool.end()` at shutdown waited for it for ever. A client that ends while checked
+  // out is handed back here, with an error, so that the pool removes it.
+  const checkedOut = new Set<pg.PoolClient>()
+  pool.on('acquire', (client) => checkedOut.add(client))
+  pool.on('release', (_err, client) => checkedOut.delete(client as pg.PoolClient))
   pool.on('error', (err) => log.warn('cluster pool error', { err }))
-  pool.on('connect', (client) => client.on('error', (err) => log.warn('cluster connection lost', { err })))
+  pool.on('connect', (client) => {
+    client.on('error', (err) => log.warn('cluster connection lost', { err }))
+    client.on('end', () => {
+      if (checkedOut.has(client as pg.PoolClient)) (client as pg.PoolClient).release(new Error('the connection ended'))
+    })
+  })
   return pool
 }

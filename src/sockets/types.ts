@@ -91,12 +91,12 @@ export interface InterServerEvents {
   'relay:actors': (ack: (actors: ActorSummary[]) => void) => void
   /** A spec request for the node `to`, which answers through the ack; every other node acks null. */
   'route:call': (to: string, call: RoutedCall, ack: (answer: RoutedAnswer | null) => void) => void
-  /** A session was revoked (logout): every node cuts the sockets opened with it. */
-  'session:revoked': (sessionHash: string) => void
   /**
-   * A member lost access to these specs: every node takes their sockets out of the rooms (revoke.ts), then acks with its
-   * id. `confirmed`: the nodes that did already (a relay sent again for the others); they only ack.
+   * A session was revoked (logout): every node cuts the sockets opened with it, then acks with its id. `confirmed`: the
+   * nodes that did already (the relay sent again for the others, confirmed-relay.ts); they only ack.
    */
+  'session:revoked': (sessionHash: string, confirmed: readonly string[], done: (nodeId: string) => void) => void
+  /** A member lost access to these specs: every node takes their sockets out of the rooms (revoke.ts); acked as above. */
   'access:revoked': (specIds: readonly string[], userId: string, confirmed: readonly string[], done: (nodeId: string) => void) => void
 }
 
