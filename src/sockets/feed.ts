@@ -58,6 +58,8 @@ interface Stream {
   /** Events waiting for the tick (only while a socket of the spec asked for batches). */
   pending: SpecEvent[]
   tick: FlushTick
+  /** `updated_at` of the newest spec state this node's viewers were sent or answered with ('' before any). */
+  stateAt: string
 }
 
 export type ReadEvents = (specId: string, afterSeq: number) => Promise<SpecEvent[]>
@@ -89,7 +91,7 @@ export class SpecFeed {
     let stream = this.streams.get(specId)
     if (!stream) {
       const tick = new FlushTick(() => this.flush(specId), BATCH_TICK_MS)
-      this.streams.set(specId, (stream = { joining: new Map(), live: null, liveBatch: null, pending: [], tick }))
+      this.streams.set(specId, (stream = { joining: new Map(), live: null, liveBatch: null, pending: [], tick, stateAt: '' }))
     }
     this.leaveLive(stream, specId, socket.id)
     const cursor: SocketCursor = { socket, batch, seq: null, held: [], heldState: null, reading: false }
@@ -103,6 +105,8 @@ export class SpecFeed {
    */
   open(cursor: SocketCursor, specId: string, seq: number, spec: PresentedSpec): void {
     if (!this.isCurrent(cursor, specId)) return
+    const stream = this.streams.get(specId)!
+    if (spec.updated_at > stream.stateAt) stream.stateAt = spec.updated_at
     cursor.seq = seq
     const state = cursor.heldState
     cursor.heldState = null
@@ -142,11 +146,37 @@ export class SpecFeed {
     this.flush(specId)
     const stream = this.streams.get(specId)
     if (!stream) return
+    if (spec.updated_at > stream.stateAt) stream.stateAt = spec.updated_at
     for (const live of [stream.live, stream.liveBatch]) if (live && this.keptUp(live, specId)) live.room.emit('spec:state', spec)
     for (const cursor of stream.joining.values()) {
       if (cursor.seq === null) cursor.heldState = spec
       else if (keepUp(cursor.socket)) cursor.socket.emit('spec:state', spec)
     }
+  }
+
+  /** The specs watched on this node. */
+  watched(): string[] {
+    return [...this.streams.keys()]
+  }
+
+  /**
+   * The spec as stored now (`last_seq`, `updated_at`): an audience behind `last_seq` reads the rest from the log, and
+   * once every audience is level, a state newer than any sent here is sent (never before the events it follows). For
+   * relays this node never got: the cluster adapter's NOTIFYs are lost while its LISTEN connection is re-established,
+   * and a spec's last events would otherwise wait for a next event that may never come (src/sockets/index.ts reads
+   * the watched specs every CATCH_UP_MS).
+   */
+  resync(specId: string, spec: PresentedSpec): void {
+    const stream = this.streams.get(specId)
+    // events waiting for the tick are on their way: the next read sees whether anything else is missing
+    if (!stream || stream.pending.length > 0) return
+    let level = true
+    for (const cursor of audiences(stream)) {
+      if (cursor.seq !== null && cursor.seq >= spec.last_seq) continue
+      level = false
+      if (cursor.seq !== null && !cursor.reading) void this.fillGap(cursor, specId, spec.last_seq)
+    }
+    if (level && spec.updated_at > stream.stateAt) this.state(specId, spec)
   }
 
   /** Hands what waited for the tick to every audience of the spec. */
@@ -277,6 +307,12 @@ export class SpecFeed {
 }
 
 const isLive = (cursor: Cursor): cursor is LiveCursor => 'members' in cursor
+
+const audiences = (stream: Stream): Cursor[] => [
+  ...(stream.live ? [stream.live] : []),
+  ...(stream.liveBatch ? [stream.liveBatch] : []),
+  ...stream.joining.values(),
+]
 
 const hasBatch = (stream: Stream): boolean => stream.liveBatch !== null || [...stream.joining.values()].some((c) => c.batch)
 

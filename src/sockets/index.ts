@@ -9,6 +9,7 @@ import type { AuthService } from '../auth/service.ts'
 import type { Config } from '../config.ts'
 import type { Sql } from '../db/connect.ts'
 import { eventsAfter } from '../db/events.ts'
+import { findSpecs } from '../db/specs.ts'
 import { logger } from '../log.ts'
 import { presentSpec } from '../schemas/present.ts'
 import { registerAdmin } from './admin.ts'
@@ -74,6 +75,21 @@ export function attachSockets(http: HttpServer, deps: SocketDeps): AttachedSocke
   })
   const revocations = new AccessRevocations(io.of('/'), feed, presence)
   const relay = new ConfirmedRelay(host.nodeId)
+  // clustered: the watched specs as stored, so that relays this node missed are made up for (feed.ts `resync`)
+  let catchUp: NodeJS.Timeout | undefined
+  let resyncing = false
+  const resyncWatched = async () => {
+    const ids = feed.watched()
+    if (resyncing || ids.length === 0) return
+    resyncing = true
+    try {
+      for (const row of await findSpecs(deps.sql, ids)) feed.resync(row.id, presentSpec(row))
+    } catch (err) {
+      log.warn('could not read the watched specs', { err })
+    } finally {
+      resyncing = false
+    }
+  }
   const reads = new JoinReads(deps.sql, deps.keySql)
   registerSpecs(io.of('/'), { ...deps, reads, feed, presence, revocations, allowedOrigins })
   // io.of() is typed with the server's event maps; /admin has its own
@@ -93,6 +109,7 @@ export function attachSockets(http: HttpServer, deps: SocketDeps): AttachedSocke
     io.on('relay:state', (specId, spec) => feed.state(specId, spec))
     io.on('relay:presence', (specId) => presence.announce(specId, false))
     presence.sweep(PRESENCE_SWEEP_MS)
+    catchUp = setInterval(() => void resyncWatched(), CATCH_UP_MS)
     io.on('session:revoked', (session, confirmed, done) => relay.receive(confirmed, done, () => cutSession(session)))
     io.on('access:revoked', (specIds, userId, confirmed, done) => relay.receive(confirmed, done, () => revocations.revoke(specIds, userId)))
     linkOwners(io, deps.router, host.nodeId)
@@ -131,6 +148,7 @@ export function attachSockets(http: HttpServer, deps: SocketDeps): AttachedSocke
     },
     async close() {
       relay.close()
+      clearInterval(catchUp)
       presence.close() // nobody is told about sockets closing now
       unsubscribe()
       offLogout()
@@ -143,6 +161,9 @@ export function attachSockets(http: HttpServer, deps: SocketDeps): AttachedSocke
     },
   }
 }
+
+/** How often a node reads the specs watched on it (clustered), to make up for relays it missed: at most this late. */
+const CATCH_UP_MS = 3_000
 
 /** How often a node re-reads who watches (clustered), so a dead node's viewers leave presence within seconds. */
 const PRESENCE_SWEEP_MS = 3_000

@@ -2,35 +2,39 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openPostgres, type Database } from '../../src/db/connect.ts'
 import { asUser } from '../support/api.ts'
 import { freshDatabase } from '../support/db.ts'
+import { startFakeModel, type FakeModel } from '../support/fake-model.ts'
+import { allEvents, launchSpec, waitForStatus } from '../support/omoi.ts'
 import { makeRepo } from '../support/repo.ts'
 import { startTestServer, type TestServer } from '../support/server.ts'
-import { ask, Collector, connect, connected } from '../support/socket-client.ts'
+import { ask, Collector, connect, connected, SpecView } from '../support/socket-client.ts'
 import { freePort } from '../support/stack.ts'
 import { waitFor } from '../support/wait.ts'
 
 /**
- * Revocations while a node's LISTEN connection is being re-established (the database restarted it, a network blip, an
- * idle-connection killer): the adapter reconnects in 1–3 s, and whatever was NOTIFYed meanwhile never reaches that
- * node. A removed member's socket and a logged-out session's socket on that node must still be cut, not left for as
- * long as they stay connected; and the node must still shut down.
+ * A node whose LISTEN connection is being re-established (the database restarted it, a network blip, an idle-connection
+ * killer): the adapter reconnects in 1–3 s, and whatever was NOTIFYed meanwhile never reaches that node. A removed
+ * member's socket and a logged-out session's socket on that node must still be cut, not left for as long as they stay
+ * connected; a viewer there must still get a spec's last events and state; and the node must still shut down.
  */
 const enabled = !!process.env.DATABASE_URL
 
 let database: Database
 let secondConnection: Database
+let model: FakeModel
 let nodeA: TestServer
 let nodeB: TestServer | undefined
 
 beforeAll(async () => {
   if (!enabled) return
-  database = await freshDatabase()
+  ;[database, model] = await Promise.all([freshDatabase(), startFakeModel({ delayMs: 60 })])
   secondConnection = await openPostgres(database.url)
-  const env = { OMOI_CLUSTER: 'postgres', DATABASE_URL: database.url }
+  const env = { OMOI_CLUSTER: 'postgres', DATABASE_URL: database.url, ANTHROPIC_API_KEY: 'test-key', ANTHROPIC_BASE_URL: model.url }
   nodeB = await startTestServer({ ...env, OMOI_NODE_ID: 'node-b', PORT: String(await freePort()) }, { database: secondConnection })
-  nodeA = await startTestServer({ ...env, OMOI_NODE_ID: 'node-a' }, { database })
+  nodeA = await startTestServer({ ...env, OMOI_NODE_ID: 'node-a', OMOI_SANDBOX_ISOLATION: 'none' }, { database })
 })
 afterAll(async () => {
   await Promise.all([nodeA?.close(), nodeB?.close()])
+  await model?.close()
   await secondConnection?.close()
   await database?.close()
 })
@@ -39,11 +43,16 @@ afterAll(async () => {
 const LISTENING = `datname = current_database() and application_name = 'omoi-sockets' and query ilike 'LISTEN%'`
 /** Ends the nodes' LISTEN connections, as a database restart would; the adapter re-establishes each 1–3 s later. */
 async function cutListeners(): Promise<void> {
-  const cut = await database.sql.unsafe(`select pg_terminate_backend(pid) from pg_stat_activity where ${LISTENING}`)
+  const cut = await database.sql.unsafe<{ pid: number }[]>(`select pid, pg_terminate_backend(pid) from pg_stat_activity where ${LISTENING}`)
   expect(cut.length).toBeGreaterThan(0)
+  // gone: from now until the adapter reconnects (1 s at the soonest), nothing NOTIFYed reaches the nodes
+  const pids = cut.map((c) => c.pid)
+  await waitFor(async () => (await database.sql`select 1 from pg_stat_activity where pid = any(${pids})`).length === 0, {
+    what: 'the LISTEN connections to end',
+  })
 }
 
-describe('a revocation the other node missed', () => {
+describe('a node that missed what was NOTIFYed while it reconnected', () => {
   it.skipIf(!enabled)('still takes the member’s socket on that node out of the spec’s room', async () => {
     const owner = await asUser(nodeA.url, 'Owner')
     const member = await asUser(nodeA.url, 'Member')
@@ -80,6 +89,28 @@ describe('a revocation the other node missed', () => {
       onB.disconnect()
     }
   }, 60_000)
+
+  it.skipIf(!enabled)('still sends a viewer on that node the spec’s last events and state, with no later event to reveal the gap', async () => {
+    const owner = await asUser(nodeA.url, 'Owner')
+    const project = (await owner.post('/projects', { name: 'Shop', repo_url: await makeRepo() })).body
+    const specId = await launchSpec(owner, project.id, 'Watched from B', { approval: 'manual' })
+    await waitForStatus(owner, specId, ['awaiting_approval'], 60_000)
+    const onB = connect(nodeB!.url, { token: owner.token! })
+    try {
+      await connected(onB)
+      const view = new SpecView(onB, specId, { batch: true })
+      const states = new Collector<{ id: string; status: string }>(onB, 'spec:state', (s) => s.id === specId)
+      await view.join()
+      await cutListeners()
+      // the spec's last words, relayed while node B cannot hear: cancelled, it writes nothing more
+      expect((await owner.post(`/specs/${specId}/cancel`)).body).toMatchObject({ status: 'cancelled' })
+      await view.waitForType('spec.cancelled', 20_000)
+      expect(view.stream).toEqual(await view.settle(() => allEvents(owner, specId)))
+      await states.until((items) => items.at(-1)?.status === 'cancelled', 'the cancelled state on B', 20_000)
+    } finally {
+      onB.disconnect()
+    }
+  }, 90_000)
 
   it.skipIf(!enabled)('shuts down after its LISTEN connection was cut, again and again (its pool does not fill with dead connections)', async () => {
     // the pool holds 4 connections: a node that kept each dead LISTEN connection as in use stopped here for good
