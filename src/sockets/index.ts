@@ -74,7 +74,7 @@ export function attachSockets(http: HttpServer, deps: SocketDeps): AttachedSocke
     conn.once('close', () => connections.delete(conn))
   })
   const revocations = new AccessRevocations(io.of('/'), feed, presence)
-  const relay = new ConfirmedRelay(host.nodeId)
+  const relay = new ConfirmedRelay(host.nodeId, () => io.of('/').adapter.serverCount())
   // clustered: the watched specs as stored, so that relays this node missed are made up for (feed.ts `resync`)
   let catchUp: NodeJS.Timeout | undefined
   let resyncing = false
