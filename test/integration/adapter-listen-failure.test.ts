@@ -81,3 +81,29 @@ it.skipIf(!enabled)('schedules one reconnection when the LISTEN of a re-establis
     pool.end().catch(() => {})
   }
 }, 30_000)
+
+it.skipIf(!enabled)('hands back a connection that was still being made when the adapter closed (the pool then ends)', async () => {
+  const pool = new pg.Pool({ connectionString: database.url, max: 4, application_name: 'adapter-listen-failure' })
+  pool.on('error', () => {})
+  // the adapter's first connection is held until the test lets it through
+  const connect = pool.connect.bind(pool)
+  let letThrough!: () => void
+  const held = new Promise<void>((resolve) => (letThrough = resolve))
+  let asked!: () => void
+  const connecting = new Promise<void>((resolve) => (asked = resolve))
+  ;(pool as { connect: () => Promise<pg.PoolClient> }).connect = async () => {
+    asked()
+    await held
+    return connect()
+  }
+  const opts = { tableName: 'socket_io_attachments', channelPrefix: 'test', cleanupInterval: 3_600_000, payloadThreshold: 8000, errorHandler: () => {} }
+  const pubsub = new PubSubClient(pool, opts, () => false, () => {})
+  await connecting
+  pubsub.close() // the node shuts down meanwhile
+  const acquired = new Promise<void>((resolve) => pool.once('acquire', () => resolve()))
+  letThrough()
+  await acquired
+  // before: the connection stayed checked out, and end() waited for it for ever (the test timed out)
+  await pool.end()
+  expect(pool.totalCount).toBe(0)
+}, 15_000)
