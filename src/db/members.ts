@@ -58,14 +58,15 @@ export async function setMemberRole(sql: Sql, projectId: string, userId: string,
   return row ?? null
 }
 
-/** Removes a member; false when the user was not one. */
-export async function deleteMember(sql: Sql, projectId: string, userId: string): Promise<boolean> {
-  const rows = await sql`delete from project_members where project_id = ${projectId} and user_id = ${userId} returning user_id`
-  return rows.length > 0
-}
-
-/** The specs of a project a user can see only as a member (not their own): the rooms to leave when they are removed. */
-export async function specsSeenAsMember(sql: Sql, projectId: string, userId: string): Promise<string[]> {
-  const rows = await sql<{ id: string }[]>`select id from specs where project_id = ${projectId} and user_id <> ${userId}`
-  return rows.map((r) => r.id)
+/**
+ * Removes a member, and answers in the same statement the specs of the project they could see only as a member (not
+ * their own): the rooms to take them out of. null when the user was not a member. One statement, so that a removal
+ * never commits without its list (a failure leaves the member in place, and the removal can be asked again).
+ */
+export async function removeMember(sql: Sql, projectId: string, userId: string): Promise<string[] | null> {
+  const [row] = await sql<{ removed: number; spec_ids: string[] }[]>`
+    with removed as (delete from project_members where project_id = ${projectId} and user_id = ${userId} returning user_id)
+    select (select count(*) from removed)::int as removed,
+      coalesce((select array_agg(id order by id) from specs where project_id = ${projectId} and user_id <> ${userId}), '{}') as spec_ids`
+  return row!.removed > 0 ? row!.spec_ids : null
 }

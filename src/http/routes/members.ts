@@ -1,7 +1,7 @@
 import { Hono } from 'hono'
 import { AppError, notFound } from '../../errors.ts'
 import type { Sql } from '../../db/connect.ts'
-import { deleteInvitation, deleteMember, listInvitations, listMembers, setMemberRole, specsSeenAsMember, upsertInvitation } from '../../db/members.ts'
+import { deleteInvitation, listInvitations, listMembers, removeMember, setMemberRole, upsertInvitation } from '../../db/members.ts'
 import { findProjectFor, upsertMember } from '../../db/projects.ts'
 import { findUserByEmail } from '../../db/users.ts'
 import { AddMemberSchema, InvitationPathSchema, MemberRoleSchema } from '../../schemas/api.ts'
@@ -53,8 +53,9 @@ export function memberRoutes(sql: Sql, revokeAccess: RevokeAccess) {
     .delete('/:id/members/:user_id', doc({ summary: 'Remove a member (owner only); their open rooms close at once', tag: 'projects', status: 204 }), async (c) => {
       const p = await project(c.req.param('id'), requireUser(c).user.id, true)
       const userId = c.req.param('user_id')
-      if (!(await deleteMember(sql, p.id, userId))) throw notFound('Member')
-      await revokeAccess(await specsSeenAsMember(sql, p.id, userId), userId)
+      const specIds = await removeMember(sql, p.id, userId)
+      if (!specIds) throw notFound('Member')
+      await revokeAccess(specIds, userId)
       return c.body(null, 204)
     })
     .delete('/:id/invitations/:email', doc({ summary: 'Withdraw an open invitation (owner only); that email then signs up without access', tag: 'projects', status: 204 }), async (c) => {
