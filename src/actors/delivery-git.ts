@@ -8,7 +8,6 @@ import { OMOI_IDENTITY, TOKEN_CREDENTIALS, unattendedGit } from '../sandbox/work
  * credential helper reading the environment, never a URL.
  */
 
-
 export class GitError extends Error {
   override name = 'GitError'
 }

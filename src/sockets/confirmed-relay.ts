@@ -3,7 +3,7 @@ import { logger } from '../log.ts'
 const log = logger('omoi:sockets')
 
 /** How often a relay some node did not confirm is sent again (each send waits up to the adapter's 5 s). */
-export const RELAY_REPEATS = 6
+const RELAY_REPEATS = 6
 
 /** Sends of one relay are this far apart at the least: a send the adapter answers at once does not use up the repeats. */
 const RELAY_PACE_MS = 5_000
@@ -37,16 +37,14 @@ export class ConfirmedRelay {
     let listed = 1
     const attempt = async (): Promise<boolean> => {
       listed = Math.max(listed, await this.nodes().catch(() => 1))
-      let answered: boolean
       try {
         for (const node of await emit([...confirmed])) confirmed.add(node)
-        answered = true
+        return confirmed.size >= listed
       } catch (err) {
         // the adapter's timeout carries the answers that came
         for (const node of (err as { responses?: string[] }).responses ?? []) confirmed.add(node)
-        answered = false
+        return false
       }
-      return answered && confirmed.size >= listed
     }
     let started = Date.now()
     if (await attempt()) return

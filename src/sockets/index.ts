@@ -15,8 +15,8 @@ import { presentSpec } from '../schemas/present.ts'
 import { registerAdmin } from './admin.ts'
 import { linkOwners } from './owner-link.ts'
 import { AccessRevocations } from './revoke.ts'
-import { ConfirmedRelay } from './confirmed-relay.ts'
 import { hangUp } from './backpressure.ts'
+import { ConfirmedRelay } from './confirmed-relay.ts'
 import { SpecFeed } from './feed.ts'
 import { JoinReads } from './join-reads.ts'
 import { PresenceBoard } from './presence.ts'
@@ -174,20 +174,8 @@ function clusterPool(url: string): pg.Pool {
   // on the pool, but leaves a checked-out client's to its holder, and the adapter holds one for LISTEN without a
   // listener: a database restart or a cut network took the node down. Every client gets one; the adapter sees the
   // client end and reconnects.
-  //
-  // The adapter then drops that client without handing it back (@socket.io/postgres-adapter 0.5.0, util.js): the pool
-  // would count it as in use for ever. Four lost LISTEN connections filled the pool (max 4), after which nothing could
-  // be published or listened to, and `pool.end()` at shutdown waited for it for ever. A client that ends while checked
-  // out is handed back here, with an error, so that the pool removes it.
-  const checkedOut = new Set<pg.PoolClient>()
-  pool.on('acquire', (client) => checkedOut.add(client))
-  pool.on('release', (_err, client) => checkedOut.delete(client as pg.PoolClient))
+  // (A client that ends is handed back by the adapter itself: patches/@socket.io+postgres-adapter+0.5.0.patch.)
   pool.on('error', (err) => log.warn('cluster pool error', { err }))
-  pool.on('connect', (client) => {
-    client.on('error', (err) => log.warn('cluster connection lost', { err }))
-    client.on('end', () => {
-      if (checkedOut.has(client as pg.PoolClient)) (client as pg.PoolClient).release(new Error('the connection ended'))
-    })
-  })
+  pool.on('connect', (client) => client.on('error', (err) => log.warn('cluster connection lost', { err })))
   return pool
 }

@@ -68,7 +68,10 @@ export class AccessRevocations {
     }
   }
 
-  /** The socket stops watching the spec: its feed cursor is dropped and it leaves every room of the spec. */
+  /**
+   * The socket stops watching the spec (a revocation, a refused join, `spec:leave`): its feed cursor is dropped and it
+   * leaves every room of the spec. The adapters used here take a socket out of a room synchronously.
+   */
   leave(socket: SpecSocket, specId: string): void {
     this.feed.release(socket.id, specId)
     for (const room of [specRoom(specId), liveRoom(specId), liveBatchRoom(specId), deltasRoom(specId)]) void socket.leave(room)

@@ -103,9 +103,7 @@ export function registerSpecs(nsp: SpecNamespace, deps: SpecsDeps): void {
       request<Events['spec:leave']>('spec:leave', async (payload, reply) => {
         const { spec_id: specId } = parseInput(SpecLeaveSchema, payload, 'payload')
         const wasIn = socket.rooms.has(specRoom(specId))
-        feed.release(socket.id, specId)
-        await socket.leave(specRoom(specId))
-        await socket.leave(deltasRoom(specId))
+        revocations.leave(socket, specId)
         reply({ ok: true })
         if (wasIn) presence.announce(specId)
       }),

@@ -27,12 +27,20 @@ afterAll(async () => {
   await database?.close()
 })
 
-it.skipIf(!enabled)('schedules one reconnection when the LISTEN of a re-established connection fails with the connection', async () => {
+/** The adapter's options as src/sockets/index.ts leaves them, but a cleanup that never runs during a test. */
+const OPTIONS = { tableName: 'socket_io_attachments', channelPrefix: 'test', cleanupInterval: 3_600_000, payloadThreshold: 8000, errorHandler: () => {} }
+
+/** A pool like the cluster's (src/sockets/index.ts), its lost connections not fatal. */
+function testPool(): pg.Pool {
   const pool = new pg.Pool({ connectionString: database.url, max: 4, application_name: 'adapter-listen-failure' })
   pool.on('error', () => {})
+  return pool
+}
+
+it.skipIf(!enabled)('schedules one reconnection when the LISTEN of a re-established connection fails with the connection', async () => {
+  const pool = testPool()
   pool.on('connect', (client) => client.on('error', () => {}))
-  const opts = { tableName: 'socket_io_attachments', channelPrefix: 'test', cleanupInterval: 3_600_000, payloadThreshold: 8000, errorHandler: () => {} }
-  const pubsub = new PubSubClient(pool, opts, () => false, () => {})
+  const pubsub = new PubSubClient(pool, OPTIONS, () => false, () => {})
   let scheduled = 0
   const schedule = pubsub.scheduleReconnection.bind(pubsub)
   pubsub.scheduleReconnection = () => {
@@ -83,8 +91,7 @@ it.skipIf(!enabled)('schedules one reconnection when the LISTEN of a re-establis
 }, 30_000)
 
 it.skipIf(!enabled)('hands back a connection that was still being made when the adapter closed (the pool then ends)', async () => {
-  const pool = new pg.Pool({ connectionString: database.url, max: 4, application_name: 'adapter-listen-failure' })
-  pool.on('error', () => {})
+  const pool = testPool()
   // the adapter's first connection is held until the test lets it through
   const connect = pool.connect.bind(pool)
   let letThrough!: () => void
@@ -96,8 +103,7 @@ it.skipIf(!enabled)('hands back a connection that was still being made when the 
     await held
     return connect()
   }
-  const opts = { tableName: 'socket_io_attachments', channelPrefix: 'test', cleanupInterval: 3_600_000, payloadThreshold: 8000, errorHandler: () => {} }
-  const pubsub = new PubSubClient(pool, opts, () => false, () => {})
+  const pubsub = new PubSubClient(pool, OPTIONS, () => false, () => {})
   await connecting
   pubsub.close() // the node shuts down meanwhile
   const acquired = new Promise<void>((resolve) => pool.once('acquire', () => resolve()))

@@ -24,6 +24,23 @@ import type { SpecServer } from '../../src/sockets/types.ts'
 const SPEC = 'spec_1'
 const MEMBER = { id: 'usr_member', name: 'Member', email: 'm@example.com', role: 'member' as const, created_at: '2026-01-01T00:00:00.000Z' }
 
+/** Reads the server asked for, handed to the test in order: `next` waits for the next one. */
+class Asked<T> {
+  private items: T[] = []
+  private waiting: ((item: T) => void)[] = []
+
+  push(item: T): void {
+    const waiter = this.waiting.shift()
+    if (waiter) waiter(item)
+    else this.items.push(item)
+  }
+
+  next(): Promise<T> {
+    if (this.items.length > 0) return Promise.resolve(this.items.shift()!)
+    return new Promise((resolve) => this.waiting.push(resolve))
+  }
+}
+
 /** A promise the test settles. */
 function deferred<T>() {
   let resolve!: (value: T) => void
@@ -49,15 +66,15 @@ let client: ClientSocket
 let feed: SpecFeed
 let revocations: AccessRevocations
 /** Each join's read, waiting for the test to answer it. */
-let joinReads: { resolve: (answer: Awaited<ReturnType<JoinReads['join']>>) => void }[]
+let joinReads: Asked<{ resolve: (answer: Awaited<ReturnType<JoinReads['join']>>) => void }>
 /** Each read of the log by the feed (a socket catching up), waiting for the test to answer it. */
-let logReads: { afterSeq: number; resolve: (events: SpecEvent[]) => void }[]
+let logReads: Asked<{ afterSeq: number; resolve: (events: SpecEvent[]) => void }>
 /** Every event the client was sent. */
 let received: number[]
 
 beforeEach(async () => {
-  joinReads = []
-  logReads = []
+  joinReads = new Asked()
+  logReads = new Asked()
   received = []
   http = createServer()
   io = new Server(http)
@@ -90,11 +107,6 @@ afterEach(async () => {
   await new Promise<void>((resolve) => io.close(() => resolve()))
 })
 
-/** Resolves once `list` has an item (the server asked for a read). */
-async function asked<T>(list: T[]): Promise<T> {
-  while (list.length === 0) await new Promise((resolve) => setImmediate(resolve))
-  return list.at(-1)!
-}
 
 /** Whatever the server sent before this round trip has arrived (Socket.IO keeps one connection's order). */
 const roundTrip = () => client.timeout(5_000).emitWithAck('spec:leave', { spec_id: 'spec_other' })
@@ -102,7 +114,7 @@ const roundTrip = () => client.timeout(5_000).emitWithAck('spec:leave', { spec_i
 describe('a member removed while their join is under way', () => {
   it('is refused when the removal lands between the join reading their access and entering the room, and is sent nothing', async () => {
     const answer = client.timeout(5_000).emitWithAck('spec:join', { spec_id: SPEC, batch: true })
-    const read = await asked(joinReads)
+    const read = await joinReads.next()
     revocations.revoke([SPEC], MEMBER.id) // the removal committed after the read's snapshot
     read.resolve({ spec: spec(0), events: [] })
     expect(await answer).toMatchObject({ ok: false, error: { code: 'not_found' } })
@@ -114,9 +126,9 @@ describe('a member removed while their join is under way', () => {
 
   it('stops a socket that is still catching up: the rest of its replay is not sent, and it never reaches the live room', async () => {
     const answer = client.timeout(5_000).emitWithAck('spec:join', { spec_id: SPEC })
-    ;(await asked(joinReads)).resolve({ spec: spec(3), events: [] }) // a replay cut short: the feed reads the rest
+    ;(await joinReads.next()).resolve({ spec: spec(3), events: [] }) // a replay cut short: the feed reads the rest
     expect(await answer).toMatchObject({ ok: true })
-    const gap = await asked(logReads)
+    const gap = await logReads.next()
     revocations.revoke([SPEC], MEMBER.id)
     gap.resolve([event(1), event(2), event(3)])
     feed.events(SPEC, [event(4)])
@@ -127,7 +139,7 @@ describe('a member removed while their join is under way', () => {
 
   it('is still admitted when nobody removed it (the same join, no revocation)', async () => {
     const answer = client.timeout(5_000).emitWithAck('spec:join', { spec_id: SPEC, batch: true })
-    ;(await asked(joinReads)).resolve({ spec: spec(0), events: [] })
+    ;(await joinReads.next()).resolve({ spec: spec(0), events: [] })
     expect(await answer).toMatchObject({ ok: true })
     feed.events(SPEC, [event(1)])
     await expect.poll(() => received).toEqual([1])

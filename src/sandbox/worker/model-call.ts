@@ -32,7 +32,7 @@ const MAX_BACKOFF_MS = 30_000
  * A turn whose answer broke off this many times fails instead of waiting on: a connection that never lets an answer
  * arrive whole, or an answer the SDK cannot assemble, repeats itself, and every broken answer was paid for.
  */
-export const MAX_BROKEN_ANSWERS = 4
+const MAX_BROKEN_ANSWERS = 4
 /** Above this output budget the SDK refuses a non-streaming call (it could outlast its 10-minute timeout). */
 const STREAM_ABOVE_TOKENS = 16_384
 
@@ -136,8 +136,9 @@ function backoff(attempt: number): number {
  * One model turn. Large output budgets are streamed (the SDK assembles the message). Rate limits, overload (a 529 or
  * an `overloaded_error` event mid-stream), server errors, lost connections and answers that broke off are waited out
  * — each wait announced as `agent.waiting {reason, attempt, retry_in_ms}`, `retry-after` honoured up to MAX_WAIT_MS —
- * until the deadline, or until the answer broke off MAX_BROKEN_ANSWERS times. Throws SandboxEndedError, BudgetSpentError or ModelFailure (ContextOverflow for a prompt longer
- * than the window) when retrying the same request cannot help.
+ * until the deadline, or until the answer broke off MAX_BROKEN_ANSWERS times. Throws SandboxEndedError,
+ * BudgetSpentError or ModelFailure (ContextOverflow for a prompt longer than the window) when retrying the same request
+ * cannot help.
  */
 export async function callModel(c: ModelCaller, params: Anthropic.MessageCreateParamsNonStreaming): Promise<Anthropic.Message> {
   const streamed = params.max_tokens > STREAM_ABOVE_TOKENS
