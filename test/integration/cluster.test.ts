@@ -181,13 +181,13 @@ describe('two nodes with the postgres adapter', () => {
     const project = (await owner.post('/projects', { name: 'Shop', repo_url: await makeRepo() })).body
     const ids = await Promise.all(['one', 'two', 'three'].map((t) => launchSpec(owner, project.id, t, { approval: 'manual' })))
     await Promise.all(ids.map((id) => waitForStatus(owner, id, ['awaiting_approval'], 60_000)))
-    // the rows as a dead node leaves them: claimable by anyone
-    await database.sql`update spec_actors set owner_node = 'gone', lease_expires_at = now() - interval '1 second' where spec_id = any(${ids})`
-
     const [first, second] = await Promise.all([openPostgres(database.url), openPostgres(database.url)])
     try {
       let claimedBySecond: string[] = []
       await first.sql.begin(async (tx) => {
+        // the rows as a dead node leaves them, claimable by anyone: made so inside the first claim's transaction, or
+        // the live nodes' own claim rounds (every few seconds) may take them before it does
+        await tx`update spec_actors set owner_node = 'gone', lease_expires_at = now() - interval '1 second' where spec_id = any(${ids})`
         const claimedByFirst = (await claimActors(tx as never, 'claimer-1', false)).map((r) => r.spec_id).filter((id) => ids.includes(id))
         expect(claimedByFirst.sort()).toEqual([...ids].sort())
         // while the first claim is not committed, the second skips its rows instead of waiting or taking them too
